@@ -1,0 +1,3 @@
+from chatlike.app import main
+
+main()

@@ -1,0 +1,252 @@
+"""Typed configs: one dataclass per conf/ group, registered with Hydra's ConfigStore.
+
+Hydra checks keys and types when it composes (a typo or a wrong type fails at once);
+`check()` adds the range checks a schema cannot express (Axolotl's own schema checks none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+from chatlike.errors import ChatlikeError
+
+STAGES = ("prepare", "configure", "train", "eval", "chat", "merge")
+
+
+@dataclass
+class SourceConfig:
+    # result.json, or the export folder holding it; None = the bundled sample export.
+    path: Optional[str] = None
+    # "auto": personal_information.user_id, else the saved_messages chat, else the
+    # single-personal-chat rule. Otherwise a user id ("123", "user123") or a display name.
+    me: str = "auto"
+
+
+@dataclass
+class FilterConfig:
+    chat_types: list[str] = field(default_factory=lambda: ["personal_chat"])
+    # chat names or ids; empty include = every chat of the chosen types
+    include_chats: list[str] = field(default_factory=list)
+    exclude_chats: list[str] = field(default_factory=list)
+    min_messages: int = 10  # kept messages in a chat
+    min_my_messages: int = 3
+    max_conversations_per_chat: Optional[int] = None  # keeps the latest
+    drop_forwarded: bool = True
+    drop_via_bot: bool = True
+    stickers_as_emoji: bool = False
+    date_from: Optional[str] = None  # ISO date, inclusive
+    date_to: Optional[str] = None  # ISO date, inclusive
+    redact: bool = False  # phones, e-mails, URLs, card numbers -> typed placeholders
+    pseudonymize_contacts: bool = False  # contacts get stable pseudonyms
+    drop_duplicates: bool = True
+
+
+@dataclass
+class SegmentConfig:
+    turn_window_minutes: float = 5.0
+    gap_minutes: float = 60.0
+    min_turns: int = 2  # turns per conversation (at least one of each side anyway)
+    max_tokens: int = 2048  # a longer conversation is split into windows under this
+    tokenizer: Optional[str] = None  # a local tokenizer path for exact counts
+
+
+@dataclass
+class PersonaConfig:
+    me_name: Optional[str] = None  # None = my name from the export
+    system_template: str = (
+        "You are {me}, chatting with {contact}. Respond naturally in their conversational style."
+    )
+    group_system_template: str = (
+        "You are {me}, chatting in the group {chat} with {members}. "
+        "Respond naturally in their conversational style."
+    )
+    # how a group speaker survives the chat template: the name leads the content
+    group_speaker_format: str = "{name}: {text}"
+    deleted_account_name: str = "Deleted Account"
+
+
+@dataclass
+class SplitConfig:
+    test_fraction: float = 0.1  # of each contact's conversations, the latest ones
+    val_fraction: float = 0.05  # of the rest, picked by seed
+    seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    name: str = "llama31_8b"
+    base_model: str = "meta-llama/Llama-3.1-8B-Instruct"
+    chat_template: str = "llama3"
+    instruct: bool = True  # a base model needs its special-token rows trained
+    max_context: int = 131072
+    params_billion: float = 8.0  # for the memory and time estimate
+    hidden_size: int = 4096  # for the activation and logits memory estimate
+    num_layers: int = 32
+    vocab_size: int = 128256
+    tiny: bool = False  # build a tiny Llama locally instead of loading base_model
+
+
+@dataclass
+class TrainConfig:
+    name: str = "qlora"
+    adapter: Optional[str] = "qlora"  # qlora | lora | None (full fine-tune)
+    load_in_4bit: bool = True
+    load_in_8bit: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_linear: bool = True
+    lora_target_modules: list[str] = field(default_factory=list)
+    dora: bool = False
+    learning_rate: float = 2e-4
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.05
+    num_epochs: float = 3.0
+    max_steps: Optional[int] = None
+    optimizer: str = "adamw_torch_fused"
+    weight_decay: float = 0.0
+    micro_batch_size: int = 2
+    gradient_accumulation_steps: int = 4
+    max_sequence_len: int = 4096
+    seed: int = 42
+    loss_watchdog_threshold: float = 5.0
+    loss_watchdog_patience: int = 3
+    wandb_project: Optional[str] = None
+    extra: dict[str, Any] = field(default_factory=dict)  # raw Axolotl keys, merged last
+
+
+@dataclass
+class HardwareConfig:
+    name: str = "single_gpu"
+    device: str = "cuda"  # cuda | cpu
+    num_gpus: int = 1
+    num_nodes: int = 1
+    bf16: bool = True
+    attn_implementation: Optional[str] = "flash_attention_2"
+    gradient_checkpointing: bool = True
+    sample_packing: bool = True
+    liger: bool = True
+    deepspeed: Optional[str] = None  # zero2 | zero3
+    gpu_memory_gb: float = 80.0  # of one GPU: the plan warns when the estimate exceeds it
+    gpu_tflops: float = 989.0  # dense bf16 peak of one GPU (H100 SXM); the time estimate uses it x mfu
+    mfu: float = 0.35  # model FLOPs utilisation a fine-tune reaches in practice (0.3-0.45 on H100)
+
+
+@dataclass
+class EvalConfig:
+    max_samples: int = 200
+    max_new_tokens: int = 128
+    batch_size: int = 8
+    temperature: float = 0.0  # 0 = greedy, so runs are comparable
+    tasks: list[str] = field(default_factory=lambda: ["arc_easy", "hellaswag", "mmlu"])
+    limit: Optional[int] = 200
+    tolerance: float = 0.02  # an absolute accuracy drop beyond this is a regression
+    fail_on_regression: bool = False
+    blind_pairs: int = 20
+    seed: int = 0
+
+
+@dataclass
+class ChatConfig:
+    contact: Optional[str] = None  # None = the contact with most conversations
+    temperature: float = 0.7
+    top_p: float = 0.9
+    repetition_penalty: float = 1.1
+    max_new_tokens: int = 256
+
+
+@dataclass
+class Config:
+    source: SourceConfig = field(default_factory=SourceConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    persona: PersonaConfig = field(default_factory=PersonaConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+    name: str = "default"  # the experiment's name: outputs/<name>/...
+    stages: list[str] = field(default_factory=lambda: ["prepare", "configure"])
+    seed: int = 0
+
+
+GROUPS = {
+    "source": SourceConfig,
+    "filter": FilterConfig,
+    "segment": SegmentConfig,
+    "persona": PersonaConfig,
+    "split": SplitConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "hardware": HardwareConfig,
+    "eval": EvalConfig,
+    "chat": ChatConfig,
+}
+
+
+def register() -> None:
+    """Register the schema; conf/config.yaml lists `base_config` first, so every group file
+    and every override is merged into a typed node and checked."""
+    ConfigStore.instance().store(name="base_config", node=Config, replace=True)
+
+
+def _require(ok: bool, key: str, what: str) -> None:
+    if not ok:
+        raise ChatlikeError(f"config: {key} {what}")
+
+
+def check(cfg: Config) -> None:
+    """Range checks Hydra's type check cannot do; each failure is one line naming the key."""
+    unknown = [s for s in cfg.stages if s not in STAGES]
+    _require(not unknown, "stages", f"has unknown stage(s) {unknown}; choose from {list(STAGES)}")
+    s = cfg.segment
+    _require(s.turn_window_minutes >= 0, "segment.turn_window_minutes", "must be >= 0")
+    _require(s.gap_minutes > 0, "segment.gap_minutes", "must be > 0")
+    _require(s.gap_minutes >= s.turn_window_minutes, "segment.gap_minutes",
+             "must be >= segment.turn_window_minutes")
+    _require(s.min_turns >= 2, "segment.min_turns", "must be >= 2 (one of theirs, one of mine)")
+    _require(s.max_tokens >= 64, "segment.max_tokens", "must be >= 64")
+    sp = cfg.split
+    _require(0 <= sp.test_fraction < 1, "split.test_fraction", "must be in [0, 1)")
+    _require(0 <= sp.val_fraction < 1, "split.val_fraction", "must be in [0, 1)")
+    f = cfg.filter
+    _require(f.min_messages >= 0, "filter.min_messages", "must be >= 0")
+    _require(f.min_my_messages >= 0, "filter.min_my_messages", "must be >= 0")
+    _require(f.max_conversations_per_chat is None or f.max_conversations_per_chat > 0,
+             "filter.max_conversations_per_chat", "must be > 0 or null")
+    t = cfg.train
+    _require(t.adapter in (None, "lora", "qlora"), "train.adapter", "must be lora, qlora or null")
+    _require(t.learning_rate > 0, "train.learning_rate", f"must be > 0 (got {t.learning_rate})")
+    _require(t.lora_r > 0, "train.lora_r", "must be > 0")
+    _require(t.lora_alpha > 0, "train.lora_alpha", "must be > 0")
+    _require(0 <= t.lora_dropout < 1, "train.lora_dropout", "must be in [0, 1)")
+    _require(0 <= t.warmup_ratio < 1, "train.warmup_ratio", "must be in [0, 1)")
+    _require(t.num_epochs > 0, "train.num_epochs", "must be > 0")
+    _require(t.max_steps is None or t.max_steps > 0, "train.max_steps", "must be > 0 or null")
+    _require(t.micro_batch_size > 0, "train.micro_batch_size", "must be > 0")
+    _require(t.gradient_accumulation_steps > 0, "train.gradient_accumulation_steps", "must be > 0")
+    _require(t.max_sequence_len >= 64, "train.max_sequence_len", "must be >= 64")
+    h = cfg.hardware
+    _require(h.device in ("cuda", "cpu"), "hardware.device", "must be cuda or cpu")
+    _require(h.num_gpus >= 1, "hardware.num_gpus", "must be >= 1")
+    _require(h.deepspeed in (None, "zero2", "zero3"), "hardware.deepspeed", "must be zero2, zero3 or null")
+    _require(h.num_nodes >= 1, "hardware.num_nodes", "must be >= 1")
+    _require(h.gpu_memory_gb > 0, "hardware.gpu_memory_gb", "must be > 0")
+    _require(h.gpu_tflops > 0, "hardware.gpu_tflops", "must be > 0")
+    _require(0 < h.mfu <= 1, "hardware.mfu", "must be in (0, 1]")
+    _require(h.device == "cuda" or h.deepspeed is None, "hardware.deepspeed", "needs hardware.device=cuda")
+    m = cfg.model
+    _require(m.max_context >= 64, "model.max_context", "must be >= 64")
+    _require(m.params_billion > 0, "model.params_billion", "must be > 0")
+    e = cfg.eval
+    _require(e.max_samples > 0, "eval.max_samples", "must be > 0")
+    _require(e.max_new_tokens > 0, "eval.max_new_tokens", "must be > 0")
+    _require(e.tolerance >= 0, "eval.tolerance", "must be >= 0")
+    c = cfg.chat
+    _require(c.max_new_tokens > 0, "chat.max_new_tokens", "must be > 0")
+    _require(c.temperature >= 0, "chat.temperature", "must be >= 0")

@@ -1,0 +1,1 @@
+"""The data side: reading, filtering, segmenting, formatting and splitting a Telegram export."""

@@ -1,0 +1,243 @@
+"""Reading a Telegram Desktop JSON export (../shared/telegram-export-format.md is the spec).
+
+The schema is a handful of msgspec Structs listing only the fields we use: unknown fields are
+skipped at C speed, so new Telegram versions don't break us. Both shapes are read: the full
+export (`personal_information`, `chats.list`, `left_chats.list`) and a single-chat export.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Optional, Union
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from chatlike.errors import ChatlikeError
+
+SAMPLE_EXPORT = Path(__file__).resolve().parent / "sample" / "result.json"
+
+
+class Entity(msgspec.Struct, gc=False):
+    type: str = "plain"
+    text: str = ""
+
+
+Text = Union[str, list[Union[str, Entity]]]
+
+
+class RawMessage(msgspec.Struct, gc=False):
+    id: int
+    type: str = "message"  # message | service | unsupported
+    date: str = ""
+    date_unixtime: Optional[str] = None  # missing before mid-2022
+    from_: Optional[str] = msgspec.field(name="from", default=None)  # None: deleted account
+    from_id: Union[str, int, None] = None  # "user1", "channel1", "chat1"; int before 2021
+    forwarded_from: Union[str, None, UnsetType] = UNSET  # present (maybe null) = a forward
+    via_bot: Optional[str] = None
+    text: Text = ""
+    media_type: Optional[str] = None  # sticker, voice_message, video_message, animation, ...
+    sticker_emoji: Optional[str] = None
+    photo: Optional[str] = None
+    file: Optional[str] = None
+    poll: Union[msgspec.Raw, UnsetType] = UNSET
+    location_information: Union[msgspec.Raw, UnsetType] = UNSET
+    contact_information: Union[msgspec.Raw, UnsetType] = UNSET
+    todo_list: Union[msgspec.Raw, UnsetType] = UNSET
+    game_title: Optional[str] = None
+    place_name: Optional[str] = None
+
+
+class RawChat(msgspec.Struct, gc=False):
+    id: int = 0
+    name: Optional[str] = None  # None: a deleted account; absent for saved_messages
+    type: Optional[str] = None
+    messages: list[RawMessage] = []
+
+
+class ChatList(msgspec.Struct, gc=False):
+    chats: list[RawChat] = msgspec.field(name="list", default_factory=list)
+
+
+class PersonalInformation(msgspec.Struct):
+    user_id: Optional[int] = None
+    first_name: str = ""
+    last_name: str = ""
+
+
+class Root(msgspec.Struct, gc=False):
+    """Both shapes at once: a full export fills the first three, a single chat the rest."""
+
+    personal_information: Optional[PersonalInformation] = None
+    chats: Optional[ChatList] = None
+    left_chats: Optional[ChatList] = None
+    about: Optional[str] = None
+    id: Optional[int] = None
+    name: Optional[str] = None
+    type: Optional[str] = None
+    messages: Optional[list[RawMessage]] = None
+
+
+class Export(msgspec.Struct):
+    """A decoded export: its chats, and who "me" is."""
+
+    path: str
+    shape: str  # "full" | "single"
+    chats: list[RawChat]
+    left_chat_ids: frozenset[int]
+    me_id: str  # "user123"
+    me_name: str
+
+
+_DECODER = msgspec.json.Decoder(Root)
+# Telegram writes rare control bytes as \xNN, which is not JSON; an odd run of backslashes
+# before the x means the escape is real (an even run is an escaped backslash then "x").
+_BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9a-fA-F]{2})")
+
+
+def resolve_path(path: Optional[str]) -> Path:
+    """`source.path` may be result.json or the export folder holding it; None is the sample."""
+    if path is None:
+        return SAMPLE_EXPORT
+    p = Path(path).expanduser()
+    if p.is_dir():
+        if (p / "result.json").is_file():
+            return p / "result.json"
+        if (p / "messages.html").is_file() or (p / "export_results.html").is_file():
+            raise ChatlikeError(f"{p}: this is Telegram's HTML export; export again with "
+                                "Format: 'Machine-readable JSON' and point source.path at result.json")
+        raise ChatlikeError(f"{p}: no result.json in this folder; point source.path at the "
+                            "export's result.json (Telegram Desktop > Export Telegram data > JSON)")
+    if not p.exists():
+        raise ChatlikeError(f"{p}: no such file or folder (source.path)")
+    return p
+
+
+def _decode(path: Path, data: bytes) -> Root:
+    head = data[:512].lstrip()
+    if not head:
+        raise ChatlikeError(f"{path}: the file is empty; export again from Telegram Desktop")
+    if head[:1] == b"<":
+        raise ChatlikeError(f"{path}: this is HTML (Telegram's HTML export?), not JSON; export again "
+                            "with Format: 'Machine-readable JSON'")
+    try:
+        return _DECODER.decode(data)
+    except msgspec.DecodeError as first:
+        if b"\\x" in data:
+            repaired = _BAD_ESCAPE.sub(rb"\1\\u00\2", data)
+            try:
+                return _DECODER.decode(repaired)
+            except msgspec.DecodeError:
+                pass
+        raise ChatlikeError(f"{path}: {_explain(data, first)}") from None
+
+
+def _explain(data: bytes, exc: msgspec.DecodeError) -> str:
+    msg = str(exc)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return (f"not valid UTF-8 at byte {bad.start}; this is not a file Telegram Desktop wrote "
+                "(was it re-saved in another encoding?)")
+    if "truncated" in msg:
+        return ("the JSON ends too early (truncated): the export or the copy did not finish; "
+                "export again")
+    if msg.startswith("Expected") or "Object missing" in msg:
+        return f"not a Telegram export ({msg})"
+    return f"not valid JSON ({msg}); export again from Telegram Desktop"
+
+
+def normalize_from_id(from_id: Union[str, int, None]) -> str:
+    """Exports before 2021 wrote a bare integer user id."""
+    if from_id is None:
+        return ""
+    if isinstance(from_id, int):
+        return f"user{from_id}"
+    return from_id
+
+
+def read_export(path: Optional[str], me: str = "auto") -> Export:
+    """Read and decode an export; find "me" (never from display names alone, unless asked)."""
+    p = resolve_path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ChatlikeError(f"{p}: cannot read it ({exc.strerror})") from None
+    root = _decode(p, data)
+    del data
+    if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
+        chats = list(root.chats.chats) if root.chats else []
+        left = list(root.left_chats.chats) if root.left_chats else []
+        shape = "full"
+    elif root.messages is not None:
+        chats = [RawChat(id=root.id or 0, name=root.name, type=root.type, messages=root.messages)]
+        left = []
+        shape = "single"
+    else:
+        raise ChatlikeError(f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
+                            "point source.path at the result.json Telegram Desktop wrote")
+    me_id, me_name = _find_me(p, root, chats + left, shape, me)
+    return Export(path=str(p), shape=shape, chats=chats + left,
+                  left_chat_ids=frozenset(c.id for c in left), me_id=me_id, me_name=me_name)
+
+
+def _senders(chats: list[RawChat]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for chat in chats:
+        for m in chat.messages:
+            if m.type == "message" and m.from_id is not None:
+                fid = normalize_from_id(m.from_id)
+                if fid not in names or (not names[fid] and m.from_):
+                    names[fid] = m.from_ or ""
+    return names
+
+
+def _find_me(p: Path, root: Root, chats: list[RawChat], shape: str, me: str) -> tuple[str, str]:
+    info = root.personal_information
+    info_name = " ".join(x for x in (info.first_name, info.last_name) if x) if info else ""
+    me = (me or "auto").strip()
+    if me != "auto":
+        if me.isdigit():
+            return f"user{me}", info_name or _senders(chats).get(f"user{me}", "")
+        if re.fullmatch(r"user\d+", me):
+            return me, info_name or _senders(chats).get(me, "")
+        senders = _senders(chats)
+        ids = sorted(fid for fid, name in senders.items() if name == me)
+        if len(ids) == 1:
+            return ids[0], me
+        listing = _listing(senders)
+        if not ids:
+            raise ChatlikeError(f"{p}: no sender is named {me!r} (source.me); senders: {listing}")
+        raise ChatlikeError(f"{p}: several senders are named {me!r}; set source.me to one of the "
+                            f"ids: {', '.join(ids)}")
+    if info and info.user_id:
+        uid = f"user{info.user_id}"
+        return uid, info_name or _senders(chats).get(uid, "")
+    for chat in chats:
+        if chat.type == "saved_messages" and chat.id:
+            uid = f"user{chat.id}"
+            return uid, _senders(chats).get(uid, "")
+    if shape == "single" and chats and chats[0].type == "personal_chat":
+        other = f"user{chats[0].id}"
+        senders = _senders(chats)
+        mine = [fid for fid in senders if fid != other and fid.startswith("user")]
+        if len(mine) == 1:
+            return mine[0], senders[mine[0]]
+        if not mine and senders:
+            raise ChatlikeError(f"{p}: only {chats[0].name!r} speaks in this chat export, so there "
+                                "is nothing of yours to learn from")
+    raise ChatlikeError(f"{p}: cannot tell which sender is you; set source.me to your user id or "
+                        f"name. Senders: {_listing(_senders(chats))}")
+
+
+def _listing(senders: dict[str, str]) -> str:
+    items = [f"{name or '(deleted account)'} = {fid}" for fid, name in sorted(senders.items())]
+    return ", ".join(items[:30]) + (f" (and {len(items) - 30} more)" if len(items) > 30 else "")
+
+
+def flatten_text(text: Text) -> str:
+    """The visible text: the concatenation of all parts (entity objects carry their own text)."""
+    if isinstance(text, str):
+        return text
+    return "".join(part if isinstance(part, str) else part.text for part in text)

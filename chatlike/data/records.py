@@ -1,0 +1,72 @@
+"""The records the data stages pass along: Message -> Turn -> Conversation -> Sample."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Message(msgspec.Struct, frozen=True, gc=False):
+    """One kept text message, normalised: epoch time, sender id, visible text."""
+
+    chat_id: int
+    id: int
+    time: int  # epoch seconds
+    sender_id: str  # "user123"; deleted accounts keep their id, their name is a placeholder
+    sender: str
+    text: str
+    mine: bool
+
+
+class Chat(msgspec.Struct, frozen=True):
+    """One chat after filtering: who it is with and its kept messages, oldest first."""
+
+    id: int
+    name: str
+    type: str
+    messages: list[Message]
+    members: tuple[str, ...] = ()  # other senders' names, in order of first appearance
+
+
+class Turn(msgspec.Struct, frozen=True):
+    """Consecutive messages of one sender within the turn window."""
+
+    sender_id: str
+    sender: str
+    mine: bool
+    texts: tuple[str, ...]
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+
+class Conversation(msgspec.Struct, frozen=True):
+    """A run of turns with no silence longer than the gap threshold."""
+
+    chat_id: int
+    chat_name: str
+    chat_type: str
+    turns: tuple[Turn, ...]
+
+    @property
+    def start(self) -> int:
+        return self.turns[0].start
+
+
+class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One entry of an OpenAI-format `messages` list."""
+
+    role: str
+    name: str | None = None
+    content: str = ""
+
+
+class Sample(msgspec.Struct, frozen=True):
+    """One training sample; `messages` is what goes to the JSONL, the rest steers the split."""
+
+    messages: tuple[ChatMessage, ...]
+    chat_id: int
+    contact: str
+    start: int
