@@ -123,6 +123,9 @@ def _decode(path: Path, data: bytes) -> Root:
                             "with Format: 'Machine-readable JSON'")
     try:
         return _DECODER.decode(data)
+    except UnicodeDecodeError as bad:
+        raise ChatlikeError(f"{path}: not valid UTF-8 near byte {bad.start}; this is not a file Telegram "
+                            "Desktop wrote (was it re-saved in another encoding?)") from None
     except msgspec.DecodeError as first:
         if b"\\x" in data:
             repaired = _BAD_ESCAPE.sub(rb"\1\\u00\2", data)

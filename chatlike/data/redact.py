@@ -8,7 +8,8 @@ import re
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|it|ru|io|de|fr|me|co|uk)(?:/[^\s<>\"']*)?\b", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-_PHONE = re.compile(r"(?<![\w+])\+?\d(?:[\s().-]?\d){6,14}\b")
+_PHONE = re.compile(r"(?<![\w+(])(?:\+|\()?\d(?:[\s().-]{0,2}\d){6,14}\b")
+_TRAILING = ".,;:!?)]}'\""
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -26,11 +27,18 @@ def _card(match: re.Match) -> str:
     return "<CARD>" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group()
 
 
+def _url(match: re.Match) -> str:
+    """A URL's trailing punctuation belongs to the sentence."""
+    url = match.group()
+    stripped = url.rstrip(_TRAILING)
+    return "<URL>" + url[len(stripped):]
+
+
 def redact(text: str) -> str:
     """E-mails, URLs, card numbers (Luhn-valid) and phone numbers become <EMAIL>, <URL>, <CARD>,
     <PHONE>. E-mails go first, so their domain is not taken for a URL."""
     text = _EMAIL.sub("<EMAIL>", text)
-    text = _URL.sub("<URL>", text)
+    text = _URL.sub(_url, text)
     text = _CARD.sub(_card, text)
     return _PHONE.sub("<PHONE>", text)
 
