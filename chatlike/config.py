@@ -86,6 +86,9 @@ class ModelConfig:
     hidden_size: int = 4096  # for the activation and logits memory estimate
     num_layers: int = 32
     vocab_size: int = 128256
+    # set as pad when the tokenizer has none (Llama 3 has none; a pad shared with <|eot_id|> masks the
+    # end of turn out of the loss and generation never stops). Llama 3.1 reserves this one for padding.
+    pad_token: str = "<|finetune_right_pad_id|>"
     tiny: bool = False  # build a tiny Llama locally instead of loading base_model
 
 
@@ -137,25 +140,27 @@ class HardwareConfig:
 
 @dataclass
 class EvalConfig:
-    max_samples: int = 200
-    max_new_tokens: int = 128
-    batch_size: int = 8
+    max_samples: int = 200  # assistant turns of data/test.jsonl to generate for (a seeded subset)
+    max_new_tokens: int = 128  # length cap of a generated reply
+    batch_size: int = 8  # for generation and lm-eval
     temperature: float = 0.0  # 0 = greedy, so runs are comparable
+    top_p: float = 1.0  # nucleus sampling when temperature > 0
+    # lm-eval regression tasks (base vs tuned); chatlike_mc is the small shipped offline task
     tasks: list[str] = field(default_factory=lambda: ["arc_easy", "hellaswag", "mmlu"])
-    limit: Optional[int] = 200
+    limit: Optional[int] = 200  # documents per regression task (None = all)
     tolerance: float = 0.02  # an absolute accuracy drop beyond this is a regression
-    fail_on_regression: bool = False
-    blind_pairs: int = 20
-    seed: int = 0
+    fail_on_regression: bool = False  # exit non-zero on a regression
+    blind_pairs: int = 20  # real-vs-tuned pairs in eval/blind_test.md
+    seed: int = 0  # sample choice, sampling, blind shuffling
 
 
 @dataclass
 class ChatConfig:
-    contact: Optional[str] = None  # None = the contact with most conversations
-    temperature: float = 0.7
-    top_p: float = 0.9
-    repetition_penalty: float = 1.1
-    max_new_tokens: int = 256
+    contact: Optional[str] = None  # who you play; None = the contact with most samples in data/train.jsonl
+    temperature: float = 0.7  # 0 = greedy
+    top_p: float = 0.9  # nucleus sampling (used when temperature > 0)
+    repetition_penalty: float = 1.1  # 1 = off
+    max_new_tokens: int = 256  # cap per reply; a reply normally ends at the end-of-turn token
 
 
 @dataclass
@@ -247,6 +252,13 @@ def check(cfg: Config) -> None:
     _require(e.max_samples > 0, "eval.max_samples", "must be > 0")
     _require(e.max_new_tokens > 0, "eval.max_new_tokens", "must be > 0")
     _require(e.tolerance >= 0, "eval.tolerance", "must be >= 0")
+    _require(e.batch_size > 0, "eval.batch_size", "must be > 0")
+    _require(e.temperature >= 0, "eval.temperature", "must be >= 0")
+    _require(0 < e.top_p <= 1, "eval.top_p", "must be in (0, 1]")
+    _require(e.limit is None or e.limit > 0, "eval.limit", "must be > 0 or null")
+    _require(e.blind_pairs >= 0, "eval.blind_pairs", "must be >= 0")
     c = cfg.chat
     _require(c.max_new_tokens > 0, "chat.max_new_tokens", "must be > 0")
     _require(c.temperature >= 0, "chat.temperature", "must be >= 0")
+    _require(0 < c.top_p <= 1, "chat.top_p", "must be in (0, 1]")
+    _require(c.repetition_penalty > 0, "chat.repetition_penalty", "must be > 0 (1 = off)")

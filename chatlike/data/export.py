@@ -49,15 +49,40 @@ class RawMessage(msgspec.Struct, gc=False):
     place_name: Optional[str] = None
 
 
-class RawChat(msgspec.Struct, gc=False):
+class ChatHead(msgspec.Struct):
+    """What decides whether a chat is read at all; decoding it skips the messages at C speed."""
+
     id: int = 0
     name: Optional[str] = None  # None: a deleted account; absent for saved_messages
     type: Optional[str] = None
+
+
+class _ChatBody(msgspec.Struct, gc=False):
     messages: list[RawMessage] = []
 
 
-class ChatList(msgspec.Struct, gc=False):
-    chats: list[RawChat] = msgspec.field(name="list", default_factory=list)
+class ChatSource(msgspec.Struct):
+    """One chat of the export, its messages still undecoded: chats are decoded one at a time,
+    and only those the filters select, so memory holds one chat's records at once."""
+
+    head: ChatHead
+    raw: msgspec.Raw  # the chat object (full export) or its messages array (single-chat export)
+    path: str
+    left: bool = False  # from left_chats: always "only my messages"
+    bare_messages: bool = False
+
+    def messages(self) -> list[RawMessage]:
+        try:
+            if self.bare_messages:
+                return _MESSAGES.decode(self.raw)
+            return _BODY.decode(self.raw).messages
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise ChatlikeError(f"{self.path}: chat {self.head.name!r} (id {self.head.id}): "
+                                f"{_one_line(exc)}; export again from Telegram Desktop") from None
+
+
+class _ChatList(msgspec.Struct, gc=False):
+    chats: list[msgspec.Raw] = msgspec.field(name="list", default_factory=list)
 
 
 class PersonalInformation(msgspec.Struct):
@@ -70,26 +95,34 @@ class Root(msgspec.Struct, gc=False):
     """Both shapes at once: a full export fills the first three, a single chat the rest."""
 
     personal_information: Optional[PersonalInformation] = None
-    chats: Optional[ChatList] = None
-    left_chats: Optional[ChatList] = None
+    chats: Optional[_ChatList] = None
+    left_chats: Optional[_ChatList] = None
     about: Optional[str] = None
     id: Optional[int] = None
     name: Optional[str] = None
     type: Optional[str] = None
-    messages: Optional[list[RawMessage]] = None
+    messages: msgspec.Raw = msgspec.Raw()  # empty unless a single-chat export
 
 
 class Export(msgspec.Struct):
-    """A decoded export: its chats, and who "me" is."""
+    """A read export: its chats (undecoded), and who "me" is."""
 
     path: str
     shape: str  # "full" | "single"
-    chats: list[RawChat]
-    left_chat_ids: frozenset[int]
+    chats: list[ChatSource]
     me_id: str  # "user123"
     me_name: str
 
 
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not valid UTF-8 near byte {exc.start}"
+    return str(exc).splitlines()[0]
+
+
+_HEAD = msgspec.json.Decoder(ChatHead)
+_BODY = msgspec.json.Decoder(_ChatBody)
+_MESSAGES = msgspec.json.Decoder(list[RawMessage])
 _DECODER = msgspec.json.Decoder(Root)
 # Telegram writes rare control bytes as \xNN, which is not JSON; an odd run of backslashes
 # before the x means the escape is real (an even run is an escaped backslash then "x").
@@ -168,27 +201,36 @@ def read_export(path: Optional[str], me: str = "auto") -> Export:
     except OSError as exc:
         raise ChatlikeError(f"{p}: cannot read it ({exc.strerror})") from None
     root = _decode(p, data)
-    del data
+    del data  # the Raw chats keep the buffer alive; nothing else needs it
+    path = str(p)
     if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
-        chats = list(root.chats.chats) if root.chats else []
-        left = list(root.left_chats.chats) if root.left_chats else []
+        chats = [_source(raw, path, left=False) for raw in (root.chats.chats if root.chats else [])]
+        chats += [_source(raw, path, left=True) for raw in (root.left_chats.chats if root.left_chats else [])]
         shape = "full"
-    elif root.messages is not None:
-        chats = [RawChat(id=root.id or 0, name=root.name, type=root.type, messages=root.messages)]
-        left = []
+    elif len(root.messages):
+        head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
+        chats = [ChatSource(head, root.messages, path, bare_messages=True)]
         shape = "single"
     else:
         raise ChatlikeError(f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
                             "point source.path at the result.json Telegram Desktop wrote")
-    me_id, me_name = _find_me(p, root, chats + left, shape, me)
-    return Export(path=str(p), shape=shape, chats=chats + left,
-                  left_chat_ids=frozenset(c.id for c in left), me_id=me_id, me_name=me_name)
+    me_id, me_name = _find_me(p, root, chats, shape, me)
+    return Export(path=path, shape=shape, chats=chats, me_id=me_id, me_name=me_name)
 
 
-def _senders(chats: list[RawChat]) -> dict[str, str]:
+def _source(raw: msgspec.Raw, path: str, left: bool) -> ChatSource:
+    try:
+        head = _HEAD.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ChatlikeError(f"{path}: a chat in the export is malformed ({_one_line(exc)})") from None
+    return ChatSource(head, raw, path, left=left)
+
+
+def _senders(chats: list[ChatSource]) -> dict[str, str]:
+    """Every sender id and name (decodes every chat: only for the slow paths of finding me)."""
     names: dict[str, str] = {}
     for chat in chats:
-        for m in chat.messages:
+        for m in chat.messages():
             if m.type == "message" and m.from_id is not None:
                 fid = normalize_from_id(m.from_id)
                 if fid not in names or (not names[fid] and m.from_):
@@ -196,7 +238,7 @@ def _senders(chats: list[RawChat]) -> dict[str, str]:
     return names
 
 
-def _find_me(p: Path, root: Root, chats: list[RawChat], shape: str, me: str) -> tuple[str, str]:
+def _find_me(p: Path, root: Root, chats: list[ChatSource], shape: str, me: str) -> tuple[str, str]:
     info = root.personal_information
     info_name = " ".join(x for x in (info.first_name, info.last_name) if x) if info else ""
     me = (me or "auto").strip()
@@ -218,17 +260,17 @@ def _find_me(p: Path, root: Root, chats: list[RawChat], shape: str, me: str) -> 
         uid = f"user{info.user_id}"
         return uid, info_name or _senders(chats).get(uid, "")
     for chat in chats:
-        if chat.type == "saved_messages" and chat.id:
-            uid = f"user{chat.id}"
-            return uid, _senders(chats).get(uid, "")
-    if shape == "single" and chats and chats[0].type == "personal_chat":
-        other = f"user{chats[0].id}"
+        if chat.head.type == "saved_messages" and chat.head.id:
+            uid = f"user{chat.head.id}"
+            return uid, _senders([chat]).get(uid, "") or _senders(chats).get(uid, "")
+    if shape == "single" and chats and chats[0].head.type == "personal_chat":
+        other = f"user{chats[0].head.id}"
         senders = _senders(chats)
         mine = [fid for fid in senders if fid != other and fid.startswith("user")]
         if len(mine) == 1:
             return mine[0], senders[mine[0]]
         if not mine and senders:
-            raise ChatlikeError(f"{p}: only {chats[0].name!r} speaks in this chat export, so there "
+            raise ChatlikeError(f"{p}: only {chats[0].head.name!r} speaks in this chat export, so there "
                                 "is nothing of yours to learn from")
     raise ChatlikeError(f"{p}: cannot tell which sender is you; set source.me to your user id or "
                         f"name. Senders: {_listing(_senders(chats))}")

@@ -10,7 +10,7 @@ from typing import Iterable, Optional
 import msgspec
 
 from chatlike.config import FilterConfig
-from chatlike.data.export import Export, RawChat, RawMessage, flatten_text, normalize_from_id
+from chatlike.data.export import ChatHead, ChatSource, RawMessage, flatten_text, normalize_from_id
 from chatlike.data.records import Chat, Message
 from chatlike.data.redact import pseudonym, redact
 from chatlike.errors import ChatlikeError
@@ -23,7 +23,7 @@ class FilterStats(msgspec.Struct):
 
     chats_seen: int = 0
     chats_kept: int = 0
-    messages_seen: int = 0
+    messages_seen: int = 0  # in the chats the chat rules selected (the others are never decoded)
     messages_kept: int = 0
     chats_removed: dict[str, int] = {}
     messages_removed: dict[str, int] = {}
@@ -66,109 +66,117 @@ def _media_kind(m: RawMessage) -> str:
     return "empty"
 
 
-def _chat_name(chat: RawChat, placeholder: str) -> str:
-    if chat.type == "saved_messages":
+def chat_name(head: ChatHead, placeholder: str) -> str:
+    if head.type == "saved_messages":
         return "Saved Messages"
-    return chat.name if chat.name is not None else placeholder
+    return head.name if head.name is not None else placeholder
 
 
-def _selected(chat: RawChat, name: str, wanted: Iterable[str]) -> bool:
-    keys = {name, str(chat.id)}
+def _named(head: ChatHead, name: str, wanted: Iterable[str]) -> bool:
+    keys = {name, str(head.id)}
     return any(str(w) in keys for w in wanted)
 
 
-def filter_chat(
-    chat: RawChat, me_id: str, me_name: str, cfg: FilterConfig, removed: Counter,
-    placeholder: str, since: Optional[int], until: Optional[int],
-) -> list[Message]:
-    """Keep text messages; drop service, unsupported, media without text, forwards, via-bot."""
-    kept: list[Message] = []
-    append = kept.append
-    pseudo = cfg.pseudonymize_contacts
-    for m in chat.messages:
-        if m.type != "message":
-            removed[m.type] += 1  # service, unsupported
-            continue
-        t = message_time(m)
-        if (since is not None and t < since) or (until is not None and t > until):
-            removed["date_range"] += 1
-            continue
-        if cfg.drop_forwarded and m.forwarded_from is not msgspec.UNSET:
-            removed["forwarded"] += 1
-            continue
-        if cfg.drop_via_bot and m.via_bot:
-            removed["via_bot"] += 1
-            continue
-        text = m.text if type(m.text) is str else flatten_text(m.text)
-        if not text.strip():
-            kind = _media_kind(m)
-            if kind == "sticker" and cfg.stickers_as_emoji and m.sticker_emoji:
-                text = m.sticker_emoji
-            else:
-                removed[f"no_text:{kind}"] += 1
-                continue
-        sender_id = normalize_from_id(m.from_id)
-        mine = sender_id == me_id
-        if mine:
-            sender = me_name
-        elif m.from_ is None:
-            sender = placeholder
-        else:
-            sender = pseudonym(sender_id) if pseudo else m.from_
-        if cfg.redact:
-            text = redact(text)
-        append(Message(chat.id, m.id, t, sender_id, sender, text, mine))
-    return kept
+class ChatFilter:
+    """Applies the chat and message rules one chat at a time, counting what each removes.
+    A chat the chat rules reject is never decoded."""
 
+    def __init__(self, cfg: FilterConfig, me_id: str, me_name: str, placeholder: str):
+        self.cfg, self.me_id, self.me_name, self.placeholder = cfg, me_id, me_name, placeholder
+        self.since = _parse_date(cfg.date_from, "filter.date_from", end=False)
+        self.until = _parse_date(cfg.date_to, "filter.date_to", end=True)
+        self.types = set(cfg.chat_types)
+        self.stats = FilterStats()
+        self.removed: Counter = Counter()
+        self.chats_removed: Counter = Counter()
 
-def filter_export(export: Export, cfg: FilterConfig, placeholder: str) -> tuple[list[Chat], FilterStats]:
-    """Apply the chat and message rules to a whole export."""
-    stats = FilterStats()
-    chats_removed: Counter = Counter()
-    removed: Counter = Counter()
-    since = _parse_date(cfg.date_from, "filter.date_from", end=False)
-    until = _parse_date(cfg.date_to, "filter.date_to", end=True)
-    types = set(cfg.chat_types)
-    out: list[Chat] = []
-    for chat in export.chats:
+    def select(self, head: ChatHead, name: str) -> Optional[str]:
+        """Why a chat is not read at all, or None."""
+        cfg = self.cfg
+        if (head.type or "unknown") not in self.types:
+            return f"type:{head.type}"
+        if cfg.include_chats and not _named(head, name, cfg.include_chats):
+            return "not_included"
+        if cfg.exclude_chats and _named(head, name, cfg.exclude_chats):
+            return "excluded"
+        return None
+
+    def __call__(self, source: ChatSource) -> Optional[Chat]:
+        head, cfg, stats = source.head, self.cfg, self.stats
         stats.chats_seen += 1
-        n_raw = len(chat.messages)
-        stats.messages_seen += n_raw
-        name = _chat_name(chat, placeholder)
-        reason = None
-        if (chat.type or "unknown") not in types:
-            reason = f"type:{chat.type}"
-        elif cfg.include_chats and not _selected(chat, name, cfg.include_chats):
-            reason = "not_included"
-        elif cfg.exclude_chats and _selected(chat, name, cfg.exclude_chats):
-            reason = "excluded"
+        name = chat_name(head, self.placeholder)
+        reason = self.select(head, name)
+        if reason is None:
+            raw = source.messages()
+            stats.messages_seen += len(raw)
+            messages = self.messages(raw, head.id)
+            n_mine = sum(1 for m in messages if m.mine)
+            if head.type in GROUP_TYPES and messages and n_mine == len(messages):
+                stats.only_my_messages.append(name)
+                reason = "only_my_messages"
+            elif len(messages) < cfg.min_messages:
+                reason = "too_few_messages"
+            elif n_mine < cfg.min_my_messages:
+                reason = "too_few_of_mine"
+            if reason:
+                self.removed[f"chat:{reason}"] += len(messages)
         if reason:
-            chats_removed[reason] += 1
-            removed[f"chat:{reason}"] += n_raw
-            continue
-        messages = filter_chat(chat, export.me_id, export.me_name, cfg, removed, placeholder, since, until)
-        n_mine = sum(1 for m in messages if m.mine)
-        if chat.type in GROUP_TYPES and messages and n_mine == len(messages):
-            stats.only_my_messages.append(name)
-            reason = "only_my_messages"
-        elif len(messages) < cfg.min_messages:
-            reason = "too_few_messages"
-        elif n_mine < cfg.min_my_messages:
-            reason = "too_few_of_mine"
-        if reason:
-            chats_removed[reason] += 1
-            removed[f"chat:{reason}"] += len(messages)
-            continue
+            self.chats_removed[reason] += 1
+            return None
         members: dict[str, None] = {}
         for m in messages:
             if not m.mine:
                 members.setdefault(m.sender, None)
-        display = name
-        if chat.type == "personal_chat" and cfg.pseudonymize_contacts:
-            display = pseudonym(f"user{chat.id}")
-        out.append(Chat(chat.id, display, chat.type or "unknown", messages, tuple(members)))
+        if head.type == "personal_chat" and cfg.pseudonymize_contacts:
+            name = pseudonym(f"user{head.id}")
+        stats.chats_kept += 1
         stats.messages_kept += len(messages)
-    stats.chats_kept = len(out)
-    stats.chats_removed = dict(sorted(chats_removed.items()))
-    stats.messages_removed = dict(sorted(removed.items()))
-    return out, stats
+        return Chat(head.id, name, head.type or "unknown", messages, tuple(members))
+
+    def messages(self, raw: list[RawMessage], chat_id: int) -> list[Message]:
+        """Keep text messages; drop service, unsupported, media without text, forwards, via-bot."""
+        cfg, removed = self.cfg, self.removed
+        me_id, me_name, placeholder = self.me_id, self.me_name, self.placeholder
+        since, until = self.since, self.until
+        drop_forwarded, drop_via_bot, pseudo = cfg.drop_forwarded, cfg.drop_via_bot, cfg.pseudonymize_contacts
+        unset = msgspec.UNSET
+        kept: list[Message] = []
+        append = kept.append
+        for m in raw:
+            if m.type != "message":
+                removed[m.type] += 1  # service, unsupported
+                continue
+            t = int(m.date_unixtime) if m.date_unixtime else message_time(m)
+            if (since is not None and t < since) or (until is not None and t > until):
+                removed["date_range"] += 1
+                continue
+            if drop_forwarded and m.forwarded_from is not unset:
+                removed["forwarded"] += 1
+                continue
+            if drop_via_bot and m.via_bot:
+                removed["via_bot"] += 1
+                continue
+            text = m.text if type(m.text) is str else flatten_text(m.text)
+            if not text or text.isspace():
+                kind = _media_kind(m)
+                if kind == "sticker" and cfg.stickers_as_emoji and m.sticker_emoji:
+                    text = m.sticker_emoji
+                else:
+                    removed[f"no_text:{kind}"] += 1
+                    continue
+            from_id = m.from_id
+            sender_id = from_id if type(from_id) is str else normalize_from_id(from_id)
+            if sender_id == me_id:
+                append(Message(chat_id, m.id, t, sender_id, me_name, redact(text) if cfg.redact else text, True))
+                continue
+            if m.from_ is None:
+                sender = placeholder
+            else:
+                sender = pseudonym(sender_id) if pseudo else m.from_
+            append(Message(chat_id, m.id, t, sender_id, sender, redact(text) if cfg.redact else text, False))
+        return kept
+
+    def finish(self) -> FilterStats:
+        self.stats.chats_removed = dict(sorted(self.chats_removed.items()))
+        self.stats.messages_removed = dict(sorted(self.removed.items()))
+        return self.stats

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import string
 
+import msgspec
+
 from chatlike.config import PersonaConfig
 from chatlike.data.records import ChatMessage, Conversation, Sample, Turn
+from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
 from chatlike.errors import ChatlikeError
 
 PERSONAL = "personal_chat"
@@ -29,27 +32,35 @@ def check_templates(cfg: PersonaConfig) -> None:
                                 f"use {sorted(allowed)}")
 
 
-def system_prompt(cfg: PersonaConfig, me: str, conversation: Conversation, members: tuple[str, ...]) -> str:
-    values = {"me": me, "contact": conversation.chat_name, "chat": conversation.chat_name,
-              "members": ", ".join(members)}
-    template = cfg.system_template if conversation.chat_type == PERSONAL else cfg.group_system_template
-    return template.format(**values)
+def system_prompt(cfg: PersonaConfig, me: str, chat_name: str, chat_type: str, members: tuple[str, ...]) -> str:
+    template = cfg.system_template if chat_type == PERSONAL else cfg.group_system_template
+    return template.format(me=me, contact=chat_name, chat=chat_name, members=", ".join(members))
 
 
-def to_sample(
-    cfg: PersonaConfig, me: str, conversation: Conversation, turns: tuple[Turn, ...],
-    members: tuple[str, ...],
-) -> Sample:
+_ENCODER = msgspec.json.Encoder()
+
+
+class _Line(msgspec.Struct):
+    messages: tuple[ChatMessage, ...]
+
+
+def to_sample(cfg: PersonaConfig, me: str, conversation: Conversation, turns: tuple[Turn, ...], system: str) -> Sample:
     """user = the other side (named), assistant = me; in groups the speaker's name leads the content
     too, since chat templates drop the `name` field."""
     group = conversation.chat_type != PERSONAL
-    messages = [ChatMessage(role="system", content=system_prompt(cfg, me, conversation, members))]
+    messages = [ChatMessage(role="system", content=system)]
+    chars = tokens = mine = 0
     for t in turns:
         if t.mine:
-            messages.append(ChatMessage(role="assistant", name=me, content=t.text))
+            messages.append(ChatMessage("assistant", me, t.text))
+            mine += 1
         elif group:
-            content = cfg.group_speaker_format.format(name=t.sender, text=t.text)
-            messages.append(ChatMessage(role="user", name=t.sender, content=content))
+            messages.append(ChatMessage("user", t.sender, cfg.group_speaker_format.format(name=t.sender, text=t.text)))
         else:
-            messages.append(ChatMessage(role="user", name=t.sender, content=t.text))
-    return Sample(tuple(messages), conversation.chat_id, conversation.chat_name, conversation.start)
+            messages.append(ChatMessage("user", t.sender, t.text))
+        chars += len(t.text)
+        tokens += approx_tokens(t.text) + TURN_OVERHEAD_TOKENS
+    messages = tuple(messages)
+    return Sample(messages, conversation.chat_id, conversation.chat_name, conversation.start,
+                  line=_ENCODER.encode(_Line(messages)), chars=chars,
+                  tokens=tokens + approx_tokens(system) + TURN_OVERHEAD_TOKENS, mine=mine)

@@ -34,12 +34,9 @@ class Turn(msgspec.Struct, frozen=True):
     sender: str
     mine: bool
     texts: tuple[str, ...]
+    text: str  # the texts joined by newlines: what the sample holds
     start: int
     end: int
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.texts)
 
 
 class Conversation(msgspec.Struct, frozen=True):
@@ -64,9 +61,14 @@ class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class Sample(msgspec.Struct, frozen=True):
-    """One training sample; `messages` is what goes to the JSONL, the rest steers the split."""
+    """One training sample: `messages` (and `line`, their JSONL encoding); the rest steers the
+    split and the stats."""
 
     messages: tuple[ChatMessage, ...]
     chat_id: int
     contact: str
-    start: int
+    start: int  # the conversation's start: windows of one conversation share it
+    line: bytes = b""
+    chars: int = 0  # in the turns, system prompt excluded
+    tokens: int = 0  # approximate, whole sample
+    mine: int = 0  # my turns

@@ -33,10 +33,10 @@ def split_turns(messages: Iterable[Message], window_s: float) -> list[Turn]:
             last = m.time
             continue
         if texts:
-            turns.append(Turn(sender, name, mine, tuple(texts), first, last))
+            turns.append(Turn(sender, name, mine, tuple(texts), "\n".join(texts), first, last))
         sender, name, mine, texts, first, last = m.sender_id, m.sender, m.mine, [m.text], m.time, m.time
     if texts:
-        turns.append(Turn(sender, name, mine, tuple(texts), first, last))
+        turns.append(Turn(sender, name, mine, tuple(texts), "\n".join(texts), first, last))
     return turns
 
 
@@ -69,8 +69,11 @@ def windows(
     system prompt), each ending on my turn. Turns never repeat across windows; a single turn
     larger than the budget cannot be trained without truncation and is left out."""
     budget = max_tokens - reserved
-    out: list[tuple[Turn, ...]] = []
     turns = trainable(conversation.turns)
+    # fast path: UTF-8 has at most 4 bytes a char, so this bounds count() for the usual short chat
+    if count is approx_tokens and sum(len(t.text) * 4 // 3 + 1 + TURN_OVERHEAD_TOKENS for t in turns) <= budget:
+        return [turns] if turns else []
+    out: list[tuple[Turn, ...]] = []
     start = 0
     while start < len(turns):
         used = 0
@@ -94,4 +97,10 @@ def windows(
 
 def keep(turns: tuple[Turn, ...], min_turns: int) -> bool:
     """A sample needs one turn of each side and at least `min_turns` turns."""
-    return len(turns) >= min_turns and any(t.mine for t in turns) and any(not t.mine for t in turns)
+    if len(turns) < min_turns:
+        return False
+    mine = turns[0].mine
+    for t in turns:
+        if t.mine != mine:
+            return True
+    return False

@@ -1,30 +1,28 @@
 """prepare: a Telegram export -> data/{train,val,test}.jsonl, data/stats.json, report.md.
 
-Reads top to bottom as the pipeline: read, filter, segment, format, de-duplicate, split, write.
+Reads top to bottom as the pipeline: read, then chat by chat filter, segment and format, then
+de-duplicate, split and write. Chats are decoded one at a time, so memory holds the file and one
+chat's records, not the whole export as Python objects.
 """
 
 from __future__ import annotations
 
+import gc
 import time
+from bisect import bisect_right
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 
 from chatlike.config import Config
 from chatlike.data import report
 from chatlike.data.export import read_export
-from chatlike.data.filters import filter_export
+from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import check_templates, system_prompt, to_sample
-from chatlike.data.records import ChatMessage, Sample
-from chatlike.data.segment import (
-    TURN_OVERHEAD_TOKENS,
-    approx_tokens,
-    keep,
-    split_conversations,
-    windows,
-)
+from chatlike.data.records import Chat, Sample
+from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens, keep, split_conversations, windows
 from chatlike.data.split import split_samples
 from chatlike.errors import ChatlikeError
 from chatlike.files import atomic_open, write_bytes
@@ -33,22 +31,16 @@ SPLITS = ("train", "val", "test")
 GAP_EDGES_MINUTES = [0, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080]
 
 
-class Line(msgspec.Struct):
-    messages: tuple[ChatMessage, ...]
-
-
-_ENCODER = msgspec.json.Encoder()
-
-
-def token_counter(tokenizer: str | None):
+def token_counter(tokenizer: str | None) -> Callable[[str], int]:
     """Exact counts from a local tokenizer (tokenizer.json or a folder holding it), else approximate."""
     if not tokenizer:
         return approx_tokens
     try:
         from tokenizers import Tokenizer
     except ImportError:
-        raise ChatlikeError("segment.tokenizer needs the `tokenizers` package "
-                            "(pip install 'chatlike[train]')") from None
+        raise ChatlikeError(
+            "segment.tokenizer needs the `tokenizers` package (pip install 'chatlike[train]')"
+        ) from None
     path = Path(tokenizer).expanduser()
     file = path / "tokenizer.json" if path.is_dir() else path
     if not file.is_file():
@@ -57,59 +49,68 @@ def token_counter(tokenizer: str | None):
     return lambda text: len(tok.encode(text, add_special_tokens=False).ids)
 
 
+class SampleBuilder:
+    """Segments each kept chat and formats its windows, counting what segmentation drops."""
+
+    def __init__(self, cfg: Config, me: str):
+        self.cfg, self.me = cfg, me
+        self.count = token_counter(cfg.segment.tokenizer)
+        self.dropped: Counter = Counter()
+        self.conversations = self.split = 0
+        self.gaps = [0] * len(GAP_EDGES_MINUTES)
+        self._edges = [e * 60 for e in GAP_EDGES_MINUTES]
+
+    def __call__(self, chat: Chat) -> list[Sample]:
+        seg, persona = self.cfg.segment, self.cfg.persona
+        ms = chat.messages
+        for a, b in zip(ms, ms[1:]):
+            self.gaps[bisect_right(self._edges, b.time - a.time) - 1] += 1
+        conversations = split_conversations(chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60)
+        self.conversations += len(conversations)
+        system = system_prompt(persona, self.me, chat.name, chat.type, chat.members)
+        reserved = self.count(system) + TURN_OVERHEAD_TOKENS
+        kept = []
+        for conv in conversations:
+            ws = [w for w in windows(conv, seg.max_tokens, reserved, self.count) if keep(w, seg.min_turns)]
+            if ws:
+                self.split += len(ws) > 1
+                kept.append((conv, ws))
+                continue
+            turns = conv.turns
+            one_sided = all(t.mine for t in turns) or not any(t.mine for t in turns)
+            self.dropped["one_sided" if one_sided else "too_few_turns"] += 1
+        cap = self.cfg.filter.max_conversations_per_chat
+        if cap is not None and len(kept) > cap:
+            self.dropped["over_cap_per_chat"] += len(kept) - cap
+            kept = kept[-cap:]  # the latest
+        return [to_sample(persona, self.me, conv, w, system) for conv, ws in kept for w in ws]
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "conversations": self.conversations,
+            "conversations_kept": self.conversations - sum(self.dropped.values()),
+            "conversations_dropped": dict(sorted(self.dropped.items())),
+            "conversations_split_into_windows": self.split,
+        }
+
+
 def _summary(values: list[int]) -> dict[str, float]:
     if not values:
         return {"count": 0}
     v = sorted(values)
-    pick = lambda q: v[min(len(v) - 1, int(q * len(v)))]  # noqa: E731
-    return {"count": len(v), "mean": round(sum(v) / len(v), 2), "min": v[0], "p50": pick(0.5),
-            "p90": pick(0.9), "p99": pick(0.99), "max": v[-1]}
 
+    def pick(q: float) -> int:
+        return v[min(len(v) - 1, int(q * len(v)))]
 
-def _gap_histogram(chats) -> list[int]:
-    counts = [0] * len(GAP_EDGES_MINUTES)
-    edges = [e * 60 for e in GAP_EDGES_MINUTES]
-    from bisect import bisect_right
-
-    for chat in chats:
-        ms = chat.messages
-        for a, b in zip(ms, ms[1:]):
-            counts[bisect_right(edges, b.time - a.time) - 1] += 1
-    return counts
-
-
-def build_samples(cfg: Config, chats, me: str) -> tuple[list[Sample], dict[str, Any]]:
-    """Segment every chat and format its windows; returns the samples and the segment stats."""
-    seg = cfg.segment
-    count = token_counter(seg.tokenizer)
-    gap_s, window_s = seg.gap_minutes * 60, seg.turn_window_minutes * 60
-    dropped: Counter = Counter()
-    n_conversations = n_split = 0
-    samples: list[Sample] = []
-    for chat in chats:
-        conversations = split_conversations(chat, gap_s, window_s)
-        n_conversations += len(conversations)
-        chat_windows = []
-        for conv in conversations:
-            system = system_prompt(cfg.persona, me, conv, chat.members)
-            reserved = count(system) + TURN_OVERHEAD_TOKENS
-            ws = [w for w in windows(conv, seg.max_tokens, reserved, count) if keep(w, seg.min_turns)]
-            if not ws:
-                one_sided = not (any(t.mine for t in conv.turns) and any(not t.mine for t in conv.turns))
-                dropped["one_sided" if one_sided else "too_few_turns"] += 1
-                continue
-            n_split += len(ws) > 1
-            chat_windows.append((conv, ws))
-        cap = cfg.filter.max_conversations_per_chat
-        if cap is not None and len(chat_windows) > cap:
-            dropped["over_cap_per_chat"] += len(chat_windows) - cap
-            chat_windows = chat_windows[-cap:]
-        for conv, ws in chat_windows:
-            samples.extend(to_sample(cfg.persona, me, conv, w, chat.members) for w in ws)
-    stats = {"conversations": n_conversations, "conversations_kept": n_conversations - sum(dropped.values()),
-             "conversations_dropped": dict(sorted(dropped.items())),
-             "conversations_split_into_windows": n_split, "windows": len(samples)}
-    return samples, stats
+    return {
+        "count": len(v),
+        "mean": round(sum(v) / len(v), 2),
+        "min": v[0],
+        "p50": pick(0.5),
+        "p90": pick(0.9),
+        "p99": pick(0.99),
+        "max": v[-1],
+    }
 
 
 def dedupe(samples: list[Sample]) -> tuple[list[Sample], int]:
@@ -117,50 +118,55 @@ def dedupe(samples: list[Sample]) -> tuple[list[Sample], int]:
     seen: set[bytes] = set()
     out = []
     for s in samples:
-        key = _ENCODER.encode(s.messages)
-        if key not in seen:
-            seen.add(key)
+        if s.line not in seen:
+            seen.add(s.line)
             out.append(s)
     return out, len(samples) - len(out)
 
 
 def dataset_stats(splits: dict[str, list[Sample]]) -> dict[str, Any]:
-    per_contact: dict[str, dict[str, int]] = {}
-    turns, chars, mine_turns, all_turns = [], [], 0, 0
-    tokens = []
+    per_contact: dict[str, dict[str, Any]] = {}
+    conversations: dict[str, set[int]] = {}
+    all_samples = [s for name in SPLITS for s in splits[name]]
     for name in SPLITS:
         for s in splits[name]:
-            c = per_contact.setdefault(s.contact, {"conversations": 0, "samples": 0, **dict.fromkeys(SPLITS, 0)})
+            c = per_contact.get(s.contact)
+            if c is None:
+                c = per_contact[s.contact] = {"conversations": 0, "samples": 0, **dict.fromkeys(SPLITS, 0)}
+                conversations[s.contact] = set()
             c["samples"] += 1
             c[name] += 1
-            body = s.messages[1:]
-            turns.append(len(body))
-            chars.append(sum(len(m.content) for m in body))
-            tokens.append(sum(approx_tokens(m.content) + TURN_OVERHEAD_TOKENS for m in s.messages))
-            n_mine = sum(1 for m in body if m.role == "assistant")
-            mine_turns += n_mine
-            all_turns += len(body)
-    conv_keys: dict[str, set] = {}
-    for name in SPLITS:
-        for s in splits[name]:
-            conv_keys.setdefault(s.contact, set()).add(s.start)
-    for contact, keys in conv_keys.items():
-        per_contact[contact]["conversations"] = len(keys)
+            conversations[s.contact].add(s.start)
+    for contact, starts in conversations.items():
+        per_contact[contact]["conversations"] = len(starts)
+    turns = [len(s.messages) - 1 for s in all_samples]
+    mine = sum(s.mine for s in all_samples)
     return {
-        "samples": {name: len(splits[name]) for name in SPLITS} | {"total": sum(map(len, splits.values()))},
+        "samples": {name: len(splits[name]) for name in SPLITS} | {"total": len(all_samples)},
         "turns_per_sample": _summary(turns),
-        "chars_per_sample": _summary(chars),
-        "approx_tokens_per_sample": _summary(tokens),
-        "my_share_of_turns": round(mine_turns / all_turns, 4) if all_turns else 0.0,
+        "chars_per_sample": _summary([s.chars for s in all_samples]),
+        "approx_tokens_per_sample": _summary([s.tokens for s in all_samples]),
+        "my_share_of_turns": round(mine / sum(turns), 4) if turns else 0.0,
         "contacts": dict(sorted(per_contact.items(), key=lambda kv: (-kv[1]["samples"], kv[0]))),
     }
 
 
 def write_jsonl(path: Path, samples: list[Sample]) -> None:
     with atomic_open(path, "wb") as f:
-        for s in samples:
-            f.write(_ENCODER.encode(Line(s.messages)))
-            f.write(b"\n")
+        f.write(b"".join(s.line + b"\n" for s in samples))
+
+
+def _progress(console):
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("reading chats"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
@@ -169,28 +175,46 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
     from rich.console import Console
 
     console = Console(stderr=True)
-    with console.status("reading the export…"):
-        export = read_export(cfg.source.path, cfg.source.me)
-    me = cfg.persona.me_name or export.me_name or "Me"
-    with console.status(f"filtering {sum(len(c.messages) for c in export.chats):,} messages…"):
-        chats, fstats = filter_export(export, cfg.filter, cfg.persona.deleted_account_name)
-    del export.chats[:]  # the raw records are no longer needed: free them before segmenting
-    samples, sstats = build_samples(cfg, chats, me)
-    samples, n_dupes = dedupe(samples)
+    # Millions of small records and no cycles: the cyclic GC would only rescan them over and over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with console.status("decoding the export…"):
+            export = read_export(cfg.source.path, cfg.source.me)
+        me = cfg.persona.me_name or export.me_name or "Me"
+        chat_filter = ChatFilter(cfg.filter, export.me_id, me, cfg.persona.deleted_account_name)
+        build = SampleBuilder(cfg, me)
+        samples: list[Sample] = []
+        with _progress(console) as progress:
+            task = progress.add_task("chats", total=sum(len(c.raw) for c in export.chats))
+            for source in export.chats:
+                chat = chat_filter(source)
+                if chat is not None:
+                    samples.extend(build(chat))
+                progress.advance(task, len(source.raw))
+        fstats = chat_filter.finish()
+        samples, n_dupes = dedupe(samples)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if not samples:
         raise ChatlikeError(
-            f"{cfg.source.path or 'the sample export'}: no training conversations left after filtering "
-            f"(chats kept: {fstats.chats_kept}, removed: {fstats.chats_removed}); check filter.chat_types, "
-            "filter.include_chats and source.me")
+            f"{export.path}: no training conversations left after filtering (chats kept: "
+            f"{fstats.chats_kept}, chats removed: {fstats.chats_removed}); check filter.chat_types, "
+            "filter.include_chats and source.me"
+        )
     splits = split_samples(samples, cfg.split)
     stats: dict[str, Any] = {
-        "source": {"path": str(Path(export.path)), "shape": export.shape, "me_id": export.me_id, "me": me},
-        "settings": {"gap_minutes": cfg.segment.gap_minutes,
-                     "turn_window_minutes": cfg.segment.turn_window_minutes,
-                     "max_tokens": cfg.segment.max_tokens, "min_turns": cfg.segment.min_turns},
+        "source": {"path": export.path, "shape": export.shape, "me_id": export.me_id, "me": me},
+        "settings": {
+            "gap_minutes": cfg.segment.gap_minutes,
+            "turn_window_minutes": cfg.segment.turn_window_minutes,
+            "max_tokens": cfg.segment.max_tokens,
+            "min_turns": cfg.segment.min_turns,
+        },
         "filter": msgspec.to_builtins(fstats),
-        "segment": sstats | {"duplicates_dropped": n_dupes},
-        "gaps": {"edges_minutes": GAP_EDGES_MINUTES, "counts": _gap_histogram(chats)},
+        "segment": build.stats() | {"windows": len(samples) + n_dupes, "duplicates_dropped": n_dupes},
+        "gaps": {"edges_minutes": GAP_EDGES_MINUTES, "counts": build.gaps},
         **dataset_stats(splits),
     }
     data = run_dir / "data"

@@ -1,0 +1,28 @@
+"""Regenerate the bundled sample export, chatlike/data/sample/result.json (deterministic).
+
+.venv/bin/python scripts/make_sample_export.py [--seed 0] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from chatlike.data.export import SAMPLE_EXPORT
+from chatlike.data.synth import sample_export, write_export
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=SAMPLE_EXPORT)
+    args = parser.parse_args()
+    export = sample_export(args.seed)
+    write_export(args.out, export)
+    chats = export["chats"]["list"] + export.get("left_chats", {}).get("list", [])
+    n = sum(len(c["messages"]) for c in chats)
+    print(f"{args.out}: {len(chats)} chats, {n} messages, {args.out.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()
