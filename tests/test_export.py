@@ -1,0 +1,130 @@
+"""Reading what Telegram Desktop really writes: both shapes, every version's quirks, finding me."""
+
+import json
+
+import pytest
+
+from chatlike.config import FilterConfig
+from chatlike.data import synth
+from chatlike.data.export import flatten_text, read_export
+from chatlike.data.filters import ChatFilter
+from chatlike.errors import ChatlikeError
+
+ME = f"user{synth.ME_ID}"
+QUIRKS = synth.quirky_exports()
+
+
+def write(tmp_path, name: str, data: bytes):
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(data)
+    return path
+
+
+def kept_texts(path, **filter_overrides) -> list[tuple[str, bool]]:
+    export = read_export(str(path))
+    cfg = FilterConfig(min_messages=0, min_my_messages=0, chat_types=["personal_chat", "private_group",
+                       "private_supergroup"], **filter_overrides)
+    f = ChatFilter(cfg, export.me_id, "Pasquale", "Deleted Account")
+    return [(m.text, m.mine) for src in export.chats if (c := f(src)) for m in c.messages]
+
+
+@pytest.mark.parametrize("name", sorted(set(QUIRKS) - {"single_group"}))
+def test_every_quirky_export_is_read(tmp_path, name):
+    export = read_export(str(write(tmp_path, name, QUIRKS[name])))
+    assert export.me_id == ME
+    assert export.chats
+
+
+def test_text_as_string_or_list_of_strings_and_entities_is_flattened_to_the_visible_text():
+    text, _ = synth.text_parts(["see ", ("text_link", "this", {"href": "https://example.org/x"}), " and ping ",
+                                ("mention", "@carol"), " 🙂"])
+    from chatlike.data.export import Entity
+
+    parts = [p if isinstance(p, str) else Entity(type=p["type"], text=p["text"]) for p in text]
+    assert flatten_text(parts) == "see this and ping @carol 🙂"
+    assert flatten_text("plain") == "plain"
+
+
+def test_modern_full_export_keeps_text_drops_media_and_service(tmp_path):
+    texts = kept_texts(write(tmp_path, "m", QUIRKS["modern_full"]))
+    assert ("ciao!\nci sei stasera?", False) in texts
+    assert ("guarda https://example.org ora", False) in texts
+    assert ("sì ahah", True) in texts
+    assert all(t for t, _ in texts)  # the sticker, the photo and the phone call are gone
+
+
+@pytest.mark.parametrize("when", ["before_2022-09", "before_2022-06", "before_2021-04"])
+def test_older_exports_read_the_same_messages(tmp_path, when):
+    modern = read_export(str(write(tmp_path, "new", synth.write_export_bytes(
+        synth.full_export([synth.tiny_personal_chat()], info=synth.personal_information(
+            synth.ME_ID, "Pasquale", "Esposito", "+39 333 123 4567"))))))
+    old = read_export(str(write(tmp_path, when, QUIRKS[when])))
+    cfg = FilterConfig(min_messages=0, min_my_messages=0)
+    a = ChatFilter(cfg, modern.me_id, "P", "D")(modern.chats[0])
+    b = ChatFilter(cfg, old.me_id, "P", "D")(old.chats[0])
+    assert [(m.text, m.mine, m.sender_id) for m in a.messages] == [(m.text, m.mine, m.sender_id) for m in b.messages]
+    # without date_unixtime, the naive local date is read as is: the gaps are the same
+    gaps = lambda c: [y.time - x.time for x, y in zip(c.messages, c.messages[1:])]  # noqa: E731
+    assert gaps(a) == gaps(b)
+
+
+def test_control_bytes_written_as_backslash_x_are_repaired(tmp_path):
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(QUIRKS["control_byte"])
+    texts = kept_texts(write(tmp_path, "c", QUIRKS["control_byte"]))
+    assert ("ding\x07dong \\x07 \\\x08", False) in texts
+
+
+def test_me_from_saved_messages_when_personal_information_is_missing(tmp_path):
+    assert read_export(str(write(tmp_path, "n", QUIRKS["no_personal_information"]))).me_id == ME
+
+
+def test_single_personal_chat_export_me_is_the_sender_who_is_not_the_chat_peer(tmp_path):
+    export = read_export(str(write(tmp_path, "s", QUIRKS["single_personal"])))
+    assert export.shape == "single" and export.me_id == ME
+
+
+def test_single_group_export_without_me_stops_listing_the_senders(tmp_path):
+    with pytest.raises(ChatlikeError) as err:
+        read_export(str(write(tmp_path, "g", QUIRKS["single_group"])))
+    msg = str(err.value)
+    assert "source.me" in msg and ME in msg and "Marco" in msg
+
+
+def test_single_group_export_with_me_given_by_id_or_name(tmp_path):
+    path = write(tmp_path, "g", QUIRKS["single_group"])
+    assert read_export(str(path), me=str(synth.ME_ID)).me_id == ME
+    assert read_export(str(path), me="Pasquale Esposito").me_id == ME
+    with pytest.raises(ChatlikeError, match="no sender is named"):
+        read_export(str(path), me="Nobody")
+
+
+def test_deleted_accounts_stay_on_the_other_side_under_a_placeholder(tmp_path):
+    export = read_export(str(write(tmp_path, "m", QUIRKS["modern_full"])))
+    cfg = FilterConfig(chat_types=["private_group"], min_messages=0, min_my_messages=0)
+    group = [c for s in export.chats if (c := ChatFilter(cfg, export.me_id, "P", "Deleted Account")(s))][0]
+    deleted = [m for m in group.messages if m.text == "io sì"][0]
+    assert deleted.sender == "Deleted Account" and not deleted.mine
+
+
+def test_unsupported_messages_are_skipped_and_counted(tmp_path):
+    export = read_export(str(write(tmp_path, "u", QUIRKS["unsupported"])))
+    f = ChatFilter(FilterConfig(min_messages=0, min_my_messages=0), export.me_id, "P", "D")
+    f(export.chats[0])
+    assert f.finish().messages_removed["unsupported"] == 1
+
+
+def test_migrated_group_history_with_negative_ids_is_read(tmp_path):
+    texts = kept_texts(write(tmp_path, "mg", QUIRKS["migrated_group"]))
+    assert [t for t, _ in texts] == ["ciao a tutti", "ciao", "ora siamo un supergruppo", "ahah ok"]
+
+
+def test_only_my_messages_groups_are_reported_not_silently_empty(tmp_path):
+    export = read_export(str(write(tmp_path, "o", QUIRKS["only_my_messages"])))
+    f = ChatFilter(FilterConfig(chat_types=["personal_chat", "public_supergroup"], min_messages=0,
+                                min_my_messages=0), export.me_id, "P", "D")
+    for s in export.chats:
+        f(s)
+    stats = f.finish()
+    assert stats.only_my_messages == ["Napoli Tifosi Italia"]
+    assert stats.chats_removed == {"only_my_messages": 1}

@@ -1,0 +1,215 @@
+"""prepare end to end: the bundled sample, the reference experiment, every filter rule, guarantees."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chatlike.config import Config
+from chatlike.data import synth
+from chatlike.stages import prepare
+
+ME, LORENZO, GIULIA, MARCO, DELETED = synth.ME, synth.LORENZO, synth.GIULIA, synth.MARCO, synth.DELETED
+T0 = synth.SAMPLE_START
+INFO = synth.personal_information(synth.ME_ID, "Pasquale", "Esposito", "+39 333 123 4567")
+
+
+def lines(run: Path, split: str = "train") -> list[dict]:
+    return [json.loads(x) for x in (run / "data" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def all_samples(run: Path) -> list[dict]:
+    return [s for split in ("train", "val", "test") for s in lines(run, split)]
+
+
+def run_prepare(tmp_path: Path, chats, left=None, **overrides) -> tuple[Path, dict]:
+    """prepare.run on an export built in code, with config overrides as 'group.key' = value."""
+    src = tmp_path / "result.json"
+    synth.write_export(src, synth.full_export(chats, info=INFO, left_chats=left))
+    cfg = Config()
+    cfg.source.path = str(src)
+    cfg.filter.min_messages = cfg.filter.min_my_messages = 0
+    cfg.split.test_fraction = cfg.split.val_fraction = 0.0
+    for key, value in overrides.items():
+        group, name = key.split("__")
+        setattr(getattr(cfg, group), name, value)
+    run = tmp_path / "run"
+    return run, prepare.run(cfg, run)
+
+
+def talk(n: int, contact=LORENZO, start=T0, gap=7200, first_id=1):
+    """n conversations: contact asks, I answer; `gap` seconds apart."""
+    msgs, i = [], first_id
+    for k in range(n):
+        t = start + k * gap
+        msgs += [synth.message(i, t, contact, f"domanda {k}"), synth.message(i + 1, t + 60, ME, f"risposta {k}")]
+        i += 2
+    return msgs
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    from conftest import run_cli
+
+    run = tmp_path_factory.mktemp("sample") / "run"
+    run_cli(f"hydra.run.dir={run}", "stages=[prepare]", check=True)
+    return run
+
+
+def test_sample_export_gives_at_least_20_training_conversations(sample_run):
+    train = lines(sample_run)
+    assert len(train) >= 20
+    for files in ("train.jsonl", "val.jsonl", "test.jsonl", "stats.json"):
+        assert (sample_run / "data" / files).is_file()
+    assert (sample_run / "report.md").is_file() and (sample_run / ".hydra" / "config.yaml").is_file()
+
+
+def test_every_sample_is_openai_format_and_ends_on_my_turn(sample_run):
+    for s in all_samples(sample_run):
+        msgs = s["messages"]
+        assert msgs[0]["role"] == "system" and msgs[0]["content"].startswith("You are Pasquale")
+        assert msgs[-1]["role"] == "assistant"
+        assert {m["role"] for m in msgs[1:]} <= {"user", "assistant"}
+        assert all(m["name"] == "Pasquale Esposito" for m in msgs if m["role"] == "assistant")
+        assert all(m["content"].strip() for m in msgs)
+        assert list(msgs[1]) == ["role", "name", "content"]
+
+
+def test_utf8_is_written_as_is(sample_run):
+    raw = (sample_run / "data" / "train.jsonl").read_text(encoding="utf-8")
+    assert "\\u" not in raw and any(ch in raw for ch in "èàòù")
+
+
+def test_test_split_holds_the_latest_conversations_of_each_contact(sample_run):
+    def last_contact_start(split):
+        return {s["messages"][1].get("name") for s in lines(sample_run, split)}
+
+    assert lines(sample_run, "test") and last_contact_start("test") <= last_contact_start("train") | {None, "Pasquale Esposito"}
+
+
+def test_lorenzo_experiment_both_spellings_give_only_lorenzo_with_pasquale_as_assistant(tmp_path, cli):
+    a, b = tmp_path / "a", tmp_path / "b"
+    cli("conf/experiment=lorenzo", f"hydra.run.dir={a}", "stages=[prepare]", check=True)
+    cli("experiment=lorenzo", f"hydra.run.dir={b}", "stages=[prepare]", check=True)
+    samples = all_samples(a)
+    assert samples
+    for s in samples:
+        msgs = s["messages"]
+        assert msgs[0]["content"] == ("You are Pasquale, chatting with Lorenzo. "
+                                      "Respond naturally in their conversational style.")
+        assert {m["name"] for m in msgs if m["role"] == "user"} == {"Lorenzo"}
+        assert {m["name"] for m in msgs if m["role"] == "assistant"} == {"Pasquale"}
+    for f in ("train.jsonl", "val.jsonl", "test.jsonl"):
+        assert (a / "data" / f).read_bytes() == (b / "data" / f).read_bytes()
+
+
+def test_same_input_and_config_give_byte_identical_files(tmp_path):
+    chats = [synth.personal_chat(LORENZO, talk(30)), synth.personal_chat(GIULIA, talk(20, GIULIA, first_id=1))]
+    run1, _ = run_prepare(tmp_path / "1", chats, split__val_fraction=0.1, split__test_fraction=0.1)
+    run2, _ = run_prepare(tmp_path / "2", chats, split__val_fraction=0.1, split__test_fraction=0.1)
+    for f in ("train.jsonl", "val.jsonl", "test.jsonl"):
+        assert (run1 / "data" / f).read_bytes() == (run2 / "data" / f).read_bytes()
+    s1 = json.loads((run1 / "data" / "stats.json").read_text())
+    s2 = json.loads((run2 / "data" / "stats.json").read_text())
+    s1["source"].pop("path"), s2["source"].pop("path")
+    assert s1 == s2
+
+
+def test_forwarded_and_via_bot_messages_are_dropped_and_counted(tmp_path):
+    msgs = talk(1) + [synth.message(10, T0 + 100, ME, "fwd", forwarded_from="Canale"),
+                      synth.message(11, T0 + 110, ME, "gif", via_bot="@gif"),
+                      synth.message(12, T0 + 120, LORENZO, "ok"), synth.message(13, T0 + 130, ME, "bene")]
+    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)])
+    contents = [m["content"] for s in all_samples(run) for m in s["messages"]]
+    assert "fwd" not in contents and "gif" not in contents
+    assert stats["filter"]["messages_removed"]["forwarded"] == 1
+    assert stats["filter"]["messages_removed"]["via_bot"] == 1
+
+
+def test_stickers_are_dropped_or_turned_into_their_emoji(tmp_path):
+    msgs = talk(1, start=T0 - 86400, first_id=10) + [
+        synth.message(1, T0, LORENZO, "gol!"), synth.message(2, T0 + 30, ME, "", media=synth.sticker("⚽"))]
+    _, stats = run_prepare(tmp_path / "a", [synth.personal_chat(LORENZO, msgs)], filter__min_messages=0)
+    assert stats["filter"]["messages_removed"]["no_text:sticker"] == 1
+    run, _ = run_prepare(tmp_path / "b", [synth.personal_chat(LORENZO, msgs)], filter__stickers_as_emoji=True)
+    assert lines(run)[-1]["messages"][-1]["content"] == "⚽"
+
+
+def test_chats_are_included_or_excluded_by_name_or_id(tmp_path):
+    chats = [synth.personal_chat(LORENZO, talk(3)), synth.personal_chat(GIULIA, talk(3, GIULIA))]
+    run, _ = run_prepare(tmp_path / "a", chats, filter__include_chats=[str(GIULIA.bare)])
+    assert {s["messages"][1]["name"] for s in all_samples(run)} == {GIULIA.name}
+    run, _ = run_prepare(tmp_path / "b", chats, filter__exclude_chats=["Lorenzo"])
+    assert {s["messages"][1]["name"] for s in all_samples(run)} == {GIULIA.name}
+
+
+def test_chats_with_too_few_messages_or_too_few_of_mine_are_dropped(tmp_path):
+    chats = [synth.personal_chat(LORENZO, talk(10)), synth.personal_chat(GIULIA, talk(1, GIULIA))]
+    _, stats = run_prepare(tmp_path, chats, filter__min_messages=5)
+    assert stats["filter"]["chats_removed"]["too_few_messages"] == 1
+
+
+def test_cap_on_conversations_per_chat_keeps_the_latest(tmp_path):
+    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, talk(10))],
+                             filter__max_conversations_per_chat=3)
+    assert [s["messages"][-1]["content"] for s in lines(run)] == ["risposta 7", "risposta 8", "risposta 9"]
+    assert stats["segment"]["conversations_dropped"]["over_cap_per_chat"] == 7
+
+
+def test_exact_duplicate_samples_are_dropped(tmp_path):
+    msgs = []
+    for k in range(5):
+        t = T0 + k * 7200
+        msgs += [synth.message(2 * k + 1, t, LORENZO, "buongiorno"), synth.message(2 * k + 2, t + 60, ME, "giorno")]
+    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)])
+    assert len(lines(run)) == 1 and stats["segment"]["duplicates_dropped"] == 4
+
+
+def test_date_range_keeps_only_messages_inside_it(tmp_path):
+    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, talk(10, gap=86400))],
+                             filter__date_from="2024-06-03", filter__date_to="2024-06-04")
+    import datetime as dt
+
+    days = {dt.datetime.fromtimestamp(T0 + k * 86400, dt.UTC).date().isoformat() for k in range(10)}
+    kept = {s["messages"][-1]["content"] for s in lines(run)}
+    assert 0 < len(kept) < 10 and stats["filter"]["messages_removed"]["date_range"] > 0
+    assert "2024-06-03" in days or kept
+
+
+def test_redaction_and_pseudonyms(tmp_path):
+    msgs = [synth.message(1, T0, LORENZO, "mail me at lo@example.com"),
+            synth.message(2, T0 + 60, ME, "call +39 333 123 4567 or see https://x.org/a")]
+    run, _ = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)], filter__redact=True,
+                         filter__pseudonymize_contacts=True)
+    s = lines(run)[0]["messages"]
+    assert s[1]["content"] == "mail me at <EMAIL>" and s[2]["content"] == "call <PHONE> or see <URL>"
+    assert s[1]["name"].startswith("Contact-") and "Lorenzo" not in s[0]["content"]
+
+
+def test_group_chats_when_asked_name_the_speaker_in_the_content(tmp_path):
+    msgs = [synth.message(1, T0, MARCO, "giovedì ci siamo?"), synth.message(2, T0 + 30, DELETED, "io sì"),
+            synth.message(3, T0 + 60, ME, "ci sono")]
+    run, _ = run_prepare(tmp_path, [synth.group_chat("Calcetto", 5, msgs)], filter__chat_types=["private_group"])
+    s = lines(run)[0]["messages"]
+    assert s[0]["content"].startswith("You are Pasquale Esposito, chatting in the group Calcetto with Marco")
+    assert s[1] == {"role": "user", "name": "Marco", "content": "Marco: giovedì ci siamo?"}
+    assert s[2]["content"] == "Deleted Account: io sì"
+
+
+def test_long_conversations_are_split_into_windows_under_max_tokens(tmp_path):
+    msgs = []
+    for k in range(60):
+        msgs.append(synth.message(k + 1, T0 + k * 600, LORENZO if k % 2 == 0 else ME, f"parola {k} " * 20))
+    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)], segment__max_tokens=600)
+    samples = lines(run)
+    assert len(samples) > 1 and stats["segment"]["conversations_split_into_windows"] == 1
+    for s in samples:
+        assert s["messages"][-1]["role"] == "assistant"
+        assert sum(len(m["content"].encode()) // 3 + 9 for m in s["messages"]) <= 600
+
+
+def test_a_chat_where_only_i_write_yields_a_clear_error_when_nothing_is_left(tmp_path):
+    from chatlike.errors import ChatlikeError
+
+    with pytest.raises(ChatlikeError, match="no training conversations"):
+        run_prepare(tmp_path, [synth.personal_chat(LORENZO, [synth.message(1, T0, ME, "ciao?")])])
