@@ -31,7 +31,8 @@ class RawMessage(msgspec.Struct, gc=False):
     id: int
     type: str = "message"  # message | service | unsupported
     date: str = ""
-    date_unixtime: Optional[str] = None  # missing before mid-2022
+    # a string of epoch seconds, turned into an int by the decoder (strict=False); missing before mid-2022
+    date_unixtime: Optional[int] = None
     from_: Optional[str] = msgspec.field(name="from", default=None)  # None: deleted account
     from_id: Union[str, int, None] = None  # "user1", "channel1", "chat1"; int before 2021
     forwarded_from: Union[str, None, UnsetType] = UNSET  # present (maybe null) = a forward
@@ -121,8 +122,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 _HEAD = msgspec.json.Decoder(ChatHead)
-_BODY = msgspec.json.Decoder(_ChatBody)
-_MESSAGES = msgspec.json.Decoder(list[RawMessage])
+_BODY = msgspec.json.Decoder(_ChatBody, strict=False)
+_MESSAGES = msgspec.json.Decoder(list[RawMessage], strict=False)
 _DECODER = msgspec.json.Decoder(Root)
 # Telegram writes rare control bytes as \xNN, which is not JSON; an odd run of backslashes
 # before the x means the escape is real (an even run is an escaped backslash then "x").

@@ -45,8 +45,8 @@ def _parse_date(value: Optional[str], key: str, end: bool) -> Optional[int]:
 def message_time(m: RawMessage) -> int:
     """Epoch seconds; `date` (local, no offset) is read as UTC when `date_unixtime` is missing
     (before mid-2022), which keeps gaps right and results independent of this machine's zone."""
-    if m.date_unixtime:
-        return int(m.date_unixtime)
+    if m.date_unixtime is not None:
+        return m.date_unixtime
     return calendar.timegm(dt.datetime.fromisoformat(m.date).timetuple())
 
 
@@ -146,7 +146,9 @@ class ChatFilter:
             if m.type != "message":
                 removed[m.type] += 1  # service, unsupported
                 continue
-            t = int(m.date_unixtime) if m.date_unixtime else message_time(m)
+            t = m.date_unixtime
+            if t is None:
+                t = message_time(m)
             if (since is not None and t < since) or (until is not None and t > until):
                 removed["date_range"] += 1
                 continue

@@ -40,17 +40,26 @@ def split_turns(messages: Iterable[Message], window_s: float) -> list[Turn]:
     return turns
 
 
-def split_conversations(chat: Chat, gap_s: float, window_s: float) -> list[Conversation]:
+def gaps(messages: list[Message]) -> list[int]:
+    """Seconds between consecutive messages."""
+    times = [m.time for m in messages]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+def split_conversations(
+    chat: Chat, gap_s: float, window_s: float, silences: list[int] | None = None,
+) -> list[Conversation]:
     """Every kept message lands in exactly one conversation, in order; a silence longer than
-    `gap_s` starts a new one."""
-    conversations = []
+    `gap_s` starts a new one. `silences` is `gaps(chat.messages)` when the caller has it."""
     messages = chat.messages
-    start = 0
-    for i in range(1, len(messages) + 1):
-        if i == len(messages) or messages[i].time - messages[i - 1].time > gap_s:
-            turns = split_turns(messages[start:i], window_s)
+    if silences is None:
+        silences = gaps(messages)
+    cuts = [i + 1 for i, g in enumerate(silences) if g > gap_s]
+    conversations = []
+    for start, end in zip([0, *cuts], [*cuts, len(messages)]):
+        if end > start:
+            turns = split_turns(messages[start:end], window_s)
             conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
-            start = i
     return conversations
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
-from bisect import bisect_right
+from bisect import bisect_left
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +22,14 @@ from chatlike.data.export import read_export
 from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import check_templates, system_prompt, to_sample
 from chatlike.data.records import Chat, Sample
-from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens, keep, split_conversations, windows
+from chatlike.data.segment import (
+    TURN_OVERHEAD_TOKENS,
+    approx_tokens,
+    gaps,
+    keep,
+    split_conversations,
+    windows,
+)
 from chatlike.data.split import split_samples
 from chatlike.errors import ChatlikeError
 from chatlike.files import atomic_open, write_bytes
@@ -62,10 +69,12 @@ class SampleBuilder:
 
     def __call__(self, chat: Chat) -> list[Sample]:
         seg, persona = self.cfg.segment, self.cfg.persona
-        ms = chat.messages
-        for a, b in zip(ms, ms[1:]):
-            self.gaps[bisect_right(self._edges, b.time - a.time) - 1] += 1
-        conversations = split_conversations(chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60)
+        silences = gaps(chat.messages)
+        ordered = sorted(silences)
+        below = [bisect_left(ordered, edge) for edge in self._edges[1:]] + [len(ordered)]
+        for i, (lo, hi) in enumerate(zip([0, *below], below)):
+            self.gaps[i] += hi - lo  # bin i: edge[i] <= gap < edge[i + 1]
+        conversations = split_conversations(chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60, silences)
         self.conversations += len(conversations)
         system = system_prompt(persona, self.me, chat.name, chat.type, chat.members)
         reserved = self.count(system) + TURN_OVERHEAD_TOKENS
