@@ -28,11 +28,14 @@ def check_templates(cfg: PersonaConfig) -> None:
             raise ChatlikeError(f"config: {key} is not a valid template ({exc})") from None
         unknown = names - allowed
         if unknown:
-            raise ChatlikeError(f"config: {key} uses unknown field(s) {sorted(unknown)}; "
-                                f"use {sorted(allowed)}")
+            raise ChatlikeError(
+                f"config: {key} uses unknown field(s) {sorted(unknown)}; use {sorted(allowed)}"
+            )
 
 
-def system_prompt(cfg: PersonaConfig, me: str, chat_name: str, chat_type: str, members: tuple[str, ...]) -> str:
+def system_prompt(
+    cfg: PersonaConfig, me: str, chat_name: str, chat_type: str, members: tuple[str, ...]
+) -> str:
     template = cfg.system_template if chat_type == PERSONAL else cfg.group_system_template
     return template.format(me=me, contact=chat_name, chat=chat_name, members=", ".join(members))
 
@@ -44,7 +47,9 @@ class _Line(msgspec.Struct):
     messages: tuple[ChatMessage, ...]
 
 
-def to_sample(cfg: PersonaConfig, me: str, conversation: Conversation, turns: tuple[Turn, ...], system: str) -> Sample:
+def to_sample(
+    cfg: PersonaConfig, me: str, conversation: Conversation, turns: tuple[Turn, ...], system: str
+) -> Sample:
     """user = the other side (named), assistant = me; in groups the speaker's name leads the content
     too, since chat templates drop the `name` field."""
     group = conversation.chat_type != PERSONAL
@@ -55,12 +60,21 @@ def to_sample(cfg: PersonaConfig, me: str, conversation: Conversation, turns: tu
             messages.append(ChatMessage("assistant", me, t.text))
             mine += 1
         elif group:
-            messages.append(ChatMessage("user", t.sender, cfg.group_speaker_format.format(name=t.sender, text=t.text)))
+            messages.append(
+                ChatMessage("user", t.sender, cfg.group_speaker_format.format(name=t.sender, text=t.text))
+            )
         else:
             messages.append(ChatMessage("user", t.sender, t.text))
         chars += len(t.text)
-        tokens += approx_tokens(t.text) + TURN_OVERHEAD_TOKENS
+        tokens += t.tokens + TURN_OVERHEAD_TOKENS
     messages = tuple(messages)
-    return Sample(messages, conversation.chat_id, conversation.chat_name, conversation.start,
-                  line=_ENCODER.encode(_Line(messages)), chars=chars,
-                  tokens=tokens + approx_tokens(system) + TURN_OVERHEAD_TOKENS, mine=mine)
+    return Sample(
+        messages,
+        conversation.chat_id,
+        conversation.chat_name,
+        conversation.start,
+        line=_ENCODER.encode(_Line(messages)),
+        chars=chars,
+        tokens=tokens + approx_tokens(system) + TURN_OVERHEAD_TOKENS,
+        mine=mine,
+    )

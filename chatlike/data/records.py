@@ -27,7 +27,7 @@ class Chat(msgspec.Struct, frozen=True):
     members: tuple[str, ...] = ()  # other senders' names, in order of first appearance
 
 
-class Turn(msgspec.Struct, frozen=True):
+class Turn(msgspec.Struct, frozen=True, gc=False):
     """Consecutive messages of one sender within the turn window."""
 
     sender_id: str
@@ -37,9 +37,10 @@ class Turn(msgspec.Struct, frozen=True):
     text: str  # the texts joined by newlines: what the sample holds
     start: int
     end: int
+    tokens: int  # approximate (segment.approx_tokens), counted once
 
 
-class Conversation(msgspec.Struct, frozen=True):
+class Conversation(msgspec.Struct, frozen=True, gc=False):
     """A run of turns with no silence longer than the gap threshold."""
 
     chat_id: int
@@ -52,7 +53,7 @@ class Conversation(msgspec.Struct, frozen=True):
         return self.turns[0].start
 
 
-class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
+class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One entry of an OpenAI-format `messages` list."""
 
     role: str
@@ -60,7 +61,7 @@ class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     content: str = ""
 
 
-class Sample(msgspec.Struct, frozen=True):
+class Sample(msgspec.Struct, frozen=True, gc=False):
     """One training sample: `messages` (and `line`, their JSONL encoding); the rest steers the
     split and the stats."""
 

@@ -33,10 +33,12 @@ def split_turns(messages: Iterable[Message], window_s: float) -> list[Turn]:
             last = m.time
             continue
         if texts:
-            turns.append(Turn(sender, name, mine, tuple(texts), "\n".join(texts), first, last))
+            text = "\n".join(texts)
+            turns.append(Turn(sender, name, mine, tuple(texts), text, first, last, approx_tokens(text)))
         sender, name, mine, texts, first, last = m.sender_id, m.sender, m.mine, [m.text], m.time, m.time
     if texts:
-        turns.append(Turn(sender, name, mine, tuple(texts), "\n".join(texts), first, last))
+        text = "\n".join(texts)
+        turns.append(Turn(sender, name, mine, tuple(texts), text, first, last, approx_tokens(text)))
     return turns
 
 
@@ -47,7 +49,10 @@ def gaps(messages: list[Message]) -> list[int]:
 
 
 def split_conversations(
-    chat: Chat, gap_s: float, window_s: float, silences: list[int] | None = None,
+    chat: Chat,
+    gap_s: float,
+    window_s: float,
+    silences: list[int] | None = None,
 ) -> list[Conversation]:
     """Every kept message lands in exactly one conversation, in order; a silence longer than
     `gap_s` starts a new one. `silences` is `gaps(chat.messages)` when the caller has it."""
@@ -72,16 +77,22 @@ def trainable(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
 
 
 def windows(
-    conversation: Conversation, max_tokens: int, reserved: int, count: TokenCounter = approx_tokens,
+    conversation: Conversation,
+    max_tokens: int,
+    reserved: int,
+    count: TokenCounter = approx_tokens,
 ) -> list[tuple[Turn, ...]]:
     """Cut a conversation into consecutive windows of at most `max_tokens` (after `reserved`, the
     system prompt), each ending on my turn. Turns never repeat across windows; a single turn
     larger than the budget cannot be trained without truncation and is left out."""
     budget = max_tokens - reserved
     turns = trainable(conversation.turns)
-    # fast path: UTF-8 has at most 4 bytes a char, so this bounds count() for the usual short chat
-    if count is approx_tokens and sum(len(t.text) * 4 // 3 + 1 + TURN_OVERHEAD_TOKENS for t in turns) <= budget:
-        return [turns] if turns else []
+    if count is approx_tokens:  # the turns carry their approximate count already
+        if sum(t.tokens for t in turns) + TURN_OVERHEAD_TOKENS * len(turns) <= budget:
+            return [turns] if turns else []
+        sizes = [t.tokens + TURN_OVERHEAD_TOKENS for t in turns]
+    else:
+        sizes = [count(t.text) + TURN_OVERHEAD_TOKENS for t in turns]
     out: list[tuple[Turn, ...]] = []
     start = 0
     while start < len(turns):
@@ -89,14 +100,14 @@ def windows(
         last_mine = -1
         j = start
         while j < len(turns):
-            used += count(turns[j].text) + TURN_OVERHEAD_TOKENS
+            used += sizes[j]
             if used > budget:
                 break
             if turns[j].mine:
                 last_mine = j
             j += 1
         if last_mine >= start:
-            out.append(turns[start:last_mine + 1])
+            out.append(turns[start : last_mine + 1])
             start = last_mine + 1
         else:
             # none of my turns fits after this one: drop it from the context and retry

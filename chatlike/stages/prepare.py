@@ -74,7 +74,9 @@ class SampleBuilder:
         below = [bisect_left(ordered, edge) for edge in self._edges[1:]] + [len(ordered)]
         for i, (lo, hi) in enumerate(zip([0, *below], below)):
             self.gaps[i] += hi - lo  # bin i: edge[i] <= gap < edge[i + 1]
-        conversations = split_conversations(chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60, silences)
+        conversations = split_conversations(
+            chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60, silences
+        )
         self.conversations += len(conversations)
         system = system_prompt(persona, self.me, chat.name, chat.type, chat.members)
         reserved = self.count(system) + TURN_OVERHEAD_TOKENS
@@ -203,33 +205,33 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
                 progress.advance(task, len(source.raw))
         fstats = chat_filter.finish()
         samples, n_dupes = dedupe(samples)
+        if not samples:
+            raise ChatlikeError(
+                f"{export.path}: no training conversations left after filtering (chats kept: "
+                f"{fstats.chats_kept}, chats removed: {fstats.chats_removed}); check filter.chat_types, "
+                "filter.include_chats and source.me"
+            )
+        splits = split_samples(samples, cfg.split)
+        stats: dict[str, Any] = {
+            "source": {"path": export.path, "shape": export.shape, "me_id": export.me_id, "me": me},
+            "settings": {
+                "gap_minutes": cfg.segment.gap_minutes,
+                "turn_window_minutes": cfg.segment.turn_window_minutes,
+                "max_tokens": cfg.segment.max_tokens,
+                "min_turns": cfg.segment.min_turns,
+            },
+            "filter": msgspec.to_builtins(fstats),
+            "segment": build.stats() | {"windows": len(samples) + n_dupes, "duplicates_dropped": n_dupes},
+            "gaps": {"edges_minutes": GAP_EDGES_MINUTES, "counts": build.gaps},
+            **dataset_stats(splits),
+        }
+        data = run_dir / "data"
+        for name in SPLITS:
+            write_jsonl(data / f"{name}.jsonl", splits[name])
+        write_bytes(data / "stats.json", msgspec.json.format(msgspec.json.encode(stats), indent=2) + b"\n")
     finally:
         if gc_was_enabled:
             gc.enable()
-    if not samples:
-        raise ChatlikeError(
-            f"{export.path}: no training conversations left after filtering (chats kept: "
-            f"{fstats.chats_kept}, chats removed: {fstats.chats_removed}); check filter.chat_types, "
-            "filter.include_chats and source.me"
-        )
-    splits = split_samples(samples, cfg.split)
-    stats: dict[str, Any] = {
-        "source": {"path": export.path, "shape": export.shape, "me_id": export.me_id, "me": me},
-        "settings": {
-            "gap_minutes": cfg.segment.gap_minutes,
-            "turn_window_minutes": cfg.segment.turn_window_minutes,
-            "max_tokens": cfg.segment.max_tokens,
-            "min_turns": cfg.segment.min_turns,
-        },
-        "filter": msgspec.to_builtins(fstats),
-        "segment": build.stats() | {"windows": len(samples) + n_dupes, "duplicates_dropped": n_dupes},
-        "gaps": {"edges_minutes": GAP_EDGES_MINUTES, "counts": build.gaps},
-        **dataset_stats(splits),
-    }
-    data = run_dir / "data"
-    for name in SPLITS:
-        write_jsonl(data / f"{name}.jsonl", splits[name])
-    write_bytes(data / "stats.json", msgspec.json.format(msgspec.json.encode(stats), indent=2) + b"\n")
     report.write_report(run_dir, stats)
     report.print_summary(stats, run_dir, time.perf_counter() - t0)
     return stats
