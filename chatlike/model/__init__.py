@@ -1,0 +1,1 @@
+"""The model side: the tiny local Llama (tiny), the training plan (plan), loading for eval and chat."""

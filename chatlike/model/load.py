@@ -1,0 +1,212 @@
+"""Loading a run's model for generation (eval, chat): the tokenizer with the training chat template,
+the base model, the run's adapter, and batched generation that stops at the end of a turn.
+
+Everything heavy (torch, transformers, peft) is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from chatlike.config import Config
+from chatlike.errors import ChatlikeError
+
+# End-of-turn and end-of-text tokens of the common chat templates; those a tokenizer knows stop a reply.
+END_OF_TURN_TOKENS = (
+    "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>",
+)  # fmt: skip
+
+
+def base_model_path(cfg: Config, run_dir: Path) -> str:
+    """The base model to load: RUN/tiny_model for model=tiny, else model.base_model (an id or path)."""
+    from chatlike.model.tiny import base_model_path as path_of
+
+    return path_of(cfg, run_dir)
+
+
+def trained_dir(run_dir: Path) -> Path:
+    """Where the train stage leaves the adapter (or, for a full fine-tune, the whole model)."""
+    return Path(run_dir) / "train"
+
+
+def has_adapter(run_dir: Path) -> bool:
+    return (trained_dir(run_dir) / "adapter_config.json").is_file()
+
+
+def device_of(cfg: Config) -> str:
+    """The device: "cuda" when the hardware profile asks for it and a GPU is there, else "cpu"."""
+    import torch
+
+    return "cuda" if cfg.hardware.device == "cuda" and torch.cuda.is_available() else "cpu"
+
+
+def template_of(name: str) -> str | None:
+    """Axolotl's chat template `name` (the one training used), read from its package without
+    importing Axolotl; None when Axolotl is not installed or has no such template."""
+    spec = importlib.util.find_spec("axolotl")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        path = Path(root) / "utils" / "chat_templates" / "templates" / f"{name}.jinja"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return None
+
+
+def load_tokenizer(cfg: Config, run_dir: Path) -> Any:
+    """The tokenizer as training used it: RUN/train's copy when there is one (Axolotl saves it
+    there), else the base model's; with Axolotl's `model.chat_template` set on it exactly as
+    Axolotl does in training, and left padding for batched generation."""
+    from transformers import AutoTokenizer
+
+    train = trained_dir(run_dir)
+    source = str(train) if (train / "tokenizer_config.json").is_file() else base_model_path(cfg, run_dir)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except Exception as exc:
+        raise ChatlikeError(
+            f"cannot load the tokenizer from {source} ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+            "download the model first (huggingface-cli download) or set model.base_model to a local path"
+        ) from None
+    template = template_of(cfg.model.chat_template)
+    if template is not None:
+        tokenizer.chat_template = template
+    if not tokenizer.chat_template:
+        raise ChatlikeError(
+            f"the tokenizer at {source} has no chat template and model.chat_template="
+            f"{cfg.model.chat_template!r} is not one of Axolotl's; install the train extras or fix the name"
+        )
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        # generation masks padding, so any token serves; training sets a distinct pad token itself
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(cfg: Config, run_dir: Path, adapter: bool = True) -> Any:
+    """The base model, with the run's trained adapter applied when `adapter` (a PeftModel, so
+    `with model.disable_adapter():` gives the base model without a second copy in memory).
+    For a full fine-tune (no adapter in RUN/train) the trained model itself is loaded.
+    On the GPU when the hardware profile says cuda and one is there, in bf16; else CPU fp32."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    device = device_of(cfg)
+    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    train = trained_dir(run_dir)
+    path = base_model_path(cfg, run_dir)
+    if adapter and not has_adapter(run_dir):
+        if (train / "config.json").is_file():
+            path = str(train)  # a full fine-tune: the trained weights are the model
+        else:
+            raise ChatlikeError(
+                f"no trained adapter in {train} (adapter_config.json); run the train stage first "
+                f"(python -m chatlike hydra.run.dir={run_dir} 'stages=[train]')"
+            )
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    except Exception as exc:
+        raise ChatlikeError(
+            f"cannot load the model from {path} ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+            "it must be on disk (HF cache or a local path), nothing is downloaded"
+        ) from None
+    if adapter and has_adapter(run_dir):
+        from peft import PeftModel
+
+        vocab = _saved_vocab_size(train)
+        if vocab and vocab != model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(vocab)  # training added tokens (a pad token, say)
+        model = PeftModel.from_pretrained(model, str(train))
+    return model.to(device).eval()
+
+
+def _saved_vocab_size(train: Path) -> int | None:
+    """The vocabulary size training used, when its tokenizer was saved beside the adapter."""
+    if not (train / "tokenizer_config.json").is_file():
+        return None
+    from transformers import AutoTokenizer
+
+    return len(AutoTokenizer.from_pretrained(str(train)))
+
+
+def build_prompt(tokenizer: Any, messages: list[dict]) -> str:
+    """The chat-template text of `messages` (role + content; `name` is dropped as the template
+    drops it) followed by the assistant header, ready for the next reply. It already holds
+    the BOS token: tokenize it with add_special_tokens=False."""
+    plain = [{"role": m["role"], "content": m["content"]} for m in messages]
+    return tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
+
+
+def end_of_turn_text(tokenizer: Any) -> str:
+    """What the chat template writes after an assistant message's content ("<|eot_id|>" for
+    llama3): the text a reply must end with to be a whole turn."""
+    mark = "CHATLIKE_END_OF_TURN_PROBE"
+    text = tokenizer.apply_chat_template([{"role": "assistant", "content": mark}], tokenize=False)
+    return text.split(mark, 1)[1]
+
+
+def stop_ids(tokenizer: Any) -> list[int]:
+    """Token ids that end a reply: the end-of-turn token(s) of the template (<|eot_id|> for
+    llama3), end of text, and the tokenizer's EOS."""
+    ids = []
+    vocab = tokenizer.get_vocab()
+    for token in END_OF_TURN_TOKENS:
+        if token in vocab:
+            ids.append(vocab[token])
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    return sorted(set(ids))
+
+
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    repetition_penalty: float = 1.0,
+    batch_size: int = 8,
+    seed: int | None = None,
+    streamer: Any = None,
+) -> list[str]:
+    """One reply per prompt (from build_prompt), in order. Greedy when temperature is 0.
+    A reply ends at the first stop token (not included) or after max_new_tokens; a reply that
+    runs on to the cap is returned as generated, special tokens and all, so degeneracy shows."""
+    import torch
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    stops = stop_ids(tokenizer)
+    device = next(model.parameters()).device
+    sampling = temperature > 0
+    options: dict[str, Any] = dict(
+        max_new_tokens=max_new_tokens,
+        do_sample=sampling,
+        eos_token_id=stops,
+        pad_token_id=tokenizer.pad_token_id,
+        repetition_penalty=repetition_penalty,
+    )
+    if sampling:
+        options.update(temperature=temperature, top_p=top_p)
+    else:  # unset the model's own sampling defaults, or transformers warns on every call
+        options.update(temperature=None, top_p=None, top_k=None)
+    if streamer is not None:
+        options["streamer"] = streamer
+    # longest first: similar lengths share a batch, and an out-of-memory shows at once
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    replies: list[str] = [""] * len(prompts)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        batch = tokenizer(
+            [prompts[i] for i in chunk], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(device)
+        with torch.no_grad():
+            out = model.generate(**batch, **options)
+        new = out[:, batch["input_ids"].shape[1] :]
+        for i, ids in zip(chunk, new.tolist()):
+            cut = next((k for k, t in enumerate(ids) if t in stops), len(ids))
+            replies[i] = tokenizer.decode(ids[:cut], skip_special_tokens=False)
+    return replies

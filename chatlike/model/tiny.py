@@ -1,0 +1,149 @@
+"""The tiny local Llama (model=tiny): built in RUN/tiny_model from the prepared data, never downloaded.
+
+A byte-level BPE tokenizer trained with `tokenizers` on data/train.jsonl, carrying the Llama 3
+special tokens and chat template (so Axolotl's `chat_template: llama3` and lm-eval work as on the
+real model), and a randomly initialised 2-layer `LlamaConfig`. Same data + seed -> same files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+from chatlike.config import Config
+from chatlike.errors import ChatlikeError
+
+DIR_NAME = "tiny_model"
+
+BOS, EOS, START_HEADER, END_HEADER, EOT = (
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eot_id|>",
+)
+# Llama 3 has no pad token; sharing <|eot_id|> as pad would mask the end of turn out of the loss
+# and make generation run on. Llama 3.1 reserves this one for padding.
+PAD = "<|finetune_right_pad_id|>"
+SPECIAL_TOKENS = [BOS, EOS, START_HEADER, END_HEADER, EOT, PAD]
+
+# Axolotl's `llama3` template (axolotl.utils.chat_templates), so tokenizer.apply_chat_template and
+# Axolotl render the same text.
+LLAMA3_CHAT_TEMPLATE = (
+    "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}"
+    "{% set loop_messages = messages %}{% for message in loop_messages %}"
+    "{% if message['content'] is string %}{% set message_text = message['content'] | trim %}"
+    "{% else %}{% set message_text = message['content'] | selectattr('text', 'defined') | "
+    "map(attribute='text') | join('') | trim %}{% endif %}"
+    "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'"
+    "+ message_text + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}"
+    "{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}\n"
+)
+
+# Small enough to train a few steps per second on 2 CPU cores, shaped like Llama 3 (GQA, RoPE).
+VOCAB_SIZE = 2048
+HIDDEN_SIZE = 64
+INTERMEDIATE_SIZE = 172
+LAYERS = 2
+HEADS = 4
+KV_HEADS = 2
+MAX_POSITIONS = 2048
+
+
+def base_model_path(cfg: Config, run_dir: Path) -> str:
+    """What to load as the base model: RUN/tiny_model for model=tiny, else cfg.model.base_model."""
+    if cfg.model.tiny:
+        return str((Path(run_dir) / DIR_NAME).resolve())
+    return cfg.model.base_model
+
+
+def _texts(train_jsonl: Path) -> Iterator[str]:
+    """Every sample rendered the way the chat template will show it to the tokenizer."""
+    with open(train_jsonl, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                for m in json.loads(line)["messages"]:
+                    yield f"{m['role']}\n\n{m['content']}"
+
+
+def build_tokenizer(train_jsonl: Path):
+    """A byte-level BPE tokenizer (as Llama 3's) trained on the prepared samples."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_texts(train_jsonl), trainer=trainer)
+    # Like Llama 3: plain encoding starts with <|begin_of_text|>; the chat template writes its own.
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, tok.token_to_id(BOS))]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOT,
+        pad_token=PAD,
+        model_max_length=MAX_POSITIONS,
+    )
+    fast.chat_template = LLAMA3_CHAT_TEMPLATE
+    return fast
+
+
+def build(run_dir: Path, seed: int = 0) -> Path:
+    """Build RUN/tiny_model from RUN/data/train.jsonl (tokenizer + random weights, seeded)."""
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    train_jsonl = Path(run_dir) / "data" / "train.jsonl"
+    if not train_jsonl.is_file():
+        raise ChatlikeError(f"{train_jsonl} is missing: run the prepare stage first (stages=[prepare,...])")
+    out = Path(run_dir) / DIR_NAME
+    tokenizer = build_tokenizer(train_jsonl)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=HIDDEN_SIZE,
+        intermediate_size=INTERMEDIATE_SIZE,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        num_key_value_heads=KV_HEADS,
+        max_position_embeddings=MAX_POSITIONS,
+        rope_theta=500000.0,
+        tie_word_embeddings=False,
+        bos_token_id=ids[BOS],
+        eos_token_id=[ids[EOS], ids[EOT]],
+        pad_token_id=ids[PAD],
+        torch_dtype="float32",
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        bos_token_id=ids[BOS], eos_token_id=[ids[EOS], ids[EOT]], pad_token_id=ids[PAD]
+    )
+    # Written to a temporary folder and renamed, so a half-built model is never taken as built.
+    tmp = out.with_name(f".{DIR_NAME}.tmp")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    tmp.rename(out)
+    return out
+
+
+def ensure(run_dir: Path, seed: int = 0) -> Path:
+    """RUN/tiny_model, built if missing."""
+    out = Path(run_dir) / DIR_NAME
+    if (out / "config.json").is_file() and (out / "tokenizer.json").is_file():
+        return out
+    return build(run_dir, seed)

@@ -1,0 +1,98 @@
+"""train: `axolotl preprocess` then Axolotl training on RUN/axolotl.yaml, in a subprocess with
+telemetry off; output in RUN/train/ (log: RUN/train/train.log). A rerun resumes from the last
+checkpoint (axolotl.yaml has auto_resume_from_checkpoints)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from chatlike.config import Config
+from chatlike.errors import ChatlikeError
+from chatlike.proc import run_streamed, tool_env
+from chatlike.stages.configure import OUTPUT_DIR, train_command
+
+_DROPPED = re.compile(r"Dropped (\d+) ")
+_ERROR = re.compile(r"(Error|Exception|error:|CUDA out of memory|Killed)")
+
+
+def run(cfg: Config, run_dir: Path) -> None:
+    run_dir = Path(run_dir).resolve()
+    if not (run_dir / "axolotl.yaml").is_file():
+        raise ChatlikeError(
+            f"{run_dir / 'axolotl.yaml'} is missing: run the configure stage first (stages=[configure,train])"
+        )
+    if cfg.hardware.num_nodes > 1:
+        raise ChatlikeError(
+            f"hardware.num_nodes={cfg.hardware.num_nodes}: run {run_dir / 'launch.sh'} on every node, with "
+            "MACHINE_RANK and MAIN_PROCESS_IP set (see launch/accelerate/multi_node.yaml)"
+        )
+    out = run_dir / OUTPUT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "train.log"
+    env = tool_env(cfg.train.wandb_project)
+
+    dropped = preprocess(run_dir, env, log)
+    if dropped:
+        raise ChatlikeError(
+            f"axolotl preprocess dropped {dropped} training sample(s) (see {log}): every prepared sample "
+            "should train; check data/train.jsonl for samples with no assistant turn or empty content"
+        )
+    last = last_checkpoint(out)
+    if last:
+        print(f"chatlike: resuming from {last}")
+    rc, tail = run_streamed(train_command(cfg), env=env, cwd=run_dir, log_path=log)
+    if rc != 0:
+        raise ChatlikeError(f"axolotl train failed (exit {rc}): {error_line(tail)} (full log: {log})")
+    weights = "adapter_model.safetensors" if cfg.train.adapter else "model.safetensors"
+    if not any(out.glob(weights.replace(".safetensors", "*.safetensors"))):
+        raise ChatlikeError(f"axolotl train ended without writing {out / weights} (see {log})")
+    losses = training_losses(out)
+    if losses:
+        print(
+            f"chatlike: trained {len(losses)} logged steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
+            f"output in {out}"
+        )
+
+
+def preprocess(run_dir: Path, env: dict[str, str], log: Path) -> int:
+    """Tokenize once (Axolotl's advice), failing early on dataset errors; return samples dropped."""
+    dropped = 0
+
+    def count(line: str) -> None:
+        nonlocal dropped
+        m = _DROPPED.search(line)
+        if m:
+            dropped += int(m.group(1))
+
+    rc, tail = run_streamed(
+        ["axolotl", "preprocess", "axolotl.yaml"], env=env, cwd=run_dir, on_line=count, log_path=log
+    )
+    if rc != 0:
+        raise ChatlikeError(f"axolotl preprocess failed (exit {rc}): {error_line(tail)} (full log: {log})")
+    return dropped
+
+
+def error_line(tail: list[str]) -> str:
+    """The last line of the tool's output that names an error, else its last non-empty line."""
+    lines = [t.strip() for t in tail if t.strip()]
+    for line in reversed(lines):
+        if _ERROR.search(line):
+            return line[:500]
+    return lines[-1][:500] if lines else "no output"
+
+
+def last_checkpoint(out: Path) -> Path | None:
+    ckpts = [p for p in out.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(ckpts, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def training_losses(out: Path) -> list[float]:
+    """The logged training losses, step by step, from the last checkpoint's trainer_state.json."""
+    last = last_checkpoint(out)
+    state = last / "trainer_state.json" if last else None
+    if not state or not state.is_file():
+        return []
+    history = json.loads(state.read_text(encoding="utf-8")).get("log_history", [])
+    return [float(h["loss"]) for h in history if "loss" in h]

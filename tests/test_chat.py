@@ -1,0 +1,247 @@
+"""chat and merge: the persona from the data, history within the context, chat lines, and the real CLI
+driven with piped stdin (and a terminal) on a tiny trained run."""
+
+import json
+import os
+import select
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+
+from chatlike.errors import ChatlikeError
+from chatlike.stages.chat import Lines, fit_history, messages_of, persona
+
+SYSTEM = "You are Pasquale, chatting with {}. Respond naturally in their conversational style."
+
+
+def sample(contact: str, *texts: str, system: str | None = None) -> dict:
+    messages = [{"role": "system", "content": system or SYSTEM.format(contact)}]
+    for i, text in enumerate(texts):
+        if i % 2 == 0:
+            messages.append({"role": "user", "name": contact, "content": text})
+        else:
+            messages.append({"role": "assistant", "name": "Pasquale", "content": text})
+    return {"messages": messages}
+
+
+def write_jsonl(path: Path, samples: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
+    return path
+
+
+# -- the persona --------------------------------------------------------------------------------
+
+
+def test_default_contact_is_the_one_with_most_samples(tmp_path):
+    data = write_jsonl(
+        tmp_path / "train.jsonl",
+        [sample("Anna", "hi", "hey")] * 2 + [sample("Lorenzo", "ciao!", "sì ahah")] * 3,
+    )
+    p = persona(data, None)
+    assert (p.contact, p.me, p.system) == ("Lorenzo", "Pasquale", SYSTEM.format("Lorenzo"))
+
+
+def test_system_prompt_is_taken_verbatim_from_the_contacts_training_samples(tmp_path):
+    custom = "Sei Pasquale. Scrivi come scrive Pasquale a Giulia."
+    data = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            sample("Giulia", "hey", "ciao", system=custom),
+            sample("Anna", "hi", "hey"),
+            sample("Anna", "yo", "ok"),
+        ],
+    )
+    assert persona(data, "Giulia").system == custom
+    assert persona(data, None).contact == "Anna"
+
+
+def test_unknown_contact_is_refused_listing_the_contacts(tmp_path):
+    data = write_jsonl(
+        tmp_path / "train.jsonl", [sample("Anna", "hi", "hey"), sample("Dmitri", "привет", "да")]
+    )
+    with pytest.raises(ChatlikeError) as err:
+        persona(data, "Nobody")
+    assert "'Nobody'" in str(err.value) and "Anna" in str(err.value) and "Dmitri" in str(err.value)
+
+
+# -- history and display ------------------------------------------------------------------------
+
+
+def test_history_drops_oldest_turns_but_keeps_the_system_prompt_and_the_newest_turn():
+    history = [{"role": "system", "content": "s" * 10}] + [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": str(i) * 10} for i in range(6)
+    ]
+
+    def count(h):
+        return sum(len(m["content"]) for m in h)
+
+    kept = fit_history(history, count, budget=35)
+    assert kept[0] == history[0] and kept[-1] == history[-1]
+    assert kept[1:] == history[-2:] and count(kept) <= 35
+    # the newest turn stays even when it alone is over the budget (the caller refuses it then)
+    assert fit_history(history, count, budget=1) == [history[0], history[-1]]
+
+
+def test_a_reply_of_several_messages_is_shown_as_separate_chat_lines(tmp_path):
+    with open(tmp_path / "out", "w", encoding="utf-8") as out:
+        lines = Lines(out, "Pasquale: ")
+        for piece in ["sì", " ahah\n", "\n", "  dove ", "ci vediamo?\nalle ", "8"]:
+            lines.write(piece)
+        lines.close()
+    assert (tmp_path / "out").read_text(encoding="utf-8") == (
+        "Pasquale: sì ahah\nPasquale: dove ci vediamo?\nPasquale: alle 8\n"
+    )
+    assert messages_of("sì ahah\n\n  dove ci vediamo? \n") == ["sì ahah", "dove ci vediamo?"]
+
+
+# -- the real CLI on a tiny trained run ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """The smoke experiment (tiny model, CPU, LoRA) trained once for this module."""
+    run = tmp_path_factory.mktemp("chat") / "run"
+    run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare,configure,train]", check=True)
+    assert (run / "train" / "adapter_model.safetensors").is_file()
+    return run
+
+
+def chat(run: Path, *overrides: str, input: str):
+    return run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[chat]", *overrides, input=input)
+
+
+def replies_of(stdout: str) -> list[list[str]]:
+    """Piped output: each reply's messages one per line, every reply closed by an empty line."""
+    replies, current = [], []
+    for line in stdout.splitlines():
+        if line:
+            current.append(line)
+        else:
+            replies.append(current)
+            current = []
+    assert not current, f"output does not end with an empty line: {stdout!r}"
+    return replies
+
+
+@pytest.mark.slow
+def test_piped_chat_gives_one_reply_per_input_line_and_exits_0(trained_run):
+    proc = chat(trained_run, "chat.max_new_tokens=24", input="ciao!\nci sei stasera?\n\nпривет 😀\n")
+    assert proc.returncode == 0, proc.stderr
+    replies = replies_of(proc.stdout)
+    assert len(replies) == 3  # the empty input line is no message
+    assert all(len(m) < 24 * 40 for r in replies for m in r)  # capped by chat.max_new_tokens
+    assert "<|" not in proc.stdout  # no special tokens shown
+
+
+@pytest.mark.slow
+def test_greedy_chat_is_repeatable(trained_run):
+    first = chat(trained_run, "chat.temperature=0", "chat.max_new_tokens=16", input="ciao\ncome va?\n")
+    second = chat(trained_run, "chat.temperature=0", "chat.max_new_tokens=16", input="ciao\ncome va?\n")
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert first.stdout == second.stdout and len(replies_of(first.stdout)) == 2
+
+
+@pytest.mark.slow
+def test_chat_with_an_unknown_contact_is_a_one_line_error(trained_run):
+    proc = chat(trained_run, "chat.contact=Nobody", input="ciao\n")
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("chatlike: error: chat.contact='Nobody'") and "choose one of" in line
+
+
+@pytest.mark.slow
+def test_chat_without_an_adapter_is_a_one_line_error(trained_run, tmp_path):
+    run = tmp_path / "untrained"
+    shutil.copytree(trained_run / "data", run / "data")
+    shutil.copytree(trained_run / "tiny_model", run / "tiny_model")
+    for stages in ("stages=[chat]", "stages=[merge]"):
+        proc = run_cli("experiment=smoke", f"hydra.run.dir={run}", stages, input="ciao\n")
+        assert proc.returncode == 1
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith("chatlike: error: ") and "adapter" in line and "stages=[train]" in line
+
+
+@pytest.mark.slow
+def test_a_base_model_missing_offline_is_a_one_line_error_naming_it(trained_run):
+    proc = chat(
+        trained_run, "model.tiny=false", "model.base_model=nobody/not-downloaded-model", input="ciao\n"
+    )
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("chatlike: error: ") and "nobody/not-downloaded-model" in line
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_interactive_chat_prompts_and_streams_replies_as_chat_lines(trained_run):
+    import pty
+
+    who = persona(trained_run / "data" / "train.jsonl", None)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on a terminal
+        os.chdir(ROOT)
+        args = ["-m", "chatlike", "experiment=smoke", f"hydra.run.dir={trained_run}", "stages=[chat]"]
+        os.execv(sys.executable, [sys.executable, *args, "chat.max_new_tokens=16"])
+    seen = b""
+
+    def read_until(done, timeout: float = 120) -> None:
+        nonlocal seen
+        end = time.time() + timeout
+        while not done(seen) and time.time() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:  # the child has exited: end of output
+                    return
+
+    prompt = f"{who.contact}> ".encode()
+    read_until(lambda out: out.count(prompt) == 1)
+    os.write(fd, b"ciao!\r")
+    read_until(lambda out: out.count(prompt) == 2)
+    os.write(fd, b"\x04")  # Ctrl-D ends the conversation
+    read_until(lambda out: False, timeout=10)
+    _, status = os.waitpid(pid, 0)
+    text = seen.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    banner, exchange, _ = text.split(f"{who.contact}> ")
+    assert f"chatting as {who.me} with {who.contact}" in banner
+    echo, *reply = exchange.splitlines()
+    assert echo == "ciao!"
+    # each message of the reply on its own line behind "Me: " (a tiny model may also say nothing)
+    assert reply and all(line.startswith((f"{who.me}: ", f"({who.me} did not reply)")) for line in reply)
+
+
+@pytest.mark.slow
+def test_merge_writes_a_standalone_model_that_matches_base_plus_adapter(trained_run):
+    import torch
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from chatlike.app import conf_dir
+    from chatlike.config import register
+    from chatlike.model import load
+
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={trained_run}", "stages=[merge]")
+    assert proc.returncode == 0, proc.stderr
+    merged_dir = trained_run / "merged"
+    assert (merged_dir / "model.safetensors").is_file() and not (merged_dir / "adapter_config.json").exists()
+    assert not list(trained_run.glob(".merged.*"))  # nothing half-written left behind
+    prompts = json.loads((merged_dir / "system_prompts.json").read_text(encoding="utf-8"))
+    who = persona(trained_run / "data" / "train.jsonl", None)
+    assert prompts[who.contact] == who.system  # what a client of the served model must send
+
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(merged_dir)
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke"]))
+    tuned = load.load_model(cfg, trained_run)
+    prompt = load.build_prompt(tokenizer, [{"role": "user", "content": "ciao! ci sei stasera?"}])
+    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        assert torch.allclose(merged(ids).logits, tuned(ids).logits, atol=1e-4)

@@ -1,0 +1,245 @@
+"""The eval stage: reply selection, generation that stops at the end of a turn, the reply-likelihood
+lm-eval task, the regression check, the blind test and the report section; end to end on a tiny run."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from chatlike.eval import blind, likelihood, report
+from chatlike.stages import eval as stage
+
+SYSTEM = {"role": "system", "content": "You are Pasquale, chatting with Lorenzo."}
+
+
+def conv(*turns: tuple[str, str]) -> dict:
+    return {"messages": [SYSTEM, *({"role": r, "name": "x", "content": c} for r, c in turns)]}
+
+
+def test_each_assistant_turn_becomes_a_reply_to_compare_with_everything_before_it():
+    samples = [conv(("user", "ciao"), ("assistant", "ehi"), ("user", "come va?"), ("assistant", "bene"))]
+    items = stage.reply_items(samples, max_samples=10, seed=0)
+    assert [it["real"] for it in items] == ["ehi", "bene"]
+    assert items[1]["context"] == samples[0]["messages"][:4]
+    assert items[0]["context"][0] == SYSTEM
+
+
+def test_a_conversation_opened_by_the_person_has_only_the_system_prompt_as_context():
+    items = stage.reply_items([conv(("assistant", "buongiorno"))], max_samples=10, seed=0)
+    assert items == [{"contact": None, "context": [SYSTEM], "real": "buongiorno"}]
+
+
+def test_max_samples_keeps_a_seeded_subset_in_file_order():
+    samples = [conv(("user", str(i)), ("assistant", f"r{i}")) for i in range(50)]
+    a = stage.reply_items(samples, max_samples=7, seed=3)
+    assert a == stage.reply_items(samples, max_samples=7, seed=3)
+    reals = [int(it["real"][1:]) for it in a]
+    assert len(reals) == 7 and reals == sorted(reals)
+
+
+def test_regression_is_a_drop_of_the_primary_metric_beyond_tolerance():
+    base = {"a": {"acc": 0.60, "acc_norm": 0.70}, "b": {"acc": 0.50}}
+    tuned = {"a": {"acc": 0.65, "acc_norm": 0.65}, "b": {"acc": 0.49}}
+    out = likelihood.regression(base, tuned, tolerance=0.02)
+    assert out["tasks"]["a"]["metric"] == "acc_norm" and out["tasks"]["a"]["drop"] == pytest.approx(0.05)
+    assert out["regressed"] == ["a"] and not out["ok"]
+    assert likelihood.regression(base, tuned, tolerance=0.1)["ok"]
+
+
+def test_blind_test_shuffles_real_and_tuned_and_keeps_the_key_apart(tmp_path):
+    samples = [{"context": [SYSTEM, {"role": "user", "name": "Lorenzo", "content": f"q{i}"}],
+                "real": f"REAL{i}", "tuned": f"CLONE{i}", "base": ""} for i in range(30)]  # fmt: skip
+    assert blind.write_blind_test(tmp_path, samples, pairs=10, seed=0) == 10
+    text = (tmp_path / "blind_test.md").read_text()
+    key = json.loads((tmp_path / "blind_key.json").read_text())
+    assert "REAL" in text and "CLONE" in text and '"real"' not in text
+    sides = {k["real"] for k in key}
+    assert sides == {"A", "B"}  # both orders occur
+    for k, item in zip(key, text.split("\n## ")[1:]):
+        a = item.split("**Reply A:**")[1].split("**Reply B:**")[0]
+        assert ("REAL" in a) == (k["real"] == "A")
+
+
+def _results(d_tuned: float) -> dict:
+    zero = {r: 0.0 for r in report.ROWS} | {"n": 3}
+    return {"style": {"real": zero, "base": zero, "tuned": zero}, "distance": {"base": 0.5, "tuned": d_tuned},
+            "generation": {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 8, "device": "cpu"},
+            "lm_eval": {"replies": {}, "limit": 5}, "regression": {"tasks": {}, "ok": True},
+            "blind_pairs": 3}  # fmt: skip
+
+
+def test_report_section_replaces_an_earlier_eval_section_and_keeps_the_rest(tmp_path):
+    (tmp_path / "report.md").write_text("# data\n\nrows\n<!-- end of dataset section -->\n")
+    report.write_section(tmp_path, _results(0.111))
+    report.write_section(tmp_path, _results(0.222))
+    text = (tmp_path / "report.md").read_text()
+    assert text.startswith("# data\n\nrows\n<!-- end of dataset section -->")
+    assert text.count(report.START) == 1 and "0.222" in text and "0.111" not in text
+
+
+# ---- on the tiny model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A prepared run with the tiny Llama and an untrained (random, non-zero) LoRA adapter: eval
+    needs an adapter, not a good one, so training is skipped."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from chatlike.model import tiny
+
+    run = tmp_path_factory.mktemp("evalrun")
+    run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare]", check=True)
+    model_dir = tiny.build(run)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(model, lora).save_pretrained(run / "train")
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(run / "train")
+    return run
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from chatlike.app import conf_dir
+    from chatlike.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        return OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke"]))
+
+
+def fixed_head(model, favourite: int | None):
+    """Replace the output layer by one with zero weights and a bias: the next-token distribution is
+    then known exactly (uniform, or all on `favourite`)."""
+    import torch
+
+    vocab, hidden = model.lm_head.weight.shape
+    head = torch.nn.Linear(hidden, vocab, bias=True)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    if favourite is not None:
+        head.bias.data[favourite] = 30.0
+    model.lm_head = head
+    return model
+
+
+@pytest.mark.slow
+def test_generation_stops_at_the_end_of_turn_token(tiny_run, cfg):
+    from chatlike.model import load
+
+    tok = load.load_tokenizer(cfg, tiny_run)
+    assert load.stop_ids(tok) == sorted({tok.convert_tokens_to_ids("<|eot_id|>"), tok.eos_token_id,
+                                         tok.convert_tokens_to_ids("<|end_of_text|>")})  # fmt: skip
+    model = fixed_head(load.load_model(cfg, tiny_run, adapter=False), tok.convert_tokens_to_ids("<|eot_id|>"))
+    prompt = load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "ciao"}])
+    assert prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    assert load.generate(model, tok, [prompt, prompt + "x"], max_new_tokens=20) == ["", ""]
+
+
+@pytest.mark.slow
+def test_a_reply_that_runs_on_is_kept_as_generated_up_to_the_cap(tiny_run, cfg):
+    from chatlike.model import load
+
+    tok = load.load_tokenizer(cfg, tiny_run)
+    token = next(
+        t for t, i in sorted(tok.get_vocab().items(), key=lambda x: x[1]) if t.isalpha() and len(t) > 2
+    )
+    model = fixed_head(load.load_model(cfg, tiny_run, adapter=False), tok.convert_tokens_to_ids(token))
+    prompt = load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "ciao"}])
+    (reply,) = load.generate(model, tok, [prompt], max_new_tokens=7)
+    assert reply == tok.decode([tok.convert_tokens_to_ids(token)] * 7)
+
+
+@pytest.mark.slow
+def test_reply_likelihood_task_scores_a_uniform_model_at_perplexity_equal_to_the_vocabulary(tiny_run, cfg):
+    from chatlike.model import load
+
+    tok = load.load_tokenizer(cfg, tiny_run)
+    model = fixed_head(load.load_model(cfg, tiny_run, adapter=False), None)
+    vocab = model.lm_head.out_features
+    pairs = [(load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "come va?"}]), "bene 😊"),
+             (load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "Привет"}]), "привет!\nкак дела?")]  # fmt: skip
+    task_dir = likelihood.write_reply_task(
+        tiny_run / "eval" / "tasks", tok, pairs, load.end_of_turn_text(tok)
+    )
+    manager = likelihood.task_manager([likelihood.SHIPPED_TASKS, task_dir], [likelihood.REPLY_TASK])
+    scores = likelihood.evaluate(model, tok, [likelihood.REPLY_TASK], manager, None, 2)[likelihood.REPLY_TASK]
+    rows = [json.loads(line) for line in (task_dir / "chatlike_replies.jsonl").read_text().splitlines()]
+    assert scores["token_perplexity"] == pytest.approx(vocab, rel=1e-4)
+    bits = sum(r["n_tokens"] for r in rows) * math.log2(vocab) / sum(r["n_bytes"] for r in rows)
+    assert scores["bits_per_byte"] == pytest.approx(bits, rel=1e-4)
+    assert rows[1]["n_bytes"] == len("привет!\nкак дела?".encode())
+
+
+@pytest.mark.slow
+def test_token_count_matches_what_lm_eval_scores(tiny_run, cfg):
+    from lm_eval.models.huggingface import HFLM
+
+    from chatlike.model import load
+
+    tok = load.load_tokenizer(cfg, tiny_run)
+    lm = HFLM(pretrained=load.load_model(cfg, tiny_run, adapter=False), tokenizer=tok)
+    context = load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "dove sei?"}])
+    target = "a casa, tu? 🏠<|eot_id|>"
+    _, continuation = lm._encode_pair(context, target)
+    assert likelihood.scored_tokens(tok, context, target) == len(continuation)
+
+
+@pytest.mark.slow
+def test_shipped_multiple_choice_task_runs_offline_on_base_and_tuned(tiny_run, cfg):
+    from chatlike.model import load
+
+    tok = load.load_tokenizer(cfg, tiny_run)
+    model = load.load_model(cfg, tiny_run, adapter=True)
+    manager = likelihood.task_manager([likelihood.SHIPPED_TASKS], ["chatlike_mc"])
+    tuned = likelihood.evaluate(model, tok, ["chatlike_mc"], manager, 8, 4)
+    with model.disable_adapter():
+        base = likelihood.evaluate(model, tok, ["chatlike_mc"], manager, 8, 4)
+    for scores in (base, tuned):
+        assert 0 <= scores["chatlike_mc"]["acc"] <= 1 and "acc_norm" in scores["chatlike_mc"]
+    assert likelihood.regression(base, tuned, 0.02)["tasks"]["chatlike_mc"]["metric"] == "acc_norm"
+
+
+@pytest.mark.slow
+def test_unknown_regression_task_is_a_one_line_error(tiny_run):
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={tiny_run}", "stages=[eval]", "eval.tasks=[no_such_task]",
+                   "eval.max_samples=2", "eval.max_new_tokens=2")  # fmt: skip
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip().splitlines()[-1].startswith("chatlike: error: eval.tasks: lm-eval knows no task")
+    )
+
+
+@pytest.mark.slow
+def test_eval_stage_on_a_tiny_run_writes_results_samples_blind_test_and_report(tiny_run):
+    args = ("experiment=smoke", f"hydra.run.dir={tiny_run}", "stages=[eval]", "eval.max_samples=6",
+            "eval.max_new_tokens=8", "eval.blind_pairs=4")  # fmt: skip
+    run_cli(*args, check=True)
+    # a rerun replaces the eval section; with fail_on_regression its exit code follows the verdict
+    rerun = run_cli(*args, "eval.fail_on_regression=true", "eval.tolerance=0")
+    ev = tiny_run / "eval"
+    results = json.loads((ev / "results.json").read_text())
+    assert rerun.returncode == (0 if results["regression"]["ok"] else 1), rerun.stderr[-2000:]
+    if not results["regression"]["ok"]:
+        assert "regressed beyond eval.tolerance" in rerun.stderr.strip().splitlines()[-1]
+    assert set(results["style"]) == {"real", "base", "tuned"}
+    assert all("mean_chars" in s and "repeated_3gram_share" in s for s in results["style"].values())
+    assert set(results["distance"]) == {"base", "tuned"} and results["distance"]["tuned"] >= 0
+    for name in ("base", "tuned"):
+        assert results["lm_eval"]["replies"][name]["bits_per_byte"] > 0
+        assert "chatlike_mc" in results["lm_eval"]["tasks"][name]
+    assert "chatlike_mc" in results["regression"]["tasks"]
+    samples = [json.loads(line) for line in (ev / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 6 and all({"context", "real", "base", "tuned"} <= set(s) for s in samples)
+    assert samples[0]["context"][0]["role"] == "system"
+    assert len(json.loads((ev / "blind_key.json").read_text())) == 4
+    assert (ev / "blind_test.md").read_text().count("**Reply A:**") == 4
+    text = (tiny_run / "report.md").read_text()
+    assert text.count(report.START) == 1 and "<!-- end of dataset section -->" in text
+    assert Path(tiny_run / report.PLOT).stat().st_size > 1000

@@ -1,0 +1,112 @@
+"""train: real Axolotl runs of the tiny model on CPU (preprocess, train, resume, errors) and the smoke
+experiment end to end."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from test_configure import make_cfg, write_samples
+
+from chatlike.errors import ChatlikeError
+from chatlike.stages import configure, train
+
+TINY_CPU = (
+    "model=tiny",
+    "hardware=cpu",
+    "train=lora",
+    "train.optimizer=adamw_torch",
+    "train.micro_batch_size=4",
+    "train.gradient_accumulation_steps=1",
+    "train.warmup_ratio=0",
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """The tiny model trained for 12 steps on a fixed small dataset (~30 s on 2 cores)."""
+    run = tmp_path_factory.mktemp("trained") / "run"
+    write_samples(run, n_train=48, n_val=0)  # no validation set: no evaluation between steps
+    cfg = make_cfg(*TINY_CPU, "train.max_steps=12", "train.learning_rate=3e-3")
+    configure.run(cfg, run)
+    train.run(cfg, run)
+    return run
+
+
+@pytest.mark.slow
+def test_cpu_training_of_the_tiny_model_lowers_the_loss(trained):
+    out = trained / "train"
+    assert (out / "adapter_model.safetensors").is_file()
+    state = json.loads((train.last_checkpoint(out) / "trainer_state.json").read_text(encoding="utf-8"))
+    assert state["global_step"] == 12
+    losses = train.training_losses(out)
+    assert len(losses) == 12
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.05, losses
+    log = (out / "train.log").read_text(encoding="utf-8")
+    assert "axolotl" in log.lower() and "Dropped" not in log
+
+
+@pytest.mark.slow
+def test_a_rerun_resumes_from_the_last_checkpoint(trained, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run, symlinks=True)
+    out = run / "train"
+    last = train.last_checkpoint(out)
+    shutil.rmtree(last)  # as if the run had been stopped before its last save
+    (out / "adapter_model.safetensors").unlink()
+    resumed_from = train.last_checkpoint(out)
+    assert resumed_from is not None and resumed_from.name != last.name
+
+    cfg = make_cfg(*TINY_CPU, "train.max_steps=12", "train.learning_rate=3e-3")
+    train.run(cfg, run)
+    assert f"resuming from {resumed_from}" in capsys.readouterr().out
+    assert (out / "adapter_model.safetensors").is_file()
+    assert train.last_checkpoint(out).name == last.name
+    log = (out / "train.log").read_text(encoding="utf-8")
+    assert "Resuming" in log or "resume" in log.lower()
+
+
+@pytest.mark.slow
+def test_a_failing_axolotl_run_is_one_clear_error_naming_the_log(tmp_path):
+    run = tmp_path / "run"
+    write_samples(run, n_train=8, n_val=0)
+    cfg = make_cfg(*TINY_CPU, "train.max_steps=1")
+    configure.run(cfg, run)
+    doc = yaml.safe_load((run / "axolotl.yaml").read_text(encoding="utf-8"))
+    doc["base_model"] = "./no_such_model"
+    (run / "axolotl.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(
+        ChatlikeError, match=r"axolotl preprocess failed \(exit \d+\): .+ \(full log: .+train\.log\)"
+    ) as err:
+        train.run(cfg, run)
+    assert "\n" not in str(err.value)
+
+
+def test_train_without_a_configured_run_dir_says_to_configure_first(tmp_path):
+    with pytest.raises(ChatlikeError, match="run the configure stage first"):
+        train.run(make_cfg(*TINY_CPU), tmp_path)
+
+
+def test_the_error_line_is_the_last_line_naming_an_error():
+    tail = [
+        "step 1",
+        "Traceback (most recent call last):",
+        '  File "x.py"',
+        "OSError: ./no_such_model is not a local folder",
+        "",
+        "  50%|█████ ",
+    ]
+    assert train.error_line(tail) == "OSError: ./no_such_model is not a local folder"
+    assert train.error_line(["all fine", "done"]) == "done"
+
+
+@pytest.mark.slow
+def test_the_smoke_experiment_runs_end_to_end_on_cpu(cli, tmp_path):
+    run = tmp_path / "smoke"
+    proc = cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare,configure,train]", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (run / "train" / "adapter_model.safetensors").is_file()
+    assert (run / "tiny_model" / "model.safetensors").is_file()
+    assert (run / "launch.sh").is_file() and (run / "axolotl.yaml").is_file()
+    assert "training plan" in proc.stdout and "chatlike: trained 20 logged steps" in proc.stdout
