@@ -213,3 +213,21 @@ def test_a_chat_where_only_i_write_yields_a_clear_error_when_nothing_is_left(tmp
 
     with pytest.raises(ChatlikeError, match="no training conversations"):
         run_prepare(tmp_path, [synth.personal_chat(LORENZO, [synth.message(1, T0, ME, "ciao?")])])
+
+
+def test_zero_argument_main_job_prepares_the_sample_and_configures_axolotl(tmp_path, cli):
+    run = tmp_path / "run"
+    cli(f"hydra.run.dir={run}", check=True)
+    assert len(lines(run)) >= 20
+    assert (run / "axolotl.yaml").is_file() and (run / "launch.sh").is_file()
+
+
+@pytest.mark.parametrize("name", sorted(set(synth.quirky_exports()) - {"single_group", "only_my_messages"}))
+def test_prepare_runs_on_every_quirky_export(tmp_path, cli, name):
+    src = tmp_path / "result.json"
+    src.write_bytes(synth.quirky_exports()[name])
+    run = tmp_path / "run"
+    cli(f"source.path={src}", f"hydra.run.dir={run}", "stages=[prepare]", "filter.min_messages=0", "filter.min_my_messages=0",
+        "filter.chat_types=[personal_chat,private_supergroup]", check=True)
+    for s in all_samples(run):
+        assert s["messages"][-1]["role"] == "assistant"
