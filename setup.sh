@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up .venv/ with everything chatlike needs. Idempotent: a second run only checks.
 # CPU torch first: a bare torch requirement (axolotl's) would otherwise pull a CUDA build of
-# several GB. On a GPU box use launch/setup_gpu.sh instead.
+# several GB. On a GPU box, launch/run_on_gpu_box.sh installs the CUDA build instead.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}

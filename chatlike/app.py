@@ -35,8 +35,22 @@ def normalize_args(args: list[str]) -> list[str]:
 
 def _overrides_of(args: list[str]) -> list[str] | None:
     """The plain overrides of a command line, or None when Hydra has a mode of its own to run."""
-    modes = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion",
-             "-sc", "--version", "--resolve", "--package", "-p", "--experimental-rerun"}
+    modes = {
+        "--help",
+        "-h",
+        "--hydra-help",
+        "--info",
+        "-i",
+        "--cfg",
+        "-c",
+        "--shell-completion",
+        "-sc",
+        "--version",
+        "--resolve",
+        "--package",
+        "-p",
+        "--experimental-rerun",
+    }
     takes_value = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}
     out, skip = [], False
     for a in args:
@@ -54,19 +68,21 @@ def _overrides_of(args: list[str]) -> list[str] | None:
     return out
 
 
-def _first_of_sweeps(overrides: list[str]) -> list[str]:
-    """For checking, a sweep `k=a,b,c` stands for its first value."""
+def _variants(overrides: list[str]) -> list[list[str]]:
+    """The command lines to check for a sweep: every value of every swept key once (the other keys
+    at their first value), so a bad value fails before job 0 runs, not halfway through the sweep."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides)
-    out = []
-    for text, o in zip(overrides, parsed):
-        if o.is_sweep_override():
-            first = next(iter(o.sweep_string_iterator()))
-            out.append(f"{o.get_key_element()}={first}")
-        else:
-            out.append(text)
-    return out
+    values = [list(o.sweep_string_iterator()) if o.is_sweep_override() else [None] for o in parsed]
+    base = [
+        text if vs[0] is None else f"{o.get_key_element()}={vs[0]}"
+        for text, o, vs in zip(overrides, parsed, values)
+    ]
+    variants = [base]
+    for i, (o, vs) in enumerate(zip(parsed, values)):
+        variants += [base[:i] + [f"{o.get_key_element()}={v}"] + base[i + 1 :] for v in vs[1:]]
+    return variants
 
 
 def _one_line(exc: BaseException) -> str:
@@ -87,13 +103,18 @@ def precheck(args: list[str]) -> None:
     from hydra import compose, initialize_config_dir
 
     try:
-        overrides = _first_of_sweeps(overrides)
-        with initialize_config_dir(config_dir=str(conf_dir())):
-            dcfg = compose(config_name="config", overrides=overrides)
-        cfg = OmegaConf.to_object(dcfg)
-    except Exception as exc:  # Hydra's and OmegaConf's errors, reduced to one line
-        raise ChatlikeError(f"bad config: {_one_line(exc)} (see: python -m chatlike --help)") from None
-    check(cfg)
+        variants = _variants(overrides)
+    except Exception as exc:
+        raise ChatlikeError(f"bad override: {_one_line(exc)} (see: python -m chatlike --help)") from None
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        for variant in variants:
+            try:
+                cfg = OmegaConf.to_object(compose(config_name="config", overrides=variant))
+            except Exception as exc:  # Hydra's and OmegaConf's errors, reduced to one line
+                raise ChatlikeError(
+                    f"bad config: {_one_line(exc)} (see: python -m chatlike --help)"
+                ) from None
+            check(cfg)
 
 
 def run_stages(cfg: Config, run_dir: Path) -> None:
@@ -104,11 +125,29 @@ def run_stages(cfg: Config, run_dir: Path) -> None:
         module.run(cfg, run_dir)
 
 
+def keep_snapshot(run_dir: Path, subdir: str | None, stages: list[str]) -> None:
+    """Hydra rewrites RUN/.hydra at every invocation (a later `stages=[chat]` too): keep a copy of
+    each under RUN/.hydra/history/<time>_<stages>/, so the config that made the data stays."""
+    if not subdir or not (run_dir / subdir / "config.yaml").is_file():
+        return
+    import shutil
+    from datetime import datetime
+
+    dest = run_dir / subdir / "history" / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{'-'.join(stages) or 'none'}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("config.yaml", "overrides.yaml"):
+        if (run_dir / subdir / name).is_file():
+            shutil.copy2(run_dir / subdir / name, dest / name)
+
+
 def _task(dcfg: DictConfig) -> None:
     try:
         cfg = OmegaConf.to_object(dcfg)
         check(cfg)
-        run_stages(cfg, Path(HydraConfig.get().runtime.output_dir))
+        hc = HydraConfig.get()
+        run_dir = Path(hc.runtime.output_dir)
+        keep_snapshot(run_dir, hc.output_subdir, cfg.stages)
+        run_stages(cfg, run_dir)
     except ChatlikeError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -48,8 +48,15 @@ def run_streamed(
     log = open(log_path, "a", encoding="utf-8") if log_path else None
     try:
         proc = subprocess.Popen(
-            list(cmd), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, encoding="utf-8", errors="replace", bufsize=1,
+            list(cmd),
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
         )
         assert proc.stdout is not None
         for line in proc.stdout:

@@ -11,13 +11,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 
-def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, timeout: int = 900,
-            check: bool = False) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, input: str | None = None, timeout: int = 900, check: bool = False
+) -> subprocess.CompletedProcess:
     """Run `python -m chatlike ARGS` for real, as a user would."""
-    proc = subprocess.run([sys.executable, "-m", "chatlike", *args], cwd=cwd or ROOT, input=input,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "chatlike", *args],
+        cwd=cwd or ROOT,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"chatlike {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"chatlike {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 

@@ -31,7 +31,10 @@ def test_config_composes_all_groups_with_defaults():
 
 def test_conf_prefixed_group_means_the_group():
     assert normalize_args(["conf/experiment=lorenzo", "+conf/x=1", "a.b=conf/c"]) == [
-        "experiment=lorenzo", "+x=1", "a.b=conf/c"]
+        "experiment=lorenzo",
+        "+x=1",
+        "a.b=conf/c",
+    ]
     assert compose_cfg(*normalize_args(["conf/experiment=lorenzo"])) == compose_cfg("experiment=lorenzo")
 
 
@@ -40,13 +43,25 @@ def test_lorenzo_experiment_selects_only_lorenzo_as_pasquale():
     assert cfg.name == "lorenzo"
     assert cfg.filter.include_chats == ["Lorenzo"]
     assert cfg.persona.system_template == (
-        "You are Pasquale, chatting with Lorenzo. Respond naturally in their conversational style.")
+        "You are Pasquale, chatting with Lorenzo. Respond naturally in their conversational style."
+    )
 
 
 def test_help_lists_the_config_groups(cli):
     out = cli("--help", check=True).stdout
-    for group in ("source", "filter", "segment", "persona", "split", "model", "train", "hardware",
-                  "eval", "chat", "experiment"):
+    for group in (
+        "source",
+        "filter",
+        "segment",
+        "persona",
+        "split",
+        "model",
+        "train",
+        "hardware",
+        "eval",
+        "chat",
+        "experiment",
+    ):
         assert f"\n{group}: " in out
     assert "experiment=lorenzo" in out
 
@@ -80,8 +95,10 @@ def test_importing_prepare_never_imports_torch():
     import subprocess
     import sys
 
-    code = ("import sys, chatlike.app, chatlike.stages.prepare, chatlike.sweep; "
-            "bad = [m for m in ('torch', 'transformers', 'axolotl', 'lm_eval') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, chatlike.app, chatlike.stages.prepare, chatlike.sweep; "
+        "bad = [m for m in ('torch', 'transformers', 'axolotl', 'lm_eval') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -25,11 +25,17 @@ def test_missing_path(cli, tmp_path):
     ("content", "expect"),
     [
         (b"", "empty"),
-        (b'{"about": "x", "chats": {"list": [{"name": "A", "type": "personal_chat", "id": 1, "mess', "truncated"),
+        (
+            b'{"about": "x", "chats": {"list": [{"name": "A", "type": "personal_chat", "id": 1, "mess',
+            "truncated",
+        ),
         (b"<!DOCTYPE html><html><body>messages</body></html>", "HTML"),
         (b'{"hello": "world"}', "not a Telegram export"),
         (b"[1, 2, 3]", "not a Telegram export"),
-        (b'{"name": "A", "type": "personal_chat", "id": 1, "messages": [{"id": 1, "text": "\xff\xfe"}]}', "UTF-8"),
+        (
+            b'{"name": "A", "type": "personal_chat", "id": 1, "messages": [{"id": 1, "text": "\xff\xfe"}]}',
+            "UTF-8",
+        ),
     ],
     ids=["empty", "truncated", "html", "other-json", "array", "invalid-utf8"],
 )
@@ -55,8 +61,21 @@ def test_html_export_folder_is_recognised(tmp_path):
 
 
 def test_folder_holding_result_json_is_accepted(tmp_path):
-    export = {"name": "Bob", "type": "personal_chat", "id": 2, "messages": [
-        {"id": 1, "type": "message", "date": "2024-01-01T10:00:00", "from": "Ann", "from_id": "user1", "text": "hi"}]}
+    export = {
+        "name": "Bob",
+        "type": "personal_chat",
+        "id": 2,
+        "messages": [
+            {
+                "id": 1,
+                "type": "message",
+                "date": "2024-01-01T10:00:00",
+                "from": "Ann",
+                "from_id": "user1",
+                "text": "hi",
+            }
+        ],
+    }
     (tmp_path / "result.json").write_text(json.dumps(export))
     assert read_export(str(tmp_path)).me_id == "user1"
 
@@ -65,11 +84,28 @@ def test_failed_run_leaves_earlier_outputs_as_they_were(cli, tmp_path):
     good = tmp_path / "good.json"
     msgs = []
     for i in range(40):
-        msgs.append({"id": i, "type": "message", "date": "2024-01-01T10:00:00", "date_unixtime": str(1704103200 + i * 4000),
-                     "from": "Ann" if i % 2 else "Bob", "from_id": "user1" if i % 2 else "user2", "text": f"t{i}"})
-        msgs.append({"id": 1000 + i, "type": "message", "date": "2024-01-01T10:00:00",
-                     "date_unixtime": str(1704103260 + i * 4000), "from": "Bob" if i % 2 else "Ann",
-                     "from_id": "user2" if i % 2 else "user1", "text": f"r{i}"})
+        msgs.append(
+            {
+                "id": i,
+                "type": "message",
+                "date": "2024-01-01T10:00:00",
+                "date_unixtime": str(1704103200 + i * 4000),
+                "from": "Ann" if i % 2 else "Bob",
+                "from_id": "user1" if i % 2 else "user2",
+                "text": f"t{i}",
+            }
+        )
+        msgs.append(
+            {
+                "id": 1000 + i,
+                "type": "message",
+                "date": "2024-01-01T10:00:00",
+                "date_unixtime": str(1704103260 + i * 4000),
+                "from": "Bob" if i % 2 else "Ann",
+                "from_id": "user2" if i % 2 else "user1",
+                "text": f"r{i}",
+            }
+        )
     good.write_text(json.dumps({"name": "Bob", "type": "personal_chat", "id": 2, "messages": msgs}))
     run = tmp_path / "run"
     cli(f"source.path={good}", "stages=[prepare]", f"hydra.run.dir={run}", check=True)

@@ -22,8 +22,12 @@ def write(tmp_path, name: str, data: bytes):
 
 def kept_texts(path, **filter_overrides) -> list[tuple[str, bool]]:
     export = read_export(str(path))
-    cfg = FilterConfig(min_messages=0, min_my_messages=0, chat_types=["personal_chat", "private_group",
-                       "private_supergroup"], **filter_overrides)
+    cfg = FilterConfig(
+        min_messages=0,
+        min_my_messages=0,
+        chat_types=["personal_chat", "private_group", "private_supergroup"],
+        **filter_overrides,
+    )
     f = ChatFilter(cfg, export.me_id, "Pasquale", "Deleted Account")
     return [(m.text, m.mine) for src in export.chats if (c := f(src)) for m in c.messages]
 
@@ -36,8 +40,15 @@ def test_every_quirky_export_is_read(tmp_path, name):
 
 
 def test_text_as_string_or_list_of_strings_and_entities_is_flattened_to_the_visible_text():
-    text, _ = synth.text_parts(["see ", ("text_link", "this", {"href": "https://example.org/x"}), " and ping ",
-                                ("mention", "@carol"), " 🙂"])
+    text, _ = synth.text_parts(
+        [
+            "see ",
+            ("text_link", "this", {"href": "https://example.org/x"}),
+            " and ping ",
+            ("mention", "@carol"),
+            " 🙂",
+        ]
+    )
     from chatlike.data.export import Entity
 
     parts = [p if isinstance(p, str) else Entity(type=p["type"], text=p["text"]) for p in text]
@@ -55,14 +66,29 @@ def test_modern_full_export_keeps_text_drops_media_and_service(tmp_path):
 
 @pytest.mark.parametrize("when", ["before_2022-09", "before_2022-06", "before_2021-04"])
 def test_older_exports_read_the_same_messages(tmp_path, when):
-    modern = read_export(str(write(tmp_path, "new", synth.write_export_bytes(
-        synth.full_export([synth.tiny_personal_chat()], info=synth.personal_information(
-            synth.ME_ID, "Pasquale", "Esposito", "+39 333 123 4567"))))))
+    modern = read_export(
+        str(
+            write(
+                tmp_path,
+                "new",
+                synth.write_export_bytes(
+                    synth.full_export(
+                        [synth.tiny_personal_chat()],
+                        info=synth.personal_information(
+                            synth.ME_ID, "Pasquale", "Esposito", "+39 333 123 4567"
+                        ),
+                    )
+                ),
+            )
+        )
+    )
     old = read_export(str(write(tmp_path, when, QUIRKS[when])))
     cfg = FilterConfig(min_messages=0, min_my_messages=0)
     a = ChatFilter(cfg, modern.me_id, "P", "D")(modern.chats[0])
     b = ChatFilter(cfg, old.me_id, "P", "D")(old.chats[0])
-    assert [(m.text, m.mine, m.sender_id) for m in a.messages] == [(m.text, m.mine, m.sender_id) for m in b.messages]
+    assert [(m.text, m.mine, m.sender_id) for m in a.messages] == [
+        (m.text, m.mine, m.sender_id) for m in b.messages
+    ]
     # without date_unixtime, the naive local date is read as is: the gaps are the same
     gaps = lambda c: [y.time - x.time for x, y in zip(c.messages, c.messages[1:])]  # noqa: E731
     assert gaps(a) == gaps(b)
@@ -121,8 +147,12 @@ def test_migrated_group_history_with_negative_ids_is_read(tmp_path):
 
 def test_only_my_messages_groups_are_reported_not_silently_empty(tmp_path):
     export = read_export(str(write(tmp_path, "o", QUIRKS["only_my_messages"])))
-    f = ChatFilter(FilterConfig(chat_types=["personal_chat", "public_supergroup"], min_messages=0,
-                                min_my_messages=0), export.me_id, "P", "D")
+    f = ChatFilter(
+        FilterConfig(chat_types=["personal_chat", "public_supergroup"], min_messages=0, min_my_messages=0),
+        export.me_id,
+        "P",
+        "D",
+    )
     for s in export.chats:
         f(s)
     stats = f.finish()

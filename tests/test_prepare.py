@@ -9,7 +9,8 @@ from chatlike.config import Config
 from chatlike.data import synth
 from chatlike.stages import prepare
 
-ME, LORENZO, GIULIA, MARCO, DELETED = synth.ME, synth.LORENZO, synth.GIULIA, synth.MARCO, synth.DELETED
+ME, LORENZO, GIULIA, ANNA = synth.ME, synth.LORENZO, synth.GIULIA, synth.ANNA
+MARCO, DELETED = synth.MARCO, synth.DELETED
 T0 = synth.SAMPLE_START
 INFO = synth.personal_information(synth.ME_ID, "Pasquale", "Esposito", "+39 333 123 4567")
 
@@ -42,7 +43,10 @@ def talk(n: int, contact=LORENZO, start=T0, gap=7200, first_id=1):
     msgs, i = [], first_id
     for k in range(n):
         t = start + k * gap
-        msgs += [synth.message(i, t, contact, f"domanda {k}"), synth.message(i + 1, t + 60, ME, f"risposta {k}")]
+        msgs += [
+            synth.message(i, t, contact, f"domanda {k}"),
+            synth.message(i + 1, t + 60, ME, f"risposta {k}"),
+        ]
         i += 2
     return msgs
 
@@ -80,11 +84,26 @@ def test_utf8_is_written_as_is(sample_run):
     assert "\\u" not in raw and any(ch in raw for ch in "èàòù")
 
 
-def test_test_split_holds_the_latest_conversations_of_each_contact(sample_run):
-    def last_contact_start(split):
-        return {s["messages"][1].get("name") for s in lines(sample_run, split)}
+def test_test_split_holds_the_latest_conversations_of_each_contact(tmp_path):
+    chats = [
+        synth.personal_chat(LORENZO, talk(20)),
+        synth.personal_chat(GIULIA, talk(10, GIULIA, start=T0 + 99)),
+    ]
+    run, _ = run_prepare(tmp_path, chats, split__test_fraction=0.2, split__val_fraction=0.1)
 
-    assert lines(sample_run, "test") and last_contact_start("test") <= last_contact_start("train") | {None, "Pasquale Esposito"}
+    def index(s):
+        return int(s["messages"][-1]["content"].split()[-1])
+
+    for contact, n in (("Lorenzo", 20), (GIULIA.name, 10)):
+        test = sorted(index(s) for s in lines(run, "test") if s["messages"][1]["name"] == contact)
+        rest = [
+            index(s)
+            for split in ("train", "val")
+            for s in lines(run, split)
+            if s["messages"][1]["name"] == contact
+        ]
+        assert test == list(range(n - len(test), n)) and len(test) == n // 5
+        assert max(rest) < min(test)
 
 
 def test_lorenzo_experiment_both_spellings_give_only_lorenzo_with_pasquale_as_assistant(tmp_path, cli):
@@ -95,8 +114,9 @@ def test_lorenzo_experiment_both_spellings_give_only_lorenzo_with_pasquale_as_as
     assert samples
     for s in samples:
         msgs = s["messages"]
-        assert msgs[0]["content"] == ("You are Pasquale, chatting with Lorenzo. "
-                                      "Respond naturally in their conversational style.")
+        assert msgs[0]["content"] == (
+            "You are Pasquale, chatting with Lorenzo. Respond naturally in their conversational style."
+        )
         assert {m["name"] for m in msgs if m["role"] == "user"} == {"Lorenzo"}
         assert {m["name"] for m in msgs if m["role"] == "assistant"} == {"Pasquale"}
     for f in ("train.jsonl", "val.jsonl", "test.jsonl"):
@@ -104,7 +124,10 @@ def test_lorenzo_experiment_both_spellings_give_only_lorenzo_with_pasquale_as_as
 
 
 def test_same_input_and_config_give_byte_identical_files(tmp_path):
-    chats = [synth.personal_chat(LORENZO, talk(30)), synth.personal_chat(GIULIA, talk(20, GIULIA, first_id=1))]
+    chats = [
+        synth.personal_chat(LORENZO, talk(30)),
+        synth.personal_chat(GIULIA, talk(20, GIULIA, first_id=1)),
+    ]
     run1, _ = run_prepare(tmp_path / "1", chats, split__val_fraction=0.1, split__test_fraction=0.1)
     run2, _ = run_prepare(tmp_path / "2", chats, split__val_fraction=0.1, split__test_fraction=0.1)
     for f in ("train.jsonl", "val.jsonl", "test.jsonl"):
@@ -116,9 +139,12 @@ def test_same_input_and_config_give_byte_identical_files(tmp_path):
 
 
 def test_forwarded_and_via_bot_messages_are_dropped_and_counted(tmp_path):
-    msgs = talk(1) + [synth.message(10, T0 + 100, ME, "fwd", forwarded_from="Canale"),
-                      synth.message(11, T0 + 110, ME, "gif", via_bot="@gif"),
-                      synth.message(12, T0 + 120, LORENZO, "ok"), synth.message(13, T0 + 130, ME, "bene")]
+    msgs = talk(1) + [
+        synth.message(10, T0 + 100, ME, "fwd", forwarded_from="Canale"),
+        synth.message(11, T0 + 110, ME, "gif", via_bot="@gif"),
+        synth.message(12, T0 + 120, LORENZO, "ok"),
+        synth.message(13, T0 + 130, ME, "bene"),
+    ]
     run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)])
     contents = [m["content"] for s in all_samples(run) for m in s["messages"]]
     assert "fwd" not in contents and "gif" not in contents
@@ -128,7 +154,9 @@ def test_forwarded_and_via_bot_messages_are_dropped_and_counted(tmp_path):
 
 def test_stickers_are_dropped_or_turned_into_their_emoji(tmp_path):
     msgs = talk(1, start=T0 - 86400, first_id=10) + [
-        synth.message(1, T0, LORENZO, "gol!"), synth.message(2, T0 + 30, ME, "", media=synth.sticker("⚽"))]
+        synth.message(1, T0, LORENZO, "gol!"),
+        synth.message(2, T0 + 30, ME, "", media=synth.sticker("⚽")),
+    ]
     _, stats = run_prepare(tmp_path / "a", [synth.personal_chat(LORENZO, msgs)], filter__min_messages=0)
     assert stats["filter"]["messages_removed"]["no_text:sticker"] == 1
     run, _ = run_prepare(tmp_path / "b", [synth.personal_chat(LORENZO, msgs)], filter__stickers_as_emoji=True)
@@ -144,52 +172,83 @@ def test_chats_are_included_or_excluded_by_name_or_id(tmp_path):
 
 
 def test_chats_with_too_few_messages_or_too_few_of_mine_are_dropped(tmp_path):
-    chats = [synth.personal_chat(LORENZO, talk(10)), synth.personal_chat(GIULIA, talk(1, GIULIA))]
-    _, stats = run_prepare(tmp_path, chats, filter__min_messages=5)
-    assert stats["filter"]["chats_removed"]["too_few_messages"] == 1
+    quiet = [synth.message(i + 1, T0 + i * 60, ANNA, f"ci sei? {i}") for i in range(8)] + [
+        synth.message(20, T0 + 600, ME, "sì")
+    ]
+    chats = [
+        synth.personal_chat(LORENZO, talk(10)),
+        synth.personal_chat(GIULIA, talk(1, GIULIA)),
+        synth.personal_chat(ANNA, quiet),
+    ]
+    _, stats = run_prepare(tmp_path, chats, filter__min_messages=5, filter__min_my_messages=2)
+    assert stats["filter"]["chats_removed"] == {"too_few_messages": 1, "too_few_of_mine": 1}
 
 
 def test_cap_on_conversations_per_chat_keeps_the_latest(tmp_path):
-    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, talk(10))],
-                             filter__max_conversations_per_chat=3)
+    run, stats = run_prepare(
+        tmp_path, [synth.personal_chat(LORENZO, talk(10))], filter__max_conversations_per_chat=3
+    )
     assert [s["messages"][-1]["content"] for s in lines(run)] == ["risposta 7", "risposta 8", "risposta 9"]
     assert stats["segment"]["conversations_dropped"]["over_cap_per_chat"] == 7
 
 
-def test_exact_duplicate_samples_are_dropped(tmp_path):
+def test_exact_duplicate_samples_are_dropped_unless_asked_to_keep_them(tmp_path):
     msgs = []
     for k in range(5):
         t = T0 + k * 7200
-        msgs += [synth.message(2 * k + 1, t, LORENZO, "buongiorno"), synth.message(2 * k + 2, t + 60, ME, "giorno")]
-    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)])
+        msgs += [
+            synth.message(2 * k + 1, t, LORENZO, "buongiorno"),
+            synth.message(2 * k + 2, t + 60, ME, "giorno"),
+        ]
+    run, stats = run_prepare(tmp_path / "a", [synth.personal_chat(LORENZO, msgs)])
     assert len(lines(run)) == 1 and stats["segment"]["duplicates_dropped"] == 4
+    run, stats = run_prepare(
+        tmp_path / "b", [synth.personal_chat(LORENZO, msgs)], filter__drop_duplicates=False
+    )
+    assert len(lines(run)) == 5 and stats["segment"]["duplicates_dropped"] == 0
 
 
 def test_date_range_keeps_only_messages_inside_it(tmp_path):
-    run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, talk(10, gap=86400))],
-                             filter__date_from="2024-06-03", filter__date_to="2024-06-04")
     import datetime as dt
 
-    days = {dt.datetime.fromtimestamp(T0 + k * 86400, dt.UTC).date().isoformat() for k in range(10)}
-    kept = {s["messages"][-1]["content"] for s in lines(run)}
-    assert 0 < len(kept) < 10 and stats["filter"]["messages_removed"]["date_range"] > 0
-    assert "2024-06-03" in days or kept
+    run, stats = run_prepare(
+        tmp_path,
+        [synth.personal_chat(LORENZO, talk(10, gap=86400))],
+        filter__date_from="2024-06-03",
+        filter__date_to="2024-06-04",
+    )
+    day = lambda k: dt.datetime.fromtimestamp(T0 + k * 86400, dt.UTC).date().isoformat()  # noqa: E731
+    kept = [int(s["messages"][-1]["content"].split()[-1]) for s in lines(run)]
+    assert kept and all("2024-06-03" <= day(k) <= "2024-06-04" for k in kept)
+    assert len(kept) == sum("2024-06-03" <= day(k) <= "2024-06-04" for k in range(10))
+    assert stats["filter"]["messages_removed"]["date_range"] == 2 * (10 - len(kept))
 
 
 def test_redaction_and_pseudonyms(tmp_path):
-    msgs = [synth.message(1, T0, LORENZO, "mail me at lo@example.com"),
-            synth.message(2, T0 + 60, ME, "call +39 333 123 4567 or see https://x.org/a")]
-    run, _ = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)], filter__redact=True,
-                         filter__pseudonymize_contacts=True)
+    msgs = [
+        synth.message(1, T0, LORENZO, "mail me at lo@example.com"),
+        synth.message(2, T0 + 60, ME, "call +39 333 123 4567 or see https://x.org/a"),
+    ]
+    run, _ = run_prepare(
+        tmp_path,
+        [synth.personal_chat(LORENZO, msgs)],
+        filter__redact=True,
+        filter__pseudonymize_contacts=True,
+    )
     s = lines(run)[0]["messages"]
     assert s[1]["content"] == "mail me at <EMAIL>" and s[2]["content"] == "call <PHONE> or see <URL>"
     assert s[1]["name"].startswith("Contact-") and "Lorenzo" not in s[0]["content"]
 
 
 def test_group_chats_when_asked_name_the_speaker_in_the_content(tmp_path):
-    msgs = [synth.message(1, T0, MARCO, "giovedì ci siamo?"), synth.message(2, T0 + 30, DELETED, "io sì"),
-            synth.message(3, T0 + 60, ME, "ci sono")]
-    run, _ = run_prepare(tmp_path, [synth.group_chat("Calcetto", 5, msgs)], filter__chat_types=["private_group"])
+    msgs = [
+        synth.message(1, T0, MARCO, "giovedì ci siamo?"),
+        synth.message(2, T0 + 30, DELETED, "io sì"),
+        synth.message(3, T0 + 60, ME, "ci sono"),
+    ]
+    run, _ = run_prepare(
+        tmp_path, [synth.group_chat("Calcetto", 5, msgs)], filter__chat_types=["private_group"]
+    )
     s = lines(run)[0]["messages"]
     assert s[0]["content"].startswith("You are Pasquale Esposito, chatting in the group Calcetto with Marco")
     assert s[1] == {"role": "user", "name": "Marco", "content": "Marco: giovedì ci siamo?"}
@@ -227,7 +286,26 @@ def test_prepare_runs_on_every_quirky_export(tmp_path, cli, name):
     src = tmp_path / "result.json"
     src.write_bytes(synth.quirky_exports()[name])
     run = tmp_path / "run"
-    cli(f"source.path={src}", f"hydra.run.dir={run}", "stages=[prepare]", "filter.min_messages=0", "filter.min_my_messages=0",
-        "filter.chat_types=[personal_chat,private_supergroup]", check=True)
+    cli(
+        f"source.path={src}",
+        f"hydra.run.dir={run}",
+        "stages=[prepare]",
+        "filter.min_messages=0",
+        "filter.min_my_messages=0",
+        "filter.chat_types=[personal_chat,private_supergroup]",
+        check=True,
+    )
     for s in all_samples(run):
         assert s["messages"][-1]["role"] == "assistant"
+
+
+def test_an_export_folder_with_spaces_in_its_path_works_as_the_readme_types_it(tmp_path, cli):
+    folder = tmp_path / "Telegram Desktop" / "DataExport_2026-11-20"
+    folder.mkdir(parents=True)
+    synth.write_export(
+        folder / "result.json", synth.full_export([synth.personal_chat(LORENZO, talk(12))], info=INFO)
+    )
+    run = tmp_path / "run"
+    cli(f"source.path={folder}/result.json", f"hydra.run.dir={run}", "stages=[prepare]", check=True)
+    cli(f"source.path={folder}", f"hydra.run.dir={run}", "stages=[prepare]", check=True)
+    assert len(lines(run)) >= 8

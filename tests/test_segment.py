@@ -25,12 +25,13 @@ def test_messages_of_one_sender_within_the_window_form_one_turn_joined_by_newlin
 
 def test_a_pause_longer_than_the_window_starts_a_new_turn_of_the_same_sender():
     turns = split_turns([msg(1, 0, False), msg(2, 301, False)], window_s=300)
-    assert [t.texts for t in turns] == [("m1",), ("m2",)]
+    assert [(t.text, t.messages) for t in turns] == [("m1", 1), ("m2", 1)]
 
 
 def test_a_silence_longer_than_the_gap_starts_a_new_conversation():
-    convs = split_conversations(chat_of([msg(1, 0, False), msg(2, 60, True), msg(3, 3661, False)]),
-                                gap_s=3600, window_s=300)
+    convs = split_conversations(
+        chat_of([msg(1, 0, False), msg(2, 60, True), msg(3, 3661, False)]), gap_s=3600, window_s=300
+    )
     assert [len(c.turns) for c in convs] == [2, 1]
 
 
@@ -72,14 +73,14 @@ def test_segmenter_invariants(evts, window_s, gap_s):
         t += delta
         ms.append(msg(i, t, mine))
     convs = split_conversations(chat_of(ms), gap_s, window_s)
-    flat = [(text, t.mine, t.sender_id) for c in convs for t in c.turns for text in t.texts]
+    flat = [(text, t.mine, t.sender_id) for c in convs for t in c.turns for text in t.text.split("\n")]
     # order kept; no kept message lost or duplicated
     assert [text for text, _, _ in flat] == [m.text for m in ms]
     # every assistant turn mine, every user turn theirs
     assert all((sid == ME) == mine for _, mine, sid in flat)
     by_text = {m.text: m for m in ms}
     for c in convs:
-        inner = [by_text[x] for t in c.turns for x in t.texts]
+        inner = [by_text[x] for t in c.turns for x in t.text.split("\n")]
         # no gap over the threshold inside a conversation
         assert all(b.time - a.time <= gap_s for a, b in zip(inner, inner[1:]))
         # turns alternate sender or are separated by more than the window

@@ -6,8 +6,12 @@ from chatlike.data.split import split_samples
 
 
 def sample(chat: int, start: int) -> Sample:
-    return Sample((ChatMessage("system", content="s"), ChatMessage("assistant", "Me", f"{chat}-{start}")),
-                  chat, f"c{chat}", start)
+    return Sample(
+        (ChatMessage("system", content="s"), ChatMessage("assistant", "Me", f"{chat}-{start}")),
+        chat,
+        f"c{chat}",
+        start,
+    )
 
 
 def test_test_split_holds_each_contacts_latest_conversations():

@@ -69,7 +69,6 @@ class ChatSource(msgspec.Struct):
     head: ChatHead
     raw: msgspec.Raw  # the chat object (full export) or its messages array (single-chat export)
     path: str
-    left: bool = False  # from left_chats: always "only my messages"
     bare_messages: bool = False
 
     def messages(self) -> list[RawMessage]:
@@ -78,8 +77,10 @@ class ChatSource(msgspec.Struct):
                 return _MESSAGES.decode(self.raw)
             return _BODY.decode(self.raw).messages
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            raise ChatlikeError(f"{self.path}: chat {self.head.name!r} (id {self.head.id}): "
-                                f"{_one_line(exc)}; export again from Telegram Desktop") from None
+            raise ChatlikeError(
+                f"{self.path}: chat {self.head.name!r} (id {self.head.id}): "
+                f"{_one_line(exc)}; export again from Telegram Desktop"
+            ) from None
 
 
 class _ChatList(msgspec.Struct, gc=False):
@@ -98,7 +99,6 @@ class Root(msgspec.Struct, gc=False):
     personal_information: Optional[PersonalInformation] = None
     chats: Optional[_ChatList] = None
     left_chats: Optional[_ChatList] = None
-    about: Optional[str] = None
     id: Optional[int] = None
     name: Optional[str] = None
     type: Optional[str] = None
@@ -139,10 +139,14 @@ def resolve_path(path: Optional[str]) -> Path:
         if (p / "result.json").is_file():
             return p / "result.json"
         if (p / "messages.html").is_file() or (p / "export_results.html").is_file():
-            raise ChatlikeError(f"{p}: this is Telegram's HTML export; export again with "
-                                "Format: 'Machine-readable JSON' and point source.path at result.json")
-        raise ChatlikeError(f"{p}: no result.json in this folder; point source.path at the "
-                            "export's result.json (Telegram Desktop > Export Telegram data > JSON)")
+            raise ChatlikeError(
+                f"{p}: this is Telegram's HTML export; export again with "
+                "Format: 'Machine-readable JSON' and point source.path at result.json"
+            )
+        raise ChatlikeError(
+            f"{p}: no result.json in this folder; point source.path at the "
+            "export's result.json (Telegram Desktop > Export Telegram data > JSON)"
+        )
     if not p.exists():
         raise ChatlikeError(f"{p}: no such file or folder (source.path)")
     return p
@@ -153,13 +157,17 @@ def _decode(path: Path, data: bytes) -> Root:
     if not head:
         raise ChatlikeError(f"{path}: the file is empty; export again from Telegram Desktop")
     if head[:1] == b"<":
-        raise ChatlikeError(f"{path}: this is HTML (Telegram's HTML export?), not JSON; export again "
-                            "with Format: 'Machine-readable JSON'")
+        raise ChatlikeError(
+            f"{path}: this is HTML (Telegram's HTML export?), not JSON; export again "
+            "with Format: 'Machine-readable JSON'"
+        )
     try:
         return _DECODER.decode(data)
     except UnicodeDecodeError as bad:
-        raise ChatlikeError(f"{path}: not valid UTF-8 near byte {bad.start}; this is not a file Telegram "
-                            "Desktop wrote (was it re-saved in another encoding?)") from None
+        raise ChatlikeError(
+            f"{path}: not valid UTF-8 near byte {bad.start}; this is not a file Telegram "
+            "Desktop wrote (was it re-saved in another encoding?)"
+        ) from None
     except msgspec.DecodeError as first:
         if b"\\x" in data:
             repaired = _BAD_ESCAPE.sub(rb"\1\\u00\2", data)
@@ -175,11 +183,12 @@ def _explain(data: bytes, exc: msgspec.DecodeError) -> str:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as bad:
-        return (f"not valid UTF-8 at byte {bad.start}; this is not a file Telegram Desktop wrote "
-                "(was it re-saved in another encoding?)")
+        return (
+            f"not valid UTF-8 at byte {bad.start}; this is not a file Telegram Desktop wrote "
+            "(was it re-saved in another encoding?)"
+        )
     if "truncated" in msg:
-        return ("the JSON ends too early (truncated): the export or the copy did not finish; "
-                "export again")
+        return "the JSON ends too early (truncated): the export or the copy did not finish; export again"
     if msg.startswith("Expected") or "Object missing" in msg:
         return f"not a Telegram export ({msg})"
     return f"not valid JSON ({msg}); export again from Telegram Desktop"
@@ -205,26 +214,29 @@ def read_export(path: Optional[str], me: str = "auto") -> Export:
     del data  # the Raw chats keep the buffer alive; nothing else needs it
     path = str(p)
     if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
-        chats = [_source(raw, path, left=False) for raw in (root.chats.chats if root.chats else [])]
-        chats += [_source(raw, path, left=True) for raw in (root.left_chats.chats if root.left_chats else [])]
+        # left_chats are supergroups and channels you left: always "only my messages"
+        raws = (root.chats.chats if root.chats else []) + (root.left_chats.chats if root.left_chats else [])
+        chats = [_source(raw, path) for raw in raws]
         shape = "full"
     elif len(root.messages):
         head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
         chats = [ChatSource(head, root.messages, path, bare_messages=True)]
         shape = "single"
     else:
-        raise ChatlikeError(f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
-                            "point source.path at the result.json Telegram Desktop wrote")
+        raise ChatlikeError(
+            f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
+            "point source.path at the result.json Telegram Desktop wrote"
+        )
     me_id, me_name = _find_me(p, root, chats, shape, me)
     return Export(path=path, shape=shape, chats=chats, me_id=me_id, me_name=me_name)
 
 
-def _source(raw: msgspec.Raw, path: str, left: bool) -> ChatSource:
+def _source(raw: msgspec.Raw, path: str) -> ChatSource:
     try:
         head = _HEAD.decode(raw)
     except msgspec.DecodeError as exc:
         raise ChatlikeError(f"{path}: a chat in the export is malformed ({_one_line(exc)})") from None
-    return ChatSource(head, raw, path, left=left)
+    return ChatSource(head, raw, path)
 
 
 def _senders(chats: list[ChatSource]) -> dict[str, str]:
@@ -244,10 +256,11 @@ def _find_me(p: Path, root: Root, chats: list[ChatSource], shape: str, me: str) 
     info_name = " ".join(x for x in (info.first_name, info.last_name) if x) if info else ""
     me = (me or "auto").strip()
     if me != "auto":
-        if me.isdigit():
-            return f"user{me}", info_name or _senders(chats).get(f"user{me}", "")
-        if re.fullmatch(r"user\d+", me):
-            return me, info_name or _senders(chats).get(me, "")
+        if me.isdigit() or re.fullmatch(r"user\d+", me):
+            uid = me if me.startswith("user") else f"user{me}"
+            if info and uid == f"user{info.user_id}" and info_name:
+                return uid, info_name
+            return uid, _senders(chats).get(uid, "")
         senders = _senders(chats)
         ids = sorted(fid for fid, name in senders.items() if name == me)
         if len(ids) == 1:
@@ -255,8 +268,9 @@ def _find_me(p: Path, root: Root, chats: list[ChatSource], shape: str, me: str) 
         listing = _listing(senders)
         if not ids:
             raise ChatlikeError(f"{p}: no sender is named {me!r} (source.me); senders: {listing}")
-        raise ChatlikeError(f"{p}: several senders are named {me!r}; set source.me to one of the "
-                            f"ids: {', '.join(ids)}")
+        raise ChatlikeError(
+            f"{p}: several senders are named {me!r}; set source.me to one of the ids: {', '.join(ids)}"
+        )
     if info and info.user_id:
         uid = f"user{info.user_id}"
         return uid, info_name or _senders(chats).get(uid, "")
@@ -271,10 +285,16 @@ def _find_me(p: Path, root: Root, chats: list[ChatSource], shape: str, me: str) 
         if len(mine) == 1:
             return mine[0], senders[mine[0]]
         if not mine and senders:
-            raise ChatlikeError(f"{p}: only {chats[0].head.name!r} speaks in this chat export, so there "
-                                "is nothing of yours to learn from")
-    raise ChatlikeError(f"{p}: cannot tell which sender is you; set source.me to your user id or "
-                        f"name. Senders: {_listing(_senders(chats))}")
+            raise ChatlikeError(
+                f"{p}: only {chats[0].head.name!r} speaks in this chat export, so there "
+                "is nothing of yours to learn from"
+            )
+    kind = chats[0].head.type if shape == "single" and chats else None
+    hint = f" (and add {kind} to filter.chat_types)" if kind and kind != "personal_chat" else ""
+    raise ChatlikeError(
+        f"{p}: cannot tell which sender is you; set source.me to your user id or name{hint}. "
+        f"Senders: {_listing(_senders(chats))}"
+    )
 
 
 def _listing(senders: dict[str, str]) -> str:

@@ -169,7 +169,9 @@ class ChatFilter:
             from_id = m.from_id
             sender_id = from_id if type(from_id) is str else normalize_from_id(from_id)
             if sender_id == me_id:
-                append(Message(chat_id, m.id, t, sender_id, me_name, redact(text) if cfg.redact else text, True))
+                append(
+                    Message(chat_id, m.id, t, sender_id, me_name, redact(text) if cfg.redact else text, True)
+                )
                 continue
             if m.from_ is None:
                 sender = placeholder

@@ -33,8 +33,8 @@ class Turn(msgspec.Struct, frozen=True, gc=False):
     sender_id: str
     sender: str
     mine: bool
-    texts: tuple[str, ...]
-    text: str  # the texts joined by newlines: what the sample holds
+    text: str  # its messages' texts joined by newlines, in order
+    messages: int  # how many messages it joins
     start: int
     end: int
     tokens: int  # approximate (segment.approx_tokens), counted once

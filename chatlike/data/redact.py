@@ -5,10 +5,18 @@ from __future__ import annotations
 import hashlib
 import re
 
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|it|ru|io|de|fr|me|co|uk)(?:/[^\s<>\"']*)?\b", re.I)
+_URL = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|it|ru|io|de|fr|me|co|uk)(?:/[^\s<>\"']*)?\b",
+    re.I,
+)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-_PHONE = re.compile(r"(?<![\w+(])(?:\+|\()?\d(?:[\s().-]{0,2}\d){6,14}\b")
+# Dates, times and IP addresses are matched first and kept, so their digits are never a phone.
+_NUMBERS = re.compile(
+    r"(?P<keep>\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}:\d{2}\b"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b)"
+    r"|(?P<phone>(?<![\w+(])(?:\+|\()?\d(?:[\s().-]{0,2}\d){6,14}\b)"
+)
 _TRAILING = ".,;:!?)]}'\""
 
 
@@ -31,7 +39,16 @@ def _url(match: re.Match) -> str:
     """A URL's trailing punctuation belongs to the sentence."""
     url = match.group()
     stripped = url.rstrip(_TRAILING)
-    return "<URL>" + url[len(stripped):]
+    return "<URL>" + url[len(stripped) :]
+
+
+def _phone(match: re.Match) -> str:
+    """With a country code: 7 to 15 digits; without: 9 to 15 (shorter runs are prices, counts)."""
+    if match.group("keep"):
+        return match.group()
+    number = match.group()
+    digits = sum(ch.isdigit() for ch in number)
+    return "<PHONE>" if (7 if number[0] == "+" else 9) <= digits <= 15 else number
 
 
 def redact(text: str) -> str:
@@ -40,7 +57,7 @@ def redact(text: str) -> str:
     text = _EMAIL.sub("<EMAIL>", text)
     text = _URL.sub(_url, text)
     text = _CARD.sub(_card, text)
-    return _PHONE.sub("<PHONE>", text)
+    return _NUMBERS.sub(_phone, text)
 
 
 def pseudonym(sender_id: str) -> str:

@@ -181,18 +181,9 @@ def render(stats: dict[str, Any]) -> str:
         "",
         f"![what each filter removed]({PLOTS['filters']})",
         "",
-        "| message rule | messages |",
-        "|---|---|",
-        *(f"| {k} | {v:,} |" for k, v in f["messages_removed"].items()),
-        "",
-        "| chat rule | chats |",
-        "|---|---|",
-        *(f"| {k} | {v:,} |" for k, v in f["chats_removed"].items()),
-        "",
-        "| conversation rule | conversations |",
-        "|---|---|",
-        *(f"| {k} | {v:,} |" for k, v in seg["conversations_dropped"].items()),
-        "",
+        *_rule_table("message rule", "messages", f["messages_removed"]),
+        *_rule_table("chat rule", "chats", f["chats_removed"]),
+        *_rule_table("conversation rule", "conversations", seg["conversations_dropped"]),
         SECTION_END,
         "",
     ]
@@ -478,6 +469,12 @@ def write_plots(run_dir: Path, stats: dict[str, Any]) -> None:
 # ---- the terminal ------------------------------------------------------------------------------
 
 
+def _rule_table(rule: str, unit: str, counts: dict[str, int]) -> list[str]:
+    if not counts:
+        return [f"No {unit} removed by a {rule}.", ""]
+    return [f"| {rule} | {unit} |", "|---|---|", *(f"| {k} | {v:,} |" for k, v in counts.items()), ""]
+
+
 def print_summary(stats: dict[str, Any], run_dir: Path, seconds: float) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -492,6 +489,8 @@ def print_summary(stats: dict[str, Any], run_dir: Path, seconds: float) -> None:
     for k in ("train", "val", "test"):
         table.add_row(f"{k} samples", f"{stats['samples'][k]:,}")
     table.add_row("my share of turns", f"{stats['my_share_of_turns']:.0%}")
-    table.add_row("report", str(run_dir / "report.md"))
     table.add_row("seconds", f"{seconds:.2f}")
-    Console(stderr=True).print(table)
+    console = Console(stderr=True)
+    console.print(table)
+    # outside the table, so a narrow terminal never cuts the one thing the user needs
+    console.print(f"chatlike: wrote {run_dir / 'data'} and {run_dir / 'report.md'}", soft_wrap=True)

@@ -34,11 +34,11 @@ def split_turns(messages: Iterable[Message], window_s: float) -> list[Turn]:
             continue
         if texts:
             text = "\n".join(texts)
-            turns.append(Turn(sender, name, mine, tuple(texts), text, first, last, approx_tokens(text)))
+            turns.append(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
         sender, name, mine, texts, first, last = m.sender_id, m.sender, m.mine, [m.text], m.time, m.time
     if texts:
         text = "\n".join(texts)
-        turns.append(Turn(sender, name, mine, tuple(texts), text, first, last, approx_tokens(text)))
+        turns.append(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
     return turns
 
 

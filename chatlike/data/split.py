@@ -21,8 +21,10 @@ def split_samples(samples: list[Sample], cfg: SplitConfig) -> dict[str, list[Sam
     test: set[tuple[int, int]] = set()
     for chat_id, starts in by_chat.items():
         ordered = sorted(set(starts))
-        n_test = min(len(ordered) - 1, math.ceil(cfg.test_fraction * len(ordered))) if cfg.test_fraction else 0
-        test.update((chat_id, s) for s in ordered[len(ordered) - n_test:] if n_test > 0)
+        n_test = (
+            min(len(ordered) - 1, math.ceil(cfg.test_fraction * len(ordered))) if cfg.test_fraction else 0
+        )
+        test.update((chat_id, s) for s in ordered[len(ordered) - n_test :] if n_test > 0)
     rest = sorted({(s.chat_id, s.start) for s in samples} - test)
     n_val = round(cfg.val_fraction * len(rest))
     if cfg.val_fraction and n_val == 0 and len(rest) >= 10:

@@ -105,6 +105,19 @@ class SampleBuilder:
         }
 
 
+def _why_nothing(cfg: Config, fstats) -> str:
+    """What to change when nothing is left: name the chat types that were skipped."""
+    skipped = sorted(k.split(":", 1)[1] for k in fstats.chats_removed if k.startswith("type:"))
+    hint = ""
+    if skipped:
+        types = ",".join([*cfg.filter.chat_types, *skipped])
+        hint = f"; chats of type {', '.join(skipped)} were skipped: to use them, filter.chat_types=[{types}]"
+    return (
+        f"(chats kept: {fstats.chats_kept}, removed: {fstats.chats_removed}){hint}; check filter.*, "
+        "segment.min_turns and source.me"
+    )
+
+
 def _summary(values: list[int]) -> dict[str, float]:
     if not values:
         return {"count": 0}
@@ -204,12 +217,10 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
                     samples.extend(build(chat))
                 progress.advance(task, len(source.raw))
         fstats = chat_filter.finish()
-        samples, n_dupes = dedupe(samples)
+        samples, n_dupes = dedupe(samples) if cfg.filter.drop_duplicates else (samples, 0)
         if not samples:
             raise ChatlikeError(
-                f"{export.path}: no training conversations left after filtering (chats kept: "
-                f"{fstats.chats_kept}, chats removed: {fstats.chats_removed}); check filter.chat_types, "
-                "filter.include_chats and source.me"
+                f"{export.path}: no training conversations left after filtering " + _why_nothing(cfg, fstats)
             )
         splits = split_samples(samples, cfg.split)
         stats: dict[str, Any] = {
