@@ -23,6 +23,8 @@ class SourceConfig:
     # "auto": personal_information.user_id, else the saved_messages chat, else the
     # single-personal-chat rule. Otherwise a user id ("123", "user123") or a display name.
     me: str = "auto"
+    # processes that read chats in parallel; 0 = one per core for an export over 64 MB, else 1
+    workers: int = 0
 
 
 @dataclass
@@ -72,7 +74,7 @@ class PersonaConfig:
 class SplitConfig:
     test_fraction: float = 0.1  # of each contact's conversations, the latest ones
     val_fraction: float = 0.05  # of the rest, picked by seed
-    seed: int = 0
+    seed: int = 0  # which conversations go to val
 
 
 @dataclass
@@ -156,7 +158,9 @@ class EvalConfig:
 
 @dataclass
 class ChatConfig:
-    contact: Optional[str] = None  # who you play; None = the contact with most samples in data/train.jsonl
+    # the chat you play: a contact's or a group's name; None = the chat with most conversations
+    contact: Optional[str] = None
+    speaker: Optional[str] = None  # in a group chat, who you are; None = its most frequent speaker
     temperature: float = 0.7  # 0 = greedy
     top_p: float = 0.9  # nucleus sampling (used when temperature > 0)
     repetition_penalty: float = 1.1  # 1 = off
@@ -177,7 +181,7 @@ class Config:
     chat: ChatConfig = field(default_factory=ChatConfig)
     name: str = "default"  # the experiment's name: outputs/<name>/...
     stages: list[str] = field(default_factory=lambda: ["prepare", "configure"])
-    seed: int = 0
+    seed: int = 0  # the tiny model's initialisation and chat sampling (split, train, eval have their own)
 
 
 GROUPS = {
@@ -207,6 +211,7 @@ def _require(ok: bool, key: str, what: str) -> None:
 
 def check(cfg: Config) -> None:
     """Range checks Hydra's type check cannot do; each failure is one line naming the key."""
+    _require(cfg.source.workers >= 0, "source.workers", "must be >= 0 (0 = automatic)")
     unknown = [s for s in cfg.stages if s not in STAGES]
     _require(not unknown, "stages", f"has unknown stage(s) {unknown}; choose from {list(STAGES)}")
     s = cfg.segment

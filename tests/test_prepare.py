@@ -309,3 +309,24 @@ def test_an_export_folder_with_spaces_in_its_path_works_as_the_readme_types_it(t
     cli(f"source.path={folder}/result.json", f"hydra.run.dir={run}", "stages=[prepare]", check=True)
     cli(f"source.path={folder}", f"hydra.run.dir={run}", "stages=[prepare]", check=True)
     assert len(lines(run)) >= 8
+
+
+def test_parallel_workers_write_the_same_files_as_one_process(tmp_path):
+    chats = [synth.personal_chat(c, talk(15, c, start=T0 + i)) for i, c in enumerate((LORENZO, GIULIA, ANNA))]
+    chats.append(synth.group_chat("Calcetto", 5, talk(4, MARCO)))
+    one, s1 = run_prepare(
+        tmp_path / "one", chats, source__workers=1, split__val_fraction=0.1, split__test_fraction=0.1
+    )
+    two, s2 = run_prepare(
+        tmp_path / "two", chats, source__workers=2, split__val_fraction=0.1, split__test_fraction=0.1
+    )
+    for f in ("train.jsonl", "val.jsonl", "test.jsonl"):
+        assert (one / "data" / f).read_bytes() == (two / "data" / f).read_bytes()
+    s1["source"].pop("path"), s2["source"].pop("path")
+    assert s1 == s2
+
+
+def test_chats_are_cut_into_contiguous_chunks_of_about_equal_bytes():
+    assert prepare.chunks([10, 10, 10, 10], 2) == [(0, 2), (2, 4)]
+    assert prepare.chunks([100, 1, 1], 2) == [(0, 1), (1, 3)]
+    assert prepare.chunks([5], 4) == [(0, 1)]

@@ -1,17 +1,12 @@
 """Splits: whole conversations; test = each contact's latest; deterministic."""
 
 from chatlike.config import SplitConfig
-from chatlike.data.records import ChatMessage, Sample
+from chatlike.data.records import Sample
 from chatlike.data.split import split_samples
 
 
 def sample(chat: int, start: int) -> Sample:
-    return Sample(
-        (ChatMessage("system", content="s"), ChatMessage("assistant", "Me", f"{chat}-{start}")),
-        chat,
-        f"c{chat}",
-        start,
-    )
+    return Sample(f"{chat}-{start}".encode(), chat, f"c{chat}", start, turns=1, mine=1)
 
 
 def test_test_split_holds_each_contacts_latest_conversations():

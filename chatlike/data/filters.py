@@ -180,6 +180,17 @@ class ChatFilter:
             append(Message(chat_id, m.id, t, sender_id, sender, redact(text) if cfg.redact else text, False))
         return kept
 
+    def absorb(self, other: ChatFilter) -> None:
+        """Add the counts of a filter that read other chats (a worker's), in chat order."""
+        s, o = self.stats, other.stats
+        s.chats_seen += o.chats_seen
+        s.chats_kept += o.chats_kept
+        s.messages_seen += o.messages_seen
+        s.messages_kept += o.messages_kept
+        s.only_my_messages = [*s.only_my_messages, *o.only_my_messages]
+        self.removed.update(other.removed)
+        self.chats_removed.update(other.chats_removed)
+
     def finish(self) -> FilterStats:
         self.stats.chats_removed = dict(sorted(self.chats_removed.items()))
         self.stats.messages_removed = dict(sorted(self.removed.items()))

@@ -67,14 +67,13 @@ def to_sample(
             messages.append(ChatMessage("user", t.sender, t.text))
         chars += len(t.text)
         tokens += t.tokens + TURN_OVERHEAD_TOKENS
-    messages = tuple(messages)
     return Sample(
-        messages,
+        _ENCODER.encode(_Line(tuple(messages))),
         conversation.chat_id,
         conversation.chat_name,
         conversation.start,
-        line=_ENCODER.encode(_Line(messages)),
+        turns=len(turns),
+        mine=mine,
         chars=chars,
         tokens=tokens + approx_tokens(system) + TURN_OVERHEAD_TOKENS,
-        mine=mine,
     )

@@ -62,14 +62,14 @@ class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
 
 
 class Sample(msgspec.Struct, frozen=True, gc=False):
-    """One training sample: `messages` (and `line`, their JSONL encoding); the rest steers the
-    split and the stats."""
+    """One training sample: `line` is its JSONL line, `{"messages": [...]}` (ChatMessage entries);
+    the rest steers the split and the stats."""
 
-    messages: tuple[ChatMessage, ...]
+    line: bytes
     chat_id: int
     contact: str
     start: int  # the conversation's start: windows of one conversation share it
-    line: bytes = b""
+    turns: int = 0  # user and assistant turns
+    mine: int = 0  # my turns
     chars: int = 0  # in the turns, system prompt excluded
     tokens: int = 0  # approximate, whole sample
-    mine: int = 0  # my turns

@@ -8,6 +8,7 @@ chat's records, not the whole export as Python objects.
 from __future__ import annotations
 
 import gc
+import os
 import time
 from bisect import bisect_left
 from collections import Counter
@@ -18,7 +19,7 @@ import msgspec
 
 from chatlike.config import Config
 from chatlike.data import report
-from chatlike.data.export import read_export
+from chatlike.data.export import Export, read_export
 from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import check_templates, system_prompt, to_sample
 from chatlike.data.records import Chat, Sample
@@ -96,6 +97,13 @@ class SampleBuilder:
             kept = kept[-cap:]  # the latest
         return [to_sample(persona, self.me, conv, w, system) for conv, ws in kept for w in ws]
 
+    def absorb(self, other: SampleBuilder) -> None:
+        """Add the counts of a builder that segmented other chats (a worker's)."""
+        self.dropped.update(other.dropped)
+        self.conversations += other.conversations
+        self.split += other.split
+        self.gaps = [a + b for a, b in zip(self.gaps, other.gaps)]
+
     def stats(self) -> dict[str, Any]:
         return {
             "conversations": self.conversations,
@@ -163,7 +171,7 @@ def dataset_stats(splits: dict[str, list[Sample]]) -> dict[str, Any]:
             conversations[s.contact].add(s.start)
     for contact, starts in conversations.items():
         per_contact[contact]["conversations"] = len(starts)
-    turns = [len(s.messages) - 1 for s in all_samples]
+    turns = [s.turns for s in all_samples]
     mine = sum(s.mine for s in all_samples)
     return {
         "samples": {name: len(splits[name]) for name in SPLITS} | {"total": len(all_samples)},
@@ -193,6 +201,82 @@ def _progress(console):
     )
 
 
+# What forked workers inherit instead of receiving it pickled: the config, the read export, my name.
+_SHARED: tuple[Config, Export, str] | None = None
+
+
+def _prepare_chats(bounds: tuple[int, int]) -> tuple[list[Sample], ChatFilter, SampleBuilder]:
+    """Filter, segment and format the chats export.chats[lo:hi] (in a worker, or in-process)."""
+    cfg, export, me = _SHARED
+    chat_filter = ChatFilter(cfg.filter, export.me_id, me, cfg.persona.deleted_account_name)
+    build = SampleBuilder(cfg, me)
+    samples: list[Sample] = []
+    for source in export.chats[bounds[0] : bounds[1]]:
+        chat = chat_filter(source)
+        if chat is not None:
+            samples.extend(build(chat))
+    build.count = None  # a tokenizer's closure does not pickle; the parent has its own
+    return samples, chat_filter, build
+
+
+def chunks(sizes: list[int], n: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of chats of about equal bytes, at most n of them, in order."""
+    total, out, start, acc = sum(sizes), [], 0, 0
+    for i, size in enumerate(sizes):
+        acc += size
+        if acc >= total * (len(out) + 1) / n and i + 1 < len(sizes):
+            out.append((start, i + 1))
+            start = i + 1
+    out.append((start, len(sizes)))
+    return out
+
+
+def worker_count(cfg: Config, export_bytes: int) -> int:
+    """source.workers, or for 0 (auto) one per core once the export is big enough to pay for them."""
+    if cfg.source.workers:
+        return cfg.source.workers
+    if export_bytes < PARALLEL_FROM_BYTES or cfg.segment.tokenizer:
+        return 1
+    return min(os.cpu_count() or 1, 8)
+
+
+PARALLEL_FROM_BYTES = 64 * 2**20
+
+
+def prepare_chats(
+    cfg: Config, export: Export, me: str, progress
+) -> tuple[list[Sample], ChatFilter, SampleBuilder]:
+    """All chats, in order: in forked workers for a big export (chunks of chats in parallel, results
+    merged in chat order, so the output is the same as in-process), else in this process."""
+    global _SHARED
+    sizes = [len(c.raw) for c in export.chats]
+    task = progress.add_task("chats", total=sum(sizes))
+    workers = worker_count(cfg, sum(sizes))
+    _SHARED = (cfg, export, me)
+    try:
+        if workers <= 1 or len(sizes) < 2:
+            parts = [_prepare_chats((0, len(sizes)))]
+            progress.advance(task, sum(sizes))
+        else:
+            import multiprocessing
+
+            bounds = chunks(sizes, workers * 4)
+            parts = []
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for (lo, hi), part in zip(bounds, pool.imap(_prepare_chats, bounds)):
+                    parts.append(part)
+                    progress.advance(task, sum(sizes[lo:hi]))
+    finally:
+        _SHARED = None
+    samples, chat_filter, build = parts[0]
+    build.count = token_counter(cfg.segment.tokenizer)
+    for more, other_filter, other_build in parts[1:]:
+        samples.extend(more)
+        chat_filter.absorb(other_filter)
+        build.absorb(other_build)
+    return samples, chat_filter, build
+
+
 def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     check_templates(cfg.persona)
@@ -206,16 +290,8 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
         with console.status("decoding the export…"):
             export = read_export(cfg.source.path, cfg.source.me)
         me = cfg.persona.me_name or export.me_name or "Me"
-        chat_filter = ChatFilter(cfg.filter, export.me_id, me, cfg.persona.deleted_account_name)
-        build = SampleBuilder(cfg, me)
-        samples: list[Sample] = []
         with _progress(console) as progress:
-            task = progress.add_task("chats", total=sum(len(c.raw) for c in export.chats))
-            for source in export.chats:
-                chat = chat_filter(source)
-                if chat is not None:
-                    samples.extend(build(chat))
-                progress.advance(task, len(source.raw))
+            samples, chat_filter, build = prepare_chats(cfg, export, me, progress)
         fstats = chat_filter.finish()
         samples, n_dupes = dedupe(samples) if cfg.filter.drop_duplicates else (samples, 0)
         if not samples:
