@@ -217,8 +217,11 @@ def check(cfg: Config) -> None:
     s = cfg.segment
     _require(s.turn_window_minutes >= 0, "segment.turn_window_minutes", "must be >= 0")
     _require(s.gap_minutes > 0, "segment.gap_minutes", "must be > 0")
-    _require(s.gap_minutes >= s.turn_window_minutes, "segment.gap_minutes",
-             "must be >= segment.turn_window_minutes")
+    _require(
+        s.gap_minutes >= s.turn_window_minutes,
+        "segment.gap_minutes",
+        "must be >= segment.turn_window_minutes",
+    )
     _require(s.min_turns >= 2, "segment.min_turns", "must be >= 2 (one of theirs, one of mine)")
     _require(s.max_tokens >= 64, "segment.max_tokens", "must be >= 64")
     sp = cfg.split
@@ -227,8 +230,11 @@ def check(cfg: Config) -> None:
     f = cfg.filter
     _require(f.min_messages >= 0, "filter.min_messages", "must be >= 0")
     _require(f.min_my_messages >= 0, "filter.min_my_messages", "must be >= 0")
-    _require(f.max_conversations_per_chat is None or f.max_conversations_per_chat > 0,
-             "filter.max_conversations_per_chat", "must be > 0 or null")
+    _require(
+        f.max_conversations_per_chat is None or f.max_conversations_per_chat > 0,
+        "filter.max_conversations_per_chat",
+        "must be > 0 or null",
+    )
     t = cfg.train
     _require(t.adapter in (None, "lora", "qlora"), "train.adapter", "must be lora, qlora or null")
     _require(t.learning_rate > 0, "train.learning_rate", f"must be > 0 (got {t.learning_rate})")
@@ -243,7 +249,11 @@ def check(cfg: Config) -> None:
     _require(t.max_sequence_len >= 64, "train.max_sequence_len", "must be >= 64")
     _require(t.loss_watchdog_threshold > 0, "train.loss_watchdog_threshold", "must be > 0")
     _require(t.loss_watchdog_patience > 0, "train.loss_watchdog_patience", "must be > 0")
-    _require(not (t.load_in_4bit and t.load_in_8bit), "train.load_in_4bit", "and train.load_in_8bit exclude each other")
+    _require(
+        not (t.load_in_4bit and t.load_in_8bit),
+        "train.load_in_4bit",
+        "and train.load_in_8bit exclude each other",
+    )
     _require(t.adapter == "qlora" or not t.load_in_4bit, "train.load_in_4bit", "needs train.adapter=qlora")
     h = cfg.hardware
     _require(h.device in ("cuda", "cpu"), "hardware.device", "must be cuda or cpu")

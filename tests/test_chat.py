@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
+from chatlike.config import ChatConfig, Config
 from chatlike.errors import ChatlikeError
-from chatlike.stages.chat import Lines, fit_history, messages_of, persona
+from chatlike.model.load import fit_context
+from chatlike.model.samples import personas
+from chatlike.stages.chat import Lines, messages_of, persona, speaker_of
 
 SYSTEM = "You are Pasquale, chatting with {}. Respond naturally in their conversational style."
 
@@ -29,6 +32,7 @@ def sample(contact: str, *texts: str, system: str | None = None) -> dict:
 
 
 def write_jsonl(path: Path, samples: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
     return path
 
@@ -36,36 +40,94 @@ def write_jsonl(path: Path, samples: list[dict]) -> Path:
 # -- the persona --------------------------------------------------------------------------------
 
 
-def test_default_contact_is_the_one_with_most_samples(tmp_path):
-    data = write_jsonl(
-        tmp_path / "train.jsonl",
-        [sample("Anna", "hi", "hey")] * 2 + [sample("Lorenzo", "ciao!", "sì ahah")] * 3,
-    )
-    p = persona(data, None)
-    assert (p.contact, p.me, p.system) == ("Lorenzo", "Pasquale", SYSTEM.format("Lorenzo"))
+def run_with(tmp_path: Path, samples: list[dict], stats: dict | None = None) -> Path:
+    """A run dir whose data/ holds `samples` (and, given, prepare's stats.json)."""
+    write_jsonl(tmp_path / "data" / "train.jsonl", samples)
+    if stats is not None:
+        (tmp_path / "data" / "stats.json").write_text(json.dumps(stats), encoding="utf-8")
+    return tmp_path
+
+
+def chat_cfg(**chat) -> Config:
+    return Config(chat=ChatConfig(**chat))
+
+
+def test_default_contact_is_the_one_with_most_samples_without_stats(tmp_path):
+    run = run_with(tmp_path, [sample("Anna", "hi", "hey")] * 2 + [sample("Lorenzo", "ciao!", "sì ahah")] * 3)
+    p = persona(chat_cfg(), run)
+    assert (p.contact, p.me, p.system, p.group) == ("Lorenzo", "Pasquale", SYSTEM.format("Lorenzo"), False)
+
+
+def test_default_contact_is_the_one_with_most_conversations_per_prepares_stats(tmp_path):
+    # Lorenzo's one long conversation was cut into 3 windows; Anna had 2 conversations
+    samples = [sample("Anna", "hi", "hey")] * 2 + [sample("Lorenzo", "ciao!", "sì ahah")] * 3
+    stats = {
+        "contacts": {
+            "Lorenzo": {"conversations": 1, "samples": 3},
+            "Anna": {"conversations": 2, "samples": 2},
+        }
+    }
+    assert persona(chat_cfg(), run_with(tmp_path, samples, stats)).contact == "Anna"
 
 
 def test_system_prompt_is_taken_verbatim_from_the_contacts_training_samples(tmp_path):
     custom = "Sei Pasquale. Scrivi come scrive Pasquale a Giulia."
-    data = write_jsonl(
-        tmp_path / "train.jsonl",
+    run = run_with(
+        tmp_path,
         [
             sample("Giulia", "hey", "ciao", system=custom),
             sample("Anna", "hi", "hey"),
             sample("Anna", "yo", "ok"),
         ],
     )
-    assert persona(data, "Giulia").system == custom
-    assert persona(data, None).contact == "Anna"
+    assert persona(chat_cfg(contact="Giulia"), run).system == custom
+    assert persona(chat_cfg(), run).contact == "Anna"
 
 
 def test_unknown_contact_is_refused_listing_the_contacts(tmp_path):
-    data = write_jsonl(
-        tmp_path / "train.jsonl", [sample("Anna", "hi", "hey"), sample("Dmitri", "привет", "да")]
-    )
+    run = run_with(tmp_path, [sample("Anna", "hi", "hey"), sample("Dmitri", "привет", "да")])
     with pytest.raises(ChatlikeError) as err:
-        persona(data, "Nobody")
+        persona(chat_cfg(contact="Nobody"), run)
     assert "'Nobody'" in str(err.value) and "Anna" in str(err.value) and "Dmitri" in str(err.value)
+
+
+GROUP_SYSTEM = (
+    "You are Pasquale, chatting in the group Calcetto with Marco, Sara. Respond naturally in their "
+    "conversational style."
+)
+
+
+def group_sample(*turns: tuple[str, str]) -> dict:
+    """A group window as prepare writes it: each speaker's name leads their content."""
+    messages = [{"role": "system", "content": GROUP_SYSTEM}]
+    for who, text in turns:
+        if who == "Pasquale":
+            messages.append({"role": "assistant", "name": who, "content": text})
+        else:
+            messages.append({"role": "user", "name": who, "content": f"{who}: {text}"})
+    return {"messages": messages}
+
+
+def test_a_group_is_one_chat_named_after_the_group_with_its_members_as_speakers(tmp_path):
+    run = run_with(
+        tmp_path,
+        [
+            group_sample(("Marco", "partita stasera?"), ("Sara", "io ci sono"), ("Pasquale", "anch'io")),
+            group_sample(("Marco", "campo 3"), ("Pasquale", "ok")),
+            sample("Lorenzo", "ciao!", "sì ahah"),
+        ],
+    )
+    known = personas(run / "data" / "train.jsonl", Config().persona)
+    assert list(known) == ["Calcetto", "Lorenzo"]  # not "Marco" or "Sara" as contacts
+    group = known["Calcetto"]
+    assert group.group and group.system == GROUP_SYSTEM and group.speakers == ("Marco", "Sara")
+    assert not known["Lorenzo"].group and known["Lorenzo"].system == SYSTEM.format("Lorenzo")
+    # in the group you are its most frequent speaker, or chat.speaker
+    assert speaker_of(chat_cfg(contact="Calcetto"), group) == "Marco"
+    assert speaker_of(chat_cfg(contact="Calcetto", speaker="Sara"), group) == "Sara"
+    assert speaker_of(chat_cfg(contact="Lorenzo"), known["Lorenzo"]) == "Lorenzo"
+    with pytest.raises(ChatlikeError, match="chat.speaker='Sara' is for group chats"):
+        speaker_of(chat_cfg(contact="Lorenzo", speaker="Sara"), known["Lorenzo"])
 
 
 # -- history and display ------------------------------------------------------------------------
@@ -79,11 +141,11 @@ def test_history_drops_oldest_turns_but_keeps_the_system_prompt_and_the_newest_t
     def count(h):
         return sum(len(m["content"]) for m in h)
 
-    kept = fit_history(history, count, budget=35)
+    kept = fit_context(history, count, budget=35)
     assert kept[0] == history[0] and kept[-1] == history[-1]
     assert kept[1:] == history[-2:] and count(kept) <= 35
     # the newest turn stays even when it alone is over the budget (the caller refuses it then)
-    assert fit_history(history, count, budget=1) == [history[0], history[-1]]
+    assert fit_context(history, count, budget=1) == [history[0], history[-1]]
 
 
 def test_a_reply_of_several_messages_is_shown_as_separate_chat_lines(tmp_path):
@@ -176,11 +238,47 @@ def test_a_base_model_missing_offline_is_a_one_line_error_naming_it(trained_run)
 
 
 @pytest.mark.slow
+def test_chat_on_a_run_made_with_another_model_is_a_one_line_error_naming_the_overrides(trained_run):
+    proc = run_cli(f"hydra.run.dir={trained_run}", "stages=[chat]", input="ciao\n")  # no experiment=smoke
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("chatlike: error: ") and "trained on the base model ./tiny_model" in line
+    assert "meta-llama/Llama-3.1-8B-Instruct" in line and "experiment=smoke" in line
+
+
+def smoke_cfg(*overrides: str) -> Config:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from chatlike.app import conf_dir
+    from chatlike.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        return OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke", *overrides]))
+
+
+@pytest.mark.slow
+def test_in_a_group_chat_your_messages_are_sent_as_the_speaker_as_in_training(trained_run, tmp_path):
+    from chatlike.stages.chat import Session
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "merged"))
+    with open(run / "data" / "train.jsonl", "a", encoding="utf-8") as f:
+        for s in [group_sample(("Marco", "partita?"), ("Sara", "sì"), ("Pasquale", "ci sono"))] * 2:
+            f.write(json.dumps(s, ensure_ascii=False) + "\n")
+    session = Session(smoke_cfg("chat.contact=Calcetto", "chat.max_new_tokens=4", "chat.temperature=0"), run)
+    assert session.history == [{"role": "system", "content": GROUP_SYSTEM}] and session.speaker == "Marco"
+    session.reply("stasera?")
+    assert session.history[1] == {"role": "user", "name": "Marco", "content": "Marco: stasera?"}
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_interactive_chat_prompts_and_streams_replies_as_chat_lines(trained_run):
     import pty
 
-    who = persona(trained_run / "data" / "train.jsonl", None)
+    who = persona(Config(), trained_run)
     pid, fd = pty.fork()
     if pid == 0:  # the child: the CLI on a terminal
         os.chdir(ROOT)
@@ -218,12 +316,8 @@ def test_interactive_chat_prompts_and_streams_replies_as_chat_lines(trained_run)
 @pytest.mark.slow
 def test_merge_writes_a_standalone_model_that_matches_base_plus_adapter(trained_run):
     import torch
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from chatlike.app import conf_dir
-    from chatlike.config import register
     from chatlike.model import load
 
     proc = run_cli("experiment=smoke", f"hydra.run.dir={trained_run}", "stages=[merge]")
@@ -232,14 +326,16 @@ def test_merge_writes_a_standalone_model_that_matches_base_plus_adapter(trained_
     assert (merged_dir / "model.safetensors").is_file() and not (merged_dir / "adapter_config.json").exists()
     assert not list(trained_run.glob(".merged.*"))  # nothing half-written left behind
     prompts = json.loads((merged_dir / "system_prompts.json").read_text(encoding="utf-8"))
-    who = persona(trained_run / "data" / "train.jsonl", None)
+    who = persona(Config(), trained_run)
     assert prompts[who.contact] == who.system  # what a client of the served model must send
 
     merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
-    register()
-    with initialize_config_dir(config_dir=str(conf_dir())):
-        cfg = OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke"]))
+    # a server stops at the end of a turn, as chatlike does: generation_config.json has the stop ids
+    stops = json.loads((merged_dir / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"]
+    assert sorted(stops) == load.stop_ids(tokenizer)
+    assert {tokenizer.convert_tokens_to_ids(t) for t in ("<|eot_id|>", "<|end_of_text|>")} <= set(stops)
+    cfg = smoke_cfg()
     tuned = load.load_model(cfg, trained_run)
     prompt = load.build_prompt(tokenizer, [{"role": "user", "content": "ciao! ci sei stasera?"}])
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]

@@ -180,26 +180,57 @@ def test_a_tokenizer_without_pad_gets_one_distinct_from_the_end_of_turn(tmp_path
     assert configure.pad_token_needed(make_cfg("model=tiny"), str(tiny_run / tiny.DIR_NAME)) is None
 
 
-def test_sequence_len_is_the_p99_length_rounded_up_to_64_and_capped():
-    assert planning.choose_sequence_len([100] * 99 + [5000], cap=4096) == 128
-    assert planning.choose_sequence_len(list(range(1, 1001)), cap=4096) == 1024  # p99 = 990
+def test_sequence_len_covers_the_longest_sample_rounded_up_to_64_and_capped():
+    assert planning.choose_sequence_len([100] * 99 + [1000], cap=4096) == 1024  # no sample is cut
+    assert planning.choose_sequence_len(list(range(1, 1001)), cap=4096) == 1024
     assert planning.choose_sequence_len([9000] * 10, cap=4096) == 4096
     assert planning.choose_sequence_len([3] * 10, cap=4096) == 64
 
 
-def test_the_plan_counts_samples_longer_than_sequence_len_which_axolotl_truncates(tmp_path, tiny_run):
+def test_only_a_binding_cap_truncates_and_the_plan_warns_how_many_lose_their_last_turn(
+    tmp_path, tiny_run, capsys
+):
     run = run_dir_with_data(tmp_path, tiny_run)
     with open(run / "data" / "train.jsonl", "a", encoding="utf-8") as f:
         long = {
             "messages": [{"role": "user", "content": "ciao " * 400}, {"role": "assistant", "content": "sì"}]
         }
         f.write(json.dumps(long) + "\n")
-    cfg = make_cfg("model=tiny", "hardware=cpu", "train=lora", "train.max_sequence_len=128")
+    tiny.ensure(run)  # the data changed: the tiny model's tokenizer is trained again
+    cfg = make_cfg("model=tiny", "hardware=cpu", "train=lora")
     data = planning.plan_data(cfg, run, str(run / tiny.DIR_NAME))
-    assert data.exact and data.over == 1 and data.sequence_len == 128 < max(data.lengths)
-    configure.run(cfg, run)
+    assert data.exact and data.over == 0 and data.sequence_len >= max(data.lengths) == data.longest
+    capped = make_cfg("model=tiny", "hardware=cpu", "train=lora", "train.max_sequence_len=128")
+    data = planning.plan_data(capped, run, str(run / tiny.DIR_NAME))
+    assert data.over == 1 and data.sequence_len == 128 < max(data.lengths)
+    configure.run(capped, run)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "warning: 1 of 49 training samples are longer than sequence_len 128" in out
+    assert "my last turn" in out and f"{data.p99} / {data.longest}" in out
     doc = yaml.safe_load((run / "axolotl.yaml").read_text(encoding="utf-8"))
     assert doc["excess_length_strategy"] == "truncate" and doc["sequence_len"] == data.sequence_len
+
+
+def test_token_lengths_render_with_the_training_template_not_the_tokenizers_own(tiny_run):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_run / tiny.DIR_NAME)
+    tok.chat_template = "{{ bos_token }}{% for m in messages %}DATE HEADER {{ m['content'] }}{% endfor %}"
+    msgs = [{"role": "user", "content": "ciao!"}, {"role": "assistant", "content": "sì ahah"}]
+    (n,) = planning.token_lengths([msgs], tok, "llama3")
+    text = (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nciao!<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\nsì ahah<|eot_id|>"
+    )
+    assert n == len(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def test_without_a_tokenizer_the_plan_counts_tokens_as_prepare_does():
+    from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
+
+    msgs = [{"role": "user", "content": "abcdef"}, {"role": "assistant", "content": "привет"}]
+    expected = 1 + approx_tokens("abcdef") + approx_tokens("привет") + 2 * TURN_OVERHEAD_TOKENS
+    assert planning.token_lengths([msgs], None, "llama3") == [expected] == [1 + 3 + 5 + 16]
 
 
 def test_the_plan_estimates_memory_and_time_by_the_documented_formula():
@@ -217,7 +248,6 @@ def test_the_plan_estimates_memory_and_time_by_the_documented_formula():
     tokens = qlora.steps * 8 * 1024 * 0.95
     assert qlora.tflop == pytest.approx(tokens * 8e9 * (4 + 2) / 1e12)
     assert qlora.hours == pytest.approx(qlora.tflop / (989 * 0.35) / 3600)
-    assert planning.approx_tokens([{"role": "user", "content": "abcdef"}]) == 1 + 2 + 5
 
 
 def test_the_tiny_model_is_built_deterministically_with_the_llama3_tokens(tmp_path, tiny_run):
@@ -248,3 +278,20 @@ def test_the_tiny_model_is_built_deterministically_with_the_llama3_tokens(tmp_pa
     cfg = make_cfg("model=tiny")
     assert tiny.base_model_path(cfg, run) == str((run / tiny.DIR_NAME).resolve())
     assert tiny.base_model_path(make_cfg(), run) == "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def test_the_tiny_model_is_built_again_when_prepare_changed_the_data(tmp_path, tiny_run):
+    run = run_dir_with_data(tmp_path, tiny_run)
+    built = run / tiny.DIR_NAME
+    assert tiny.ensure(run) == built and (built / "chatlike_data.sha256").is_file()
+    stamp = (built / "tokenizer.json").stat().st_mtime_ns
+    assert tiny.ensure(run) == built and (built / "tokenizer.json").stat().st_mtime_ns == stamp  # same data
+    write_samples(run, seed=1)  # prepare ran again: other samples, so another tokenizer
+    tiny.ensure(run)
+    assert (built / "chatlike_data.sha256").read_text().strip() != (
+        tiny_run / tiny.DIR_NAME / "chatlike_data.sha256"
+    ).read_text().strip()
+    fresh = tmp_path / "fresh"
+    shutil.copytree(run / "data", fresh / "data")
+    tiny.build(fresh)
+    assert (built / "tokenizer.json").read_bytes() == (fresh / tiny.DIR_NAME / "tokenizer.json").read_bytes()

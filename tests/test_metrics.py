@@ -63,6 +63,14 @@ def test_capitalisation_habits_skip_replies_without_letters(style):
     assert style["caps_ratio"] == pytest.approx(3 / 38)
 
 
+def test_lowercase_start_is_na_and_left_out_of_the_distance_when_no_reply_has_a_cased_letter(style):
+    empty = metrics.style(["", "😂", "  "], [], Counter())
+    assert empty["starts_lowercase"] is None
+    terms = metrics.distance_terms(empty, style)
+    assert "starts_lowercase" not in terms
+    assert metrics.distance(empty, style) == pytest.approx(sum(terms.values()) / len(terms))
+
+
 def test_first_letter_decides_lowercase_start_after_emoji_and_digits():
     assert metrics.starts_lowercase("🍕 12 ciao") is True
     assert metrics.starts_lowercase("👍 Va bene") is False

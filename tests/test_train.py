@@ -2,6 +2,7 @@
 experiment end to end."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -109,4 +110,26 @@ def test_the_smoke_experiment_runs_end_to_end_on_cpu(cli, tmp_path):
     assert (run / "train" / "adapter_model.safetensors").is_file()
     assert (run / "tiny_model" / "model.safetensors").is_file()
     assert (run / "launch.sh").is_file() and (run / "axolotl.yaml").is_file()
-    assert "training plan" in proc.stdout and "chatlike: trained 20 logged steps" in proc.stdout
+    assert "training plan" in proc.stdout
+    # 600 steps: the tiny model learns the replies (its eval shows real-looking tuned replies)
+    logged = re.search(r"chatlike: trained (\d+) logged steps, loss ([\d.]+) -> ([\d.]+)", proc.stdout)
+    assert logged and int(logged[1]) == 100 and float(logged[3]) < float(logged[2]) / 2, proc.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_train_refuses_to_resume_from_checkpoints_made_on_other_data(trained, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run, symlinks=True)
+    assert (run / "train" / "chatlike_data.sha256").is_file() and (
+        run / "prepared" / "chatlike_data.sha256"
+    ).is_file()
+    write_samples(run, n_train=48, n_val=0, seed=1)  # prepare ran again into the same run dir
+    cfg = make_cfg(*TINY_CPU, "train.max_steps=12", "train.learning_rate=3e-3")
+    with pytest.raises(ChatlikeError, match="trained on another data/train.jsonl") as err:
+        train.run(cfg, run)
+    assert f"delete {run / 'train'}" in str(err.value) and "\n" not in str(err.value)
+    shutil.rmtree(run / "train")  # as the message says: then it trains afresh, on the new data
+    cfg = make_cfg(*TINY_CPU, "train.max_steps=2", "train.learning_rate=3e-3")
+    configure.run(cfg, run)
+    train.run(cfg, run)
+    assert train.last_checkpoint(run / "train").name == "checkpoint-2"

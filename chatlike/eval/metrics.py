@@ -6,13 +6,15 @@ Definitions (each reply is one assistant turn; its messages are joined with "\\n
 - vocabulary words are lowercased runs of letters/digits, apostrophes inside kept ("l'ho").
 - units (for repetition) are vocabulary words plus every other non-space character on its own,
   so a trail of emoji or punctuation repeats like a trail of words.
-- "share" metrics are fractions of replies in [0, 1].
+- "share" metrics are fractions of replies in [0, 1]; starts_lowercase is over the replies that
+  start with a cased letter, and None (n/a) when none does (all empty, emoji only, Chinese).
 
 `distance(model, real)` is the mean of these terms, each 0 when the two sets agree:
   |log((mean_chars_m + 1) / (mean_chars_r + 1))|, the same for mean_words and mean_lines,
   and |m - r| for emoji_share, ends_with_punct, exclaim_share, question_share,
   starts_lowercase, caps_ratio, frequent_word_share, char_ngram_similarity, distinct_1,
   distinct_2, empty_share, short_share, long_share, repeated_3gram_share.
+A term that is None on either side (starts_lowercase n/a) is left out of the mean.
 Lower is closer to the person; the real replies are at distance 0 from themselves.
 """
 
@@ -173,7 +175,7 @@ def style(replies: Sequence[str], profile_words: Sequence[str], profile_ngrams: 
         "exclaim_share": _share(["!" in r for r in replies]),
         "question_share": _share([("?" in r or "？" in r) for r in replies]),
         "ellipsis_share": _share([("..." in r or "…" in r) for r in replies]),
-        "starts_lowercase": _share(lowercase_starts),
+        "starts_lowercase": _share(lowercase_starts) if lowercase_starts else None,
         "caps_ratio": _share([c.isupper() for c in cased]),
         "frequent_word_share": _share([w in vocab for w in all_words]),
         "char_ngram_similarity": cosine(char_ngrams(replies), profile_ngrams),
@@ -195,9 +197,11 @@ ABS_TERMS = (
 
 
 def distance_terms(model: dict, real: dict) -> dict[str, float]:
-    """Each term of the distance (see the module docstring)."""
+    """Each term of the distance (see the module docstring); a term n/a on either side is left out."""
     terms = {k: abs(math.log((model[k] + 1) / (real[k] + 1))) for k in LOG_TERMS}
-    terms.update({k: abs(model[k] - real[k]) for k in ABS_TERMS})
+    terms.update(
+        {k: abs(model[k] - real[k]) for k in ABS_TERMS if model[k] is not None and real[k] is not None}
+    )
     return terms
 
 

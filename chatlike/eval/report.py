@@ -32,7 +32,7 @@ def write_plot(run_dir: Path, style: dict) -> None:
         total = max(1, sum(counts.values()))
         left.bar([i + (k - 1) * width for i in range(len(bins))], [counts[b] / total for b in bins], width,
                  label=name)  # fmt: skip
-        right.bar([i + (k - 1) * width for i in range(len(RATES))], [style[name][r] for r in RATES], width,
+        right.bar([i + (k - 1) * width for i in range(len(RATES))], [_or_nan(style[name][r]) for r in RATES], width,
                   label=name)  # fmt: skip
     left.set_xticks(range(len(bins)), bins, rotation=30)
     left.set_xlabel("characters per reply")
@@ -47,6 +47,10 @@ def write_plot(run_dir: Path, style: dict) -> None:
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     write_bytes(run_dir / PLOT, buf.getvalue())
+
+
+def _or_nan(x: float | None) -> float:
+    return float("nan") if x is None else x  # n/a: no bar
 
 
 def _fmt(x: float | None) -> str:

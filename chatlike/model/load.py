@@ -7,23 +7,19 @@ Everything heavy (torch, transformers, peft) is imported inside the functions.
 from __future__ import annotations
 
 import importlib.util
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
+from chatlike.model.tiny import base_model_path
 
 # End-of-turn and end-of-text tokens of the common chat templates; those a tokenizer knows stop a reply.
 END_OF_TURN_TOKENS = (
     "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>",
 )  # fmt: skip
-
-
-def base_model_path(cfg: Config, run_dir: Path) -> str:
-    """The base model to load: RUN/tiny_model for model=tiny, else model.base_model (an id or path)."""
-    from chatlike.model.tiny import base_model_path as path_of
-
-    return path_of(cfg, run_dir)
 
 
 def trained_dir(run_dir: Path) -> Path:
@@ -33,6 +29,31 @@ def trained_dir(run_dir: Path) -> Path:
 
 def has_adapter(run_dir: Path) -> bool:
     return (trained_dir(run_dir) / "adapter_config.json").is_file()
+
+
+def check_trained_base(cfg: Config, run_dir: Path) -> None:
+    """Refuse, in one line, to put the run's adapter on another base than it was trained on (a
+    chat/eval/merge without the run's experiment=smoke would load Llama 3.1 8B for a tiny run)."""
+    config = trained_dir(run_dir) / "adapter_config.json"
+    if not config.is_file():
+        return
+    try:
+        trained = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (ValueError, AttributeError):
+        return
+    if not trained:
+        return
+    configured = base_model_path(cfg, run_dir)
+    local = (Path(run_dir) / trained) if not Path(trained).is_absolute() else Path(trained)
+    if local.is_dir():  # Axolotl writes the path it loaded: "./tiny_model" relative to the run dir
+        same = Path(configured).is_dir() and local.resolve() == Path(configured).resolve()
+    else:  # a hub id; a local copy of the same model keeps its folder name
+        same = trained == configured or Path(trained).name == Path(configured).name
+    if not same:
+        raise ChatlikeError(
+            f"{trained_dir(run_dir)} was trained on the base model {trained}, but this config loads "
+            f"{configured}: pass the overrides the run was made with (e.g. experiment=smoke, or model=...)"
+        )
 
 
 def device_of(cfg: Config) -> str:
@@ -93,6 +114,7 @@ def load_model(cfg: Config, run_dir: Path, adapter: bool = True) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
+    check_trained_base(cfg, run_dir)
     device = device_of(cfg)
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     train = trained_dir(run_dir)
@@ -137,6 +159,28 @@ def build_prompt(tokenizer: Any, messages: list[dict]) -> str:
     the BOS token: tokenize it with add_special_tokens=False."""
     plain = [{"role": m["role"], "content": m["content"]} for m in messages]
     return tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
+
+
+def prompt_tokens(tokenizer: Any, messages: list[dict]) -> int:
+    """The length in tokens of the prompt for the next reply after `messages`."""
+    return len(tokenizer(build_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"])
+
+
+def context_budget(cfg: Config, model: Any, max_new_tokens: int) -> int:
+    """Tokens a prompt may take: the model's context (config.max_position_embeddings, capped by
+    model.max_context) less the room for the reply."""
+    positions = getattr(model.config, "max_position_embeddings", None) or cfg.model.max_context
+    return min(cfg.model.max_context, positions) - max_new_tokens
+
+
+def fit_context(messages: list[dict], count_tokens: Callable[[list[dict]], int], budget: int) -> list[dict]:
+    """Drop the oldest messages (never the system prompt, never the newest message) until
+    count_tokens(messages) fits in `budget`; the newest alone may still be over it."""
+    system = list(messages[:1]) if messages and messages[0]["role"] == "system" else []
+    turns = list(messages[len(system) :])
+    while len(turns) > 1 and count_tokens(system + turns) > budget:
+        turns = turns[1:]
+    return system + turns
 
 
 def end_of_turn_text(tokenizer: Any) -> str:

@@ -1,14 +1,18 @@
 """The training plan, before any GPU is rented: sequence_len from the data, steps, and an estimate of
 GPU memory and hours.
 
-sequence_len: the 99th percentile of the samples' token lengths (the chat template applied), rounded
-up to a multiple of 64 and capped by model.max_context and train.max_sequence_len. Longer samples are
-truncated by Axolotl (`excess_length_strategy: truncate`), never dropped.
+sequence_len: the longest sample's token length (the chat template applied), rounded up to a
+multiple of 64, so Axolotl never cuts a sample; capped by model.max_context and
+train.max_sequence_len. Only when the cap binds are longer samples truncated by Axolotl
+(`excess_length_strategy: truncate`): their end, my last (trained) turn, is cut; the plan says how
+many, loudly.
 
-Token counts use the model's tokenizer when it loads offline; otherwise an approximation,
-ceil(UTF-8 bytes / 3) per message + 5 (the template's header and end-of-turn tokens) + 1 (BOS):
-Llama 3's tokenizer averages ~4 bytes a token on English and ~3-3.5 on Italian or Russian, so this
-errs on the long side.
+Token counts use the model's tokenizer when it loads offline, rendering with the chat template
+training uses (Axolotl's model.chat_template, not the tokenizer's own); otherwise prepare's
+approximation (chatlike.data.segment): UTF-8 bytes // 3 + 1 per message content, plus
+TURN_OVERHEAD_TOKENS per message for its header and end of turn, plus 1 (BOS). Llama 3's
+tokenizer averages ~4 bytes a token on English and ~3-3.5 on Italian or Russian, so this errs on
+the long side.
 
 Memory per GPU (GB = 1e9 bytes), after the usual accounting (Rajbhandari et al. 2020, ZeRO;
 Korthikanti et al. 2022 for activations):
@@ -40,6 +44,8 @@ from pathlib import Path
 from typing import Optional
 
 from chatlike.config import Config
+from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
+from chatlike.model.samples import read_samples
 
 ROUND_TO = 64
 PACKING_FILL = 0.95
@@ -54,7 +60,15 @@ class DataPlan:
     val_samples: int
     exact: bool  # counted with the model's own tokenizer
     sequence_len: int
-    over: int  # samples longer than sequence_len (truncated)
+    over: int  # samples longer than sequence_len (truncated: only when the cap binds)
+
+    @property
+    def p99(self) -> int:
+        return percentile(self.lengths, 0.99)
+
+    @property
+    def longest(self) -> int:
+        return max(self.lengths, default=0)
 
 
 @dataclass
@@ -64,6 +78,8 @@ class Plan:
     tokens_per_epoch: int
     sequence_len: int
     over: int
+    p99: int  # token length of the samples
+    longest: int
     exact_tokens: bool
     sequences_per_epoch: int  # after packing
     batch: int  # sequences per optimizer step, over all GPUs
@@ -79,15 +95,9 @@ class Plan:
         return sum(self.memory_gb.values())
 
 
-def read_samples(path: Path) -> list[list[dict]]:
-    if not path.is_file():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["messages"] for line in f if line.strip()]
-
-
-def approx_tokens(messages: list[dict]) -> int:
-    return 1 + sum(math.ceil(len(m["content"].encode("utf-8")) / 3) + 5 for m in messages)
+def sample_tokens(messages: list[dict]) -> int:
+    """Approximate token length of a sample in the chat template (prepare's count, see above)."""
+    return 1 + sum(approx_tokens(m["content"]) + TURN_OVERHEAD_TOKENS for m in messages)
 
 
 def load_tokenizer(path: str):
@@ -100,12 +110,19 @@ def load_tokenizer(path: str):
         return None
 
 
-def token_lengths(samples: list[list[dict]], tokenizer) -> list[int]:
+def token_lengths(samples: list[list[dict]], tokenizer, chat_template: str) -> list[int]:
+    """Each sample's token length as training sees it: rendered with Axolotl's `chat_template`
+    (Llama 3.1 Instruct's own template adds a date header that training does not have)."""
     if tokenizer is None:
-        return [approx_tokens(s) for s in samples]
+        return [sample_tokens(s) for s in samples]
+    from chatlike.model.load import template_of
     from chatlike.model.tiny import LLAMA3_CHAT_TEMPLATE
 
-    template = None if getattr(tokenizer, "chat_template", None) else LLAMA3_CHAT_TEMPLATE
+    template = template_of(chat_template)
+    if template is None and chat_template == "llama3":  # Axolotl not installed: the same template
+        template = LLAMA3_CHAT_TEMPLATE
+    if template is None and not getattr(tokenizer, "chat_template", None):
+        template = LLAMA3_CHAT_TEMPLATE
     out = []
     for s in samples:
         msgs = [{"role": m["role"], "content": m["content"]} for m in s]
@@ -115,21 +132,29 @@ def token_lengths(samples: list[list[dict]], tokenizer) -> list[int]:
     return out
 
 
+def percentile(lengths: list[int], q: float) -> int:
+    """The q-quantile of the lengths (nearest rank); 0 for none."""
+    if not lengths:
+        return 0
+    ordered = sorted(lengths)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
 def choose_sequence_len(lengths: list[int], cap: int) -> int:
-    """p99 of the lengths, rounded up to a multiple of 64, within [64, cap]."""
+    """The longest length, rounded up to a multiple of 64, within [64, cap]: no sample is cut
+    unless the cap binds."""
     if not lengths:
         return min(cap, 2048)
-    ordered = sorted(lengths)
-    p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
-    rounded = ROUND_TO * math.ceil(p99 / ROUND_TO)
+    rounded = ROUND_TO * math.ceil(max(lengths) / ROUND_TO)
     return max(ROUND_TO, min(rounded, cap))
 
 
 def plan_data(cfg: Config, run_dir: Path, tokenizer_path: Optional[str]) -> DataPlan:
-    samples = read_samples(Path(run_dir) / "data" / "train.jsonl")
-    val = read_samples(Path(run_dir) / "data" / "val.jsonl")
+    data = Path(run_dir) / "data"
+    samples = [s["messages"] for s in read_samples(data / "train.jsonl", missing_ok=True)]
+    val = read_samples(data / "val.jsonl", missing_ok=True)
     tokenizer = load_tokenizer(tokenizer_path) if tokenizer_path else None
-    lengths = token_lengths(samples, tokenizer)
+    lengths = token_lengths(samples, tokenizer, cfg.model.chat_template)
     cap = min(cfg.model.max_context, cfg.train.max_sequence_len)
     seq = choose_sequence_len(lengths, cap)
     return DataPlan(lengths, len(val), tokenizer is not None, seq, sum(n > seq for n in lengths))
@@ -204,6 +229,8 @@ def estimate(cfg: Config, data: DataPlan, model_dir: Optional[Path] = None) -> P
         tokens_per_epoch=tokens,
         sequence_len=seq,
         over=data.over,
+        p99=data.p99,
+        longest=data.longest,
         exact_tokens=data.exact,
         sequences_per_epoch=sequences,
         batch=batch,
@@ -229,8 +256,9 @@ def print_plan(cfg: Config, plan: Plan) -> None:
     rows = [
         ("samples (train / val)", f"{plan.samples} / {plan.val_samples}"),
         (f"tokens per epoch ({counted})", f"{plan.tokens_per_epoch:,}"),
-        ("sequence_len (p99, rounded up)", f"{plan.sequence_len}"),
-        ("samples longer (truncated)", f"{plan.over}"),
+        ("sample tokens (p99 / longest)", f"{plan.p99} / {plan.longest}"),
+        ("sequence_len (longest, rounded up, capped)", f"{plan.sequence_len}"),
+        ("samples longer (end cut)", f"{plan.over}"),
         ("sequences per epoch" + (" (packed)" if hw.sample_packing else ""), f"{plan.sequences_per_epoch}"),
         ("sequences per step", f"{plan.batch}"),
         ("steps (warmup, eval every)", f"{plan.steps} ({plan.warmup_steps}, {plan.eval_steps})"),
@@ -245,6 +273,14 @@ def print_plan(cfg: Config, plan: Plan) -> None:
         table.add_row(k, v)
     console = Console()
     console.print(table)
+    if plan.over:
+        cap = min(cfg.model.max_context, cfg.train.max_sequence_len)
+        console.print(
+            f"[bold red]warning: {plan.over} of {plan.samples} training samples are longer than sequence_len "
+            f"{plan.sequence_len} (the cap: model.max_context / train.max_sequence_len = {cap}); Axolotl "
+            "truncates them, cutting their end: my last turn, the one they train. Raise "
+            "train.max_sequence_len, or lower segment.max_tokens and run prepare again."
+        )
     if plan.memory_total_gb > hw.gpu_memory_gb:
         console.print(
             f"[yellow]warning: the estimate ({plan.memory_total_gb:.0f} GB) exceeds hardware.gpu_memory_gb "

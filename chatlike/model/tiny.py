@@ -13,6 +13,8 @@ from typing import Iterator
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
+from chatlike.files import write_text
+from chatlike.model.samples import DATA_HASH_FILE, data_hash, made_from
 
 DIR_NAME = "tiny_model"
 
@@ -137,13 +139,21 @@ def build(run_dir: Path, seed: int = 0) -> Path:
         shutil.rmtree(tmp)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    write_text(tmp / DATA_HASH_FILE, data_hash(run_dir) + "\n")
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
     tmp.rename(out)
     return out
 
 
 def ensure(run_dir: Path, seed: int = 0) -> Path:
-    """RUN/tiny_model, built if missing."""
+    """RUN/tiny_model, built if missing or made from other data (its tokenizer is trained on it)."""
     out = Path(run_dir) / DIR_NAME
-    if (out / "config.json").is_file() and (out / "tokenizer.json").is_file():
+    built = (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+    if built and made_from(out) == data_hash(run_dir):
         return out
+    if built:
+        print(f"chatlike: data/train.jsonl changed since {out} was built: building it again")
     return build(run_dir, seed)

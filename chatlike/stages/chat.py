@@ -4,87 +4,51 @@ Interactive (stdin is a terminal): a prompt, the reply streamed as it is generat
 a reply on its own `Me: ` line. Piped (stdin is not a terminal): every non-empty input line is one
 message from the contact and gets one reply on stdout: the reply's messages one per line, then an
 empty line (so `awk -v RS=` reads one record per reply); everything else goes to stderr.
+
+You play one chat of the training data (chat.contact, default: the chat with most conversations)
+with its training system prompt. In a group chat you are chat.speaker (default: the member who
+spoke most there) and each message is sent as persona.group_speaker_format ("Marco: ..."), as the
+model saw group messages in training.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Optional, TextIO
 
-import msgspec
-
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
+from chatlike.model.samples import Persona, personas
 
 
-class _Turn(msgspec.Struct):
-    role: str
-    content: str = ""
-    name: Optional[str] = None
-
-
-class _Sample(msgspec.Struct):
-    messages: list[_Turn]
-
-
-class Persona(msgspec.Struct, frozen=True):
-    """Who talks: the contact, the persona (`me`) and the system prompt training used for them."""
-
-    contact: str
-    me: str
-    system: str
-
-
-def personas(train_jsonl: Path) -> dict[str, Persona]:
-    """Every contact's persona exactly as in training (the system message of that contact's samples),
-    the contact with most samples first. A sample's contact is the `name` on its user turns."""
-    if not train_jsonl.is_file():
-        raise ChatlikeError(f"{train_jsonl} is missing: run stages=[prepare] first")
-    decoder = msgspec.json.Decoder(_Sample)
-    systems: dict[str, Counter] = {}
-    names: Counter = Counter()
-    with open(train_jsonl, "rb") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                sample = decoder.decode(line)
-            except msgspec.DecodeError as exc:
-                raise ChatlikeError(f"{train_jsonl}:{number}: {exc}") from None
-            system = next((m.content for m in sample.messages if m.role == "system"), None)
-            who = next((m.name for m in sample.messages if m.role == "user" and m.name), None)
-            names.update(m.name for m in sample.messages if m.role == "assistant" and m.name)
-            if system is not None and who is not None:
-                systems.setdefault(who, Counter())[system] += 1
-    if not systems:
-        raise ChatlikeError(f"{train_jsonl} has no sample with a system prompt and a named contact")
-    me = names.most_common(1)[0][0] if names else "me"
-    by_count = sorted(systems, key=lambda c: (-systems[c].total(), c))
-    return {c: Persona(contact=c, me=me, system=systems[c].most_common(1)[0][0]) for c in by_count}
-
-
-def persona(train_jsonl: Path, contact: Optional[str]) -> Persona:
-    """The persona for `contact`; None = the contact with most samples. Unknown contacts are refused."""
-    known = personas(train_jsonl)
+def persona(cfg: Config, run_dir: Path) -> Persona:
+    """The chat to play (chat.contact: a contact's or a group's name; None = the chat with most
+    conversations). Unknown names are refused, listing the chats."""
+    data = Path(run_dir) / "data"
+    known = personas(data / "train.jsonl", cfg.persona, data / "stats.json")
+    contact = cfg.chat.contact
     if contact is None:
         return next(iter(known.values()))
     if contact not in known:
         raise ChatlikeError(
-            f"chat.contact={contact!r} is not a contact of this run; choose one of: {', '.join(known)}"
+            f"chat.contact={contact!r} is not a chat of this run; choose one of: {', '.join(known)}"
         )
     return known[contact]
 
 
-def fit_history(history: list[dict], count_tokens: Callable[[list[dict]], int], budget: int) -> list[dict]:
-    """Drop the oldest turns (never the system prompt, never the newest turn) until the prompt fits."""
-    system, turns = history[:1], history[1:]
-    while len(turns) > 1 and count_tokens(system + turns) > budget:
-        turns = turns[1:]
-    return system + turns
+def speaker_of(cfg: Config, who: Persona) -> str:
+    """Who you are: the contact of a personal chat; in a group chat.speaker (None = the member
+    who spoke most in that chat)."""
+    if not who.group:
+        if cfg.chat.speaker not in (None, who.contact):
+            raise ChatlikeError(
+                f"chat.speaker={cfg.chat.speaker!r} is for group chats; {who.contact!r} is a personal chat"
+            )
+        return who.contact
+    return cfg.chat.speaker or who.speakers[0]
 
 
 class Lines:
@@ -126,11 +90,11 @@ class Session:
         from chatlike.model import load
 
         self.cfg = cfg
-        self.persona = persona(run_dir / "data" / "train.jsonl", cfg.chat.contact)
+        self.persona = persona(cfg, run_dir)
+        self.speaker = speaker_of(cfg, self.persona)
         self.model = load.load_model(cfg, run_dir)  # first: "no adapter" before any tokenizer trouble
         self.tokenizer = load.load_tokenizer(cfg, run_dir)
-        positions = getattr(self.model.config, "max_position_embeddings", None) or cfg.model.max_context
-        self.context = min(cfg.model.max_context, positions)
+        self.budget = load.context_budget(cfg, self.model, cfg.chat.max_new_tokens)
         self.history: list[dict] = []
         self.reset()
 
@@ -143,17 +107,24 @@ class Session:
         return load.build_prompt(self.tokenizer, history)
 
     def _length(self, history: list[dict]) -> int:
-        return len(self.tokenizer(self._prompt(history), add_special_tokens=False)["input_ids"])
+        from chatlike.model import load
+
+        return load.prompt_tokens(self.tokenizer, history)
 
     def reply(self, text: str, on_text: Optional[Callable[[str], None]] = None) -> str:
-        """Add the contact's message, generate the persona's turn (streamed to on_text), return it."""
+        """Add the speaker's message (in a group led by their name, as in training), generate the
+        persona's turn (streamed to on_text), return it."""
+        from chatlike.model import load
+
         last = self.history[-1]
         if last["role"] == "user":  # the last reply was empty: one more message of the same turn
             last["content"] += "\n" + text
         else:
-            self.history.append({"role": "user", "name": self.persona.contact, "content": text})
-        budget = self.context - self.cfg.chat.max_new_tokens
-        self.history = fit_history(self.history, self._length, budget)
+            if self.persona.group:
+                text = self.cfg.persona.group_speaker_format.format(name=self.speaker, text=text)
+            self.history.append({"role": "user", "name": self.speaker, "content": text})
+        budget = self.budget
+        self.history = load.fit_context(self.history, self._length, budget)
         length = self._length(self.history)
         if length > budget:
             self.history.pop()
@@ -216,15 +187,16 @@ def interactive(session: Session) -> None:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         pass
-    me = session.persona.me
+    me, who = session.persona.me, session.persona
+    where = f"in the group {who.contact} (you are {session.speaker})" if who.group else f"with {who.contact}"
     print(
-        f"chatting as {me} with {session.persona.contact} (temperature {session.cfg.chat.temperature}); "
+        f"chatting as {me} {where} (temperature {session.cfg.chat.temperature}); "
         "/reset starts over, /quit or Ctrl-D ends.",
         file=sys.stderr,
     )
     while True:
         try:
-            text = input(f"{session.persona.contact}> ").strip()
+            text = input(f"{session.speaker}> ").strip()
         except (EOFError, KeyboardInterrupt):
             print(file=sys.stderr)
             return

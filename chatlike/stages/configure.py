@@ -36,7 +36,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     if not data.exact:
         print(
             f"chatlike: tokenizer of {base} not available offline: token counts are approximate "
-            "(UTF-8 bytes / 3 per message)"
+            "(UTF-8 bytes / 3 per message, as prepare counts)"
         )
     model_dir = Path(base) if Path(base).is_dir() else None
     plan = planning.estimate(cfg, data, model_dir)
@@ -95,7 +95,8 @@ def axolotl_config(cfg: Config, run_dir: Path, plan: planning.Plan) -> dict[str,
         "dataset_prepared_path": PREPARED_DIR,
         "output_dir": OUTPUT_DIR,
         "sequence_len": plan.sequence_len,
-        "excess_length_strategy": "truncate",  # a longer sample is cut, never dropped
+        # sequence_len covers the longest sample; only if a cap binds is a longer one cut (the plan warns)
+        "excess_length_strategy": "truncate",
         "sample_packing": hw.sample_packing,
         "pad_to_sequence_len": hw.sample_packing,
     }

@@ -18,20 +18,7 @@ from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.eval import blind, likelihood, metrics, report
 from chatlike.files import write_text
-
-
-def read_samples(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise ChatlikeError(f"{path} is missing; run the prepare stage first ('stages=[prepare]')")
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ChatlikeError(f"{path}:{n}: not JSON ({exc.msg}); run prepare again") from None
-    return out
+from chatlike.model.samples import read_samples
 
 
 def reply_items(samples: list[dict], max_samples: int, seed: int) -> list[dict]:
@@ -48,19 +35,6 @@ def reply_items(samples: list[dict], max_samples: int, seed: int) -> list[dict]:
         keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
         items = [items[i] for i in keep]
     return items
-
-
-def fit_context(tokenizer: Any, messages: list[dict], budget: int) -> list[dict]:
-    """Drop the oldest messages after the system prompt until the prompt fits in `budget` tokens."""
-    from chatlike.model.load import build_prompt
-
-    keep = list(messages)
-    system = 1 if keep and keep[0]["role"] == "system" else 0
-    while len(keep) > system + 1:
-        if len(tokenizer(build_prompt(tokenizer, keep), add_special_tokens=False)["input_ids"]) <= budget:
-            break
-        del keep[system]
-    return keep
 
 
 @contextlib.contextmanager
@@ -93,9 +67,9 @@ def run(cfg: Config, run_dir: Path) -> None:
 
     model = load.load_model(cfg, run_dir, adapter=True)
     tokenizer = load.load_tokenizer(cfg, run_dir)
-    positions = getattr(model.config, "max_position_embeddings", None) or cfg.model.max_context
-    budget = min(cfg.model.max_context, positions) - e.max_new_tokens
-    contexts = [fit_context(tokenizer, it["context"], budget) for it in items]
+    budget = load.context_budget(cfg, model, e.max_new_tokens)
+    contexts = [load.fit_context(it["context"], lambda m: load.prompt_tokens(tokenizer, m), budget)
+                for it in items]  # fmt: skip
     prompts = [load.build_prompt(tokenizer, c) for c in contexts]
     options = dict(max_new_tokens=e.max_new_tokens, temperature=e.temperature, top_p=e.top_p,
                    batch_size=e.batch_size, seed=e.seed)  # fmt: skip
@@ -174,7 +148,9 @@ def _print_summary(results: dict, run_dir: Path) -> None:
         table.add_column(col, justify="right")
     for key in ("mean_chars", "mean_lines", "emoji_share", "starts_lowercase", "question_share",
                 "frequent_word_share", "repeated_3gram_share"):  # fmt: skip
-        table.add_row(key, *(f"{s[n][key]:.3f}" for n in ("real", "base", "tuned")))
+        table.add_row(
+            key, *("n/a" if s[n][key] is None else f"{s[n][key]:.3f}" for n in ("real", "base", "tuned"))
+        )
     table.add_row(
         "distance", "0", f"{results['distance']['base']:.3f}", f"{results['distance']['tuned']:.3f}"
     )

@@ -15,7 +15,8 @@ from pathlib import Path
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
-from chatlike.stages.chat import personas
+from chatlike.model.samples import personas
+from chatlike.model.tiny import base_model_path
 
 DIR_NAME = "merged"
 
@@ -33,15 +34,22 @@ def run(cfg: Config, run_dir: Path) -> None:
             )
         raise ChatlikeError(f"no adapter in {train}; run stages=[train] first")
     out = run_dir / DIR_NAME
-    print(f"merge: loading {load.base_model_path(cfg, run_dir)} with the adapter in {train}", flush=True)
+    load.check_trained_base(cfg, run_dir)
+    print(f"merge: loading {base_model_path(cfg, run_dir)} with the adapter in {train}", flush=True)
     model = load.load_model(cfg, run_dir)
     tokenizer = load.load_tokenizer(cfg, run_dir)
     tokenizer.padding_side = "right"  # left padding is only for chatlike's batched generation
     merged = model.merge_and_unload()
-    dtype = _saved_dtype(load.base_model_path(cfg, run_dir))
+    # a server stops where chatlike's generation stops: at the end of a turn (not only at EOS)
+    merged.generation_config.eos_token_id = load.stop_ids(tokenizer)
+    merged.generation_config.pad_token_id = tokenizer.pad_token_id
+    dtype = _saved_dtype(base_model_path(cfg, run_dir))
     if dtype is not None:  # load_model computes in float32 on CPU; keep the base's precision (bf16)
         merged = merged.to(dtype)
-    prompts = {c: p.system for c, p in personas(run_dir / "data" / "train.jsonl").items()}
+    data = run_dir / "data"
+    prompts = {
+        c: p.system for c, p in personas(data / "train.jsonl", cfg.persona, data / "stats.json").items()
+    }
     save(merged, tokenizer, prompts, out)
     print(
         f"merge: wrote {out} ({_size_mb(out):,.0f} MB); serve it with vLLM, transformers or llama.cpp (README)"
@@ -49,8 +57,9 @@ def run(cfg: Config, run_dir: Path) -> None:
 
 
 def save(model, tokenizer, system_prompts: dict[str, str], out: Path) -> None:
-    """Write model, tokenizer and the system prompt of each contact (system_prompts.json: a client
-    must send the training one) into a temporary folder beside `out`, then swap it in: a failed or
+    """Write model, tokenizer and the system prompt of each chat (system_prompts.json, keyed by
+    contact or group name: a client must send the training one; in a group each user message
+    starts with its speaker as persona.group_speaker_format says) into a temporary folder beside `out`, then swap it in: a failed or
     interrupted merge never leaves a half-written RUN/merged/."""
     tmp, old = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.old")
     for leftover in (tmp, old):

@@ -1,17 +1,21 @@
 """train: `axolotl preprocess` then Axolotl training on RUN/axolotl.yaml, in a subprocess with
 telemetry off; output in RUN/train/ (log: RUN/train/train.log). A rerun resumes from the last
-checkpoint (axolotl.yaml has auto_resume_from_checkpoints)."""
+checkpoint (axolotl.yaml has auto_resume_from_checkpoints), but only one made on the same
+data/train.jsonl (its sha256 is kept in RUN/train/ and RUN/prepared/)."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
+from chatlike.files import write_text
+from chatlike.model.samples import DATA_HASH_FILE, data_hash, made_from
 from chatlike.proc import run_streamed, tool_env
-from chatlike.stages.configure import OUTPUT_DIR, train_command
+from chatlike.stages.configure import OUTPUT_DIR, PREPARED_DIR, train_command
 
 _DROPPED = re.compile(r"Dropped (\d+) ")
 _ERROR = re.compile(r"(Error|Exception|error:|CUDA out of memory|Killed)")
@@ -29,11 +33,19 @@ def run(cfg: Config, run_dir: Path) -> None:
             "MACHINE_RANK and MAIN_PROCESS_IP set (see launch/accelerate/multi_node.yaml)"
         )
     out = run_dir / OUTPUT_DIR
+    digest = data_hash(run_dir)
+    check_resumable(out, digest)
     out.mkdir(parents=True, exist_ok=True)
+    write_text(out / DATA_HASH_FILE, digest + "\n")
+    prepared = run_dir / PREPARED_DIR
+    if prepared.exists() and made_from(prepared) != digest:
+        # Axolotl keys its tokenized cache by config, not by file content: drop the stale one
+        shutil.rmtree(prepared)
     log = out / "train.log"
     env = tool_env(cfg.train.wandb_project)
 
     dropped = preprocess(run_dir, env, log)
+    write_text(prepared / DATA_HASH_FILE, digest + "\n")
     if dropped:
         raise ChatlikeError(
             f"axolotl preprocess dropped {dropped} training sample(s) (see {log}): every prepared sample "
@@ -53,6 +65,20 @@ def run(cfg: Config, run_dir: Path) -> None:
         print(
             f"chatlike: trained {len(losses)} logged steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
             f"output in {out}"
+        )
+
+
+def check_resumable(out: Path, digest: str) -> None:
+    """Refuse to resume from checkpoints trained on other data (prepare was run again since)."""
+    if last_checkpoint(out) is None:
+        return
+    made = made_from(out)
+    if made is None:
+        print(f"chatlike: warning: {out} does not say which data it was trained on; resuming anyway")
+    elif made != digest:
+        raise ChatlikeError(
+            f"{out} holds checkpoints trained on another data/train.jsonl (prepare ran again since): "
+            f"delete {out} to train afresh, or use a new run dir (hydra.run.dir=...)"
         )
 
 
