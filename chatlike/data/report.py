@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from chatlike.errors import ChatlikeError
 from chatlike.files import write_bytes, write_text
 
 SECTION_END = "<!-- end of dataset section -->"
@@ -204,9 +205,11 @@ def _after_dataset_section(report: Path) -> str:
     return old[marked.start() :] if marked else ""
 
 
-def write_report(run_dir: Path, stats: dict[str, Any]) -> None:
-    """RUN/plots/*.png and RUN/report.md; sections after the dataset section (eval) are kept."""
-    write_plots(run_dir, stats)
+def write_report(run_dir: Path, stats: dict[str, Any], plots: bool = True) -> None:
+    """RUN/plots/*.png (unless drawn elsewhere: Plotter) and RUN/report.md; sections after the
+    dataset section (eval) are kept."""
+    if plots:
+        write_plots(run_dir, stats)
     report = run_dir / "report.md"
     write_text(report, render(stats) + _after_dataset_section(report))
 
@@ -464,6 +467,65 @@ def write_plots(run_dir: Path, stats: dict[str, Any]) -> None:
             ("filters", plot_filters),
         ):
             save_png(plot(stats), run_dir / PLOTS[name])
+
+
+class Plotter:
+    """Draws the plots in a second process, forked at the start of prepare: it imports matplotlib
+    while this process reads the export, then draws while this one writes the data files."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._conn = self._proc = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_plot_worker, args=(child,), daemon=True)
+            self._proc.start()
+            child.close()
+
+    def draw(self, run_dir: Path, stats: dict[str, Any]) -> None:
+        """Start drawing (in this process when fork is not available)."""
+        self._plots = run_dir / "plots"
+        if self._conn is None:
+            write_plots(run_dir, stats)
+        else:
+            self._conn.send((run_dir, stats))
+
+    def wait(self) -> None:
+        """Wait for the drawing; a failure in the plotting process is raised here."""
+        if self._conn is None:
+            return
+        error = self._conn.recv()
+        self.close()
+        if error:
+            raise ChatlikeError(f"drawing the report plots into {self._plots} failed: {error}")
+
+    def close(self) -> None:
+        """Stop the plotting process (it exits when told there is nothing to draw)."""
+        if self._conn is not None:
+            try:
+                self._conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            self._conn.close()
+            self._proc.join()
+            self._conn = None
+
+
+def _plot_worker(conn) -> None:
+    import matplotlib.backends.backend_agg  # noqa: F401  the slow imports, done while the export is read
+    import matplotlib.figure  # noqa: F401
+
+    job = conn.recv()
+    if job is None:
+        return
+    try:
+        write_plots(*job)
+        conn.send(None)
+    except Exception as exc:  # reported by Plotter.wait in the parent
+        conn.send(f"{type(exc).__name__}: {exc}")
+    conn.recv()  # the parent's close()
 
 
 # ---- the terminal ------------------------------------------------------------------------------
