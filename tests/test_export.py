@@ -158,3 +158,58 @@ def test_only_my_messages_groups_are_reported_not_silently_empty(tmp_path):
     stats = f.finish()
     assert stats.only_my_messages == ["Napoli Tifosi Italia"]
     assert stats.chats_removed == {"only_my_messages": 1}
+
+
+# ---- the fast way to the chats (chatlike.data.layout) and the general way agree ----------------
+
+
+def _chats(export):
+    return [(c.head, c.messages()) for c in export.chats]
+
+
+def _parsed(path):
+    """What parsing the whole file finds (the general way, for any JSON layout)."""
+    from pathlib import Path
+
+    from chatlike.data.export import _find_me, _read_parsed
+
+    root, shape, chats = _read_parsed(Path(path), Path(path).read_bytes())
+    return shape, [(c.head, c.messages()) for c in chats], _find_me(Path(path), root, chats, shape, "auto")
+
+
+@pytest.mark.parametrize("name", sorted(set(QUIRKS) - {"single_group"}))
+def test_chats_found_from_telegrams_layout_are_the_chats_a_full_parse_finds(tmp_path, name):
+    from chatlike.data import layout
+
+    path = write(tmp_path, name, QUIRKS[name])
+    data = path.read_bytes()
+    assert layout.index_full_export(data) or layout.single_chat_messages(data)  # the fast way applies
+    export = read_export(str(path), workers=2)
+    assert (export.shape, _chats(export), (export.me_id, export.me_name)) == _parsed(path)
+
+
+@pytest.mark.parametrize("relayout", ["minified", "two_space_indent", "keys_reordered"])
+def test_a_file_not_laid_out_as_telegram_writes_it_is_parsed_whole_with_the_same_result(tmp_path, relayout):
+    from chatlike.data import layout
+
+    original = write(tmp_path, "modern", QUIRKS["modern_full"])
+    root = json.loads(original.read_bytes())
+    if relayout == "keys_reordered":  # Telegram's indentation, but `messages` is not the last key
+        for chat in root["chats"]["list"]:
+            chat["id"] = chat.pop("id")
+        data = synth.write_export_bytes(root)
+    else:
+        data = json.dumps(root, ensure_ascii=False, indent=None if relayout == "minified" else 2).encode()
+    path = write(tmp_path, relayout, data)
+    assert layout.index_full_export(data) is None
+    export = read_export(str(path))
+    assert (export.shape, _chats(export), (export.me_id, export.me_name)) == _parsed(original)
+
+
+def test_a_chat_list_entry_that_is_not_one_json_value_is_an_error_naming_the_chat(tmp_path):
+    data = QUIRKS["modern_full"]
+    broken = data.replace(b'"text": "', b'"text": "\\q', 1)  # an invalid escape inside the first chat
+    export = read_export(str(write(tmp_path, "broken", broken)))
+    with pytest.raises(ChatlikeError, match=r"broken\.json: chat .*invalid"):
+        for chat in export.chats:
+            chat.messages()

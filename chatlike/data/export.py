@@ -7,13 +7,16 @@ export (`personal_information`, `chats.list`, `left_chats.list`) and a single-ch
 
 from __future__ import annotations
 
+import mmap
+import os
 import re
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from chatlike.data import layout
 from chatlike.errors import ChatlikeError
 
 SAMPLE_EXPORT = Path(__file__).resolve().parent / "sample" / "result.json"
@@ -58,6 +61,14 @@ class ChatHead(msgspec.Struct):
     type: Optional[str] = None
 
 
+class _HeadFirst(msgspec.Struct):
+    """A chat's head as Telegram writes it, before `messages`: type and id are always there."""
+
+    type: Optional[str]
+    id: int
+    name: Optional[str] = None
+
+
 class _ChatBody(msgspec.Struct, gc=False):
     messages: list[RawMessage] = []
 
@@ -67,20 +78,27 @@ class ChatSource(msgspec.Struct):
     and only those the filters select, so memory holds one chat's records at once."""
 
     head: ChatHead
-    raw: msgspec.Raw  # the chat object (full export) or its messages array (single-chat export)
+    raw: Any  # msgspec.Raw or a memoryview: the chat object (full export) or its messages array (single)
     path: str
     bare_messages: bool = False
 
     def messages(self) -> list[RawMessage]:
         try:
-            if self.bare_messages:
-                return _MESSAGES.decode(self.raw)
-            return _BODY.decode(self.raw).messages
+            return self._decode(self.raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            data = bytes(self.raw)
+            if b"\\x" in data:  # Telegram's \xNN escapes (not JSON), repaired here when the file was not
+                try:
+                    return self._decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
+                except (msgspec.DecodeError, UnicodeDecodeError):
+                    pass
             raise ChatlikeError(
                 f"{self.path}: chat {self.head.name!r} (id {self.head.id}): "
                 f"{_one_line(exc)}; export again from Telegram Desktop"
             ) from None
+
+    def _decode(self, raw) -> list[RawMessage]:
+        return _MESSAGES.decode(raw) if self.bare_messages else _BODY.decode(raw).messages
 
 
 class _ChatList(msgspec.Struct, gc=False):
@@ -122,6 +140,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 _HEAD = msgspec.json.Decoder(ChatHead)
+_HEAD_FIRST = msgspec.json.Decoder(_HeadFirst)
 _BODY = msgspec.json.Decoder(_ChatBody, strict=False)
 _MESSAGES = msgspec.json.Decoder(list[RawMessage], strict=False)
 _DECODER = msgspec.json.Decoder(Root)
@@ -203,40 +222,127 @@ def normalize_from_id(from_id: Union[str, int, None]) -> str:
     return from_id
 
 
-def read_export(path: Optional[str], me: str = "auto") -> Export:
-    """Read and decode an export; find "me" (never from display names alone, unless asked)."""
+def read_export(path: Optional[str], me: str = "auto", workers: int = 1) -> Export:
+    """Read an export and find "me" (never from display names alone, unless asked). The chats stay
+    undecoded slices of the file (memory-mapped when big); `workers` processes find them in a big one."""
     p = resolve_path(path)
     try:
-        data = p.read_bytes()
+        buf = _open(p)
     except OSError as exc:
         raise ChatlikeError(f"{p}: cannot read it ({exc.strerror})") from None
+    found = _read_laid_out(p, buf, workers) or _read_parsed(p, bytes(buf))
+    root, shape, chats = found
+    me_id, me_name = _find_me(p, root, chats, shape, me)
+    return Export(path=str(p), shape=shape, chats=chats, me_id=me_id, me_name=me_name)
+
+
+MAP_FROM_BYTES = 1 << 20
+
+
+def _open(p: Path):
+    """The file's bytes: memory-mapped when big, so nothing is copied and forked workers share it."""
+    with open(p, "rb") as f:
+        if os.fstat(f.fileno()).st_size < MAP_FROM_BYTES:
+            return f.read()
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _read_parsed(p: Path, data: bytes) -> tuple[Root, str, list[ChatSource]]:
+    """The general way: parse the whole file (any valid JSON layout), chats as Raw slices."""
     root = _decode(p, data)
     del data  # the Raw chats keep the buffer alive; nothing else needs it
     path = str(p)
     if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
         # left_chats are supergroups and channels you left: always "only my messages"
         raws = (root.chats.chats if root.chats else []) + (root.left_chats.chats if root.left_chats else [])
-        chats = [_source(raw, path) for raw in raws]
-        shape = "full"
-    elif len(root.messages):
+        return root, "full", [_source(raw, path) for raw in raws]
+    if len(root.messages):
         head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
-        chats = [ChatSource(head, root.messages, path, bare_messages=True)]
-        shape = "single"
-    else:
-        raise ChatlikeError(
-            f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
-            "point source.path at the result.json Telegram Desktop wrote"
-        )
-    me_id, me_name = _find_me(p, root, chats, shape, me)
-    return Export(path=path, shape=shape, chats=chats, me_id=me_id, me_name=me_name)
+        return root, "single", [ChatSource(head, root.messages, path, bare_messages=True)]
+    raise ChatlikeError(
+        f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
+        "point source.path at the result.json Telegram Desktop wrote"
+    )
 
 
-def _source(raw: msgspec.Raw, path: str) -> ChatSource:
+def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, str, list[ChatSource]]]:
+    """The fast way for files laid out as Telegram Desktop writes them (chatlike.data.layout): no
+    full parse; None when the layout does not check out, and the caller parses the whole file."""
+    path, view = str(p), memoryview(buf)
+    if buf[:1] != b"{":
+        return None
+    try:
+        single = layout.single_chat_messages(buf)
+        if single is not None:
+            skeleton, start, end = single
+            root = _decode(p, skeleton)
+            if bytes(root.messages) != b"[0]" or root.chats is not None:
+                return None
+            head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
+            return root, "single", [ChatSource(head, view[start:end], path, bare_messages=True)]
+        found = layout.index_full_export(buf, _ends_in_processes(buf, workers) if workers > 1 else None)
+        if found is None:
+            return None
+        root = _decode(p, found.skeleton)
+    except ChatlikeError:
+        return None  # the general way says what is wrong, in its words
+    chats: list[ChatSource] = []
+    for key, part in (("chats", root.chats), ("left_chats", root.left_chats)):
+        if key not in found.lists:
+            chats += [_source(raw, path) for raw in part.chats] if part else []
+            continue
+        if part is None or [bytes(r) for r in part.chats] != [layout.SENTINEL]:
+            return None
+        chats += [ChatSource(_head_of(view, s, e, path), view[s:e], path) for s, e in found.lists[key]]
+    return root, "full", chats
+
+
+_MESSAGES_KEY = b',\n    "messages": ['
+
+
+def _head_of(view: memoryview, start: int, end: int, path: str) -> ChatHead:
+    """The name, type and id written before a chat's messages: decoded from those few bytes."""
+    head = bytes(view[start : min(end, start + 4096)])
+    at = head.find(_MESSAGES_KEY)
+    if at > 0:
+        try:
+            first = _HEAD_FIRST.decode(head[:at] + b"}")
+            return ChatHead(id=first.id, name=first.name, type=first.type)
+        except msgspec.DecodeError:
+            pass
+    return _source(view[start:end], path).head
+
+
+def _ends_in_processes(buf, workers: int):
+    """`layout.find_ends` over byte ranges in forked processes, which share the mapped file."""
+
+    def map_ranges(ranges: list[tuple[int, int]]) -> list[list[int]]:
+        import multiprocessing
+
+        global _SCANNED
+        _SCANNED = buf
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                return pool.starmap(_find_ends, ranges)
+        finally:
+            _SCANNED = None
+
+    return map_ranges
+
+
+_SCANNED = None  # the buffer forked scanners inherit
+
+
+def _source(raw, path: str) -> ChatSource:
     try:
         head = _HEAD.decode(raw)
     except msgspec.DecodeError as exc:
         raise ChatlikeError(f"{path}: a chat in the export is malformed ({_one_line(exc)})") from None
     return ChatSource(head, raw, path)
+
+
+def _find_ends(lo: int, hi: int) -> list[int]:
+    return layout.find_ends(_SCANNED, lo, hi)
 
 
 def _senders(chats: list[ChatSource]) -> dict[str, str]:

@@ -73,3 +73,25 @@ class Sample(msgspec.Struct, frozen=True, gc=False):
     mine: int = 0  # my turns
     chars: int = 0  # in the turns, system prompt excluded
     tokens: int = 0  # approximate, whole sample
+
+
+def pack_samples(samples: list[Sample]) -> tuple:
+    """Samples as columns (their lines joined into one bytes object): what a worker sends back. A
+    list of structs pickles and unpickles field by field, about ten times slower."""
+    return (
+        b"\n".join(s.line for s in samples),
+        [s.chat_id for s in samples],
+        [s.contact for s in samples],
+        [s.start for s in samples],
+        [s.turns for s in samples],
+        [s.mine for s in samples],
+        [s.chars for s in samples],
+        [s.tokens for s in samples],
+    )
+
+
+def unpack_samples(packed: tuple) -> list[Sample]:
+    lines, *columns = packed
+    if not columns[0]:
+        return []
+    return [Sample(*fields) for fields in zip(lines.split(b"\n"), *columns)]

@@ -13,7 +13,7 @@ TokenCounter = Callable[[str], int]
 def approx_tokens(text: str) -> int:
     """A conservative token count without a tokenizer: Llama 3's BPE averages about 4 bytes of
     UTF-8 per token in English and about 3 in Italian or Russian; count 1 per 3 bytes."""
-    return len(text.encode("utf-8")) // 3 + 1
+    return (len(text) if text.isascii() else len(text.encode("utf-8"))) // 3 + 1
 
 
 TURN_OVERHEAD_TOKENS = 8  # a turn's header and end-of-turn tokens in the llama3 template
@@ -22,6 +22,7 @@ TURN_OVERHEAD_TOKENS = 8  # a turn's header and end-of-turn tokens in the llama3
 def split_turns(messages: Iterable[Message], window_s: float) -> list[Turn]:
     """Consecutive messages of one sender, each within `window_s` of the previous, form a turn."""
     turns: list[Turn] = []
+    append = turns.append
     sender = None
     texts: list[str] = []
     first = last = 0
@@ -33,12 +34,13 @@ def split_turns(messages: Iterable[Message], window_s: float) -> list[Turn]:
             last = m.time
             continue
         if texts:
-            text = "\n".join(texts)
-            turns.append(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
+            text = texts[0] if len(texts) == 1 else "\n".join(texts)
+            n = len(text) if text.isascii() else len(text.encode("utf-8"))  # approx_tokens, inlined
+            append(Turn(sender, name, mine, text, len(texts), first, last, n // 3 + 1))
         sender, name, mine, texts, first, last = m.sender_id, m.sender, m.mine, [m.text], m.time, m.time
     if texts:
         text = "\n".join(texts)
-        turns.append(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
+        append(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
     return turns
 
 

@@ -19,10 +19,10 @@ import msgspec
 
 from chatlike.config import Config
 from chatlike.data import report
-from chatlike.data.export import Export, read_export
+from chatlike.data.export import Export, read_export, resolve_path
 from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import check_templates, system_prompt, to_sample
-from chatlike.data.records import Chat, Sample
+from chatlike.data.records import Chat, Sample, pack_samples, unpack_samples
 from chatlike.data.segment import (
     TURN_OVERHEAD_TOKENS,
     approx_tokens,
@@ -219,6 +219,11 @@ def _prepare_chats(bounds: tuple[int, int]) -> tuple[list[Sample], ChatFilter, S
     return samples, chat_filter, build
 
 
+def _prepare_chats_in_worker(bounds: tuple[int, int]) -> tuple[tuple, ChatFilter, SampleBuilder]:
+    samples, chat_filter, build = _prepare_chats(bounds)
+    return pack_samples(samples), chat_filter, build
+
+
 def chunks(sizes: list[int], n: int) -> list[tuple[int, int]]:
     """Contiguous ranges of chats of about equal bytes, at most n of them, in order."""
     total, out, start, acc = sum(sizes), [], 0, 0
@@ -244,14 +249,13 @@ PARALLEL_FROM_BYTES = 64 * 2**20
 
 
 def prepare_chats(
-    cfg: Config, export: Export, me: str, progress
+    cfg: Config, export: Export, me: str, progress, workers: int = 1
 ) -> tuple[list[Sample], ChatFilter, SampleBuilder]:
     """All chats, in order: in forked workers for a big export (chunks of chats in parallel, results
     merged in chat order, so the output is the same as in-process), else in this process."""
     global _SHARED
     sizes = [len(c.raw) for c in export.chats]
     task = progress.add_task("chats", total=sum(sizes))
-    workers = worker_count(cfg, sum(sizes))
     _SHARED = (cfg, export, me)
     try:
         if workers <= 1 or len(sizes) < 2:
@@ -263,8 +267,8 @@ def prepare_chats(
             bounds = chunks(sizes, workers * 4)
             parts = []
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for (lo, hi), part in zip(bounds, pool.imap(_prepare_chats, bounds)):
-                    parts.append(part)
+                for (lo, hi), (packed, *rest) in zip(bounds, pool.imap(_prepare_chats_in_worker, bounds)):
+                    parts.append((unpack_samples(packed), *rest))
                     progress.advance(task, sum(sizes[lo:hi]))
     finally:
         _SHARED = None
@@ -288,11 +292,13 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with console.status("decoding the export…"):
-            export = read_export(cfg.source.path, cfg.source.me)
+        path = resolve_path(cfg.source.path)
+        workers = worker_count(cfg, path.stat().st_size)
+        with console.status("finding the chats…"):
+            export = read_export(str(path), cfg.source.me, workers)
         me = cfg.persona.me_name or export.me_name or "Me"
         with _progress(console) as progress:
-            samples, chat_filter, build = prepare_chats(cfg, export, me, progress)
+            samples, chat_filter, build = prepare_chats(cfg, export, me, progress, workers)
         fstats = chat_filter.finish()
         samples, n_dupes = dedupe(samples) if cfg.filter.drop_duplicates else (samples, 0)
         if not samples:

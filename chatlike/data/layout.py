@@ -1,0 +1,124 @@
+"""Finding the chats in a `result.json` without parsing all of it first.
+
+Telegram Desktop's JSON writer indents every line by its nesting depth, one space per level, and a
+JSON string never holds a raw newline. So in a full export a chat object of `chats.list` (depth 3)
+always ends with its messages array closing at depth 4 and itself at depth 3 (`CHAT_END`), and no
+other bytes in the chat lists look like that. Finding those ends is a byte search (about 1.3 GB/s,
+and it splits over processes), where a validating JSON scan of the whole file costs twice as much
+and cannot be split. The chats are then decoded one at a time, by whichever process handles them.
+
+Nothing here trusts the layout blindly: the file with each chat list's content replaced by one
+sentinel value (the *skeleton*) must decode to exactly those sentinels where the lists are, the
+bytes between two chats must be a comma, and every chat the filters read is decoded by msgspec on
+its own, so a chat slice must be exactly one JSON value. Whatever does not fit (a re-indented or
+minified file, a truncated one) returns None, and the caller parses the whole file instead.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+CHAT_END = b"\n    ]\n   }"  # `messages` closes at depth 4, the chat object at depth 3
+_WS = b" \t\r\n"
+_SEARCH_AHEAD = 1 << 16  # a list's "about" text and the keys around it are short
+SENTINEL = b"0"
+
+
+class ChatSlice(NamedTuple):
+    start: int  # the chat object's "{"
+    end: int  # just after its "}"
+
+
+class Layout(NamedTuple):
+    """Where the chats are, and the rest of the file (personal information, contacts, ...)."""
+
+    skeleton: bytes  # the file with each chat list holding only `SENTINEL`
+    lists: dict[str, list[ChatSlice]]  # "chats", "left_chats": their chats, in file order
+
+
+def find_ends(buf, lo: int, hi: int) -> list[int]:
+    """The end (just after `CHAT_END`) of every chat whose `CHAT_END` starts in [lo, hi)."""
+    out, find, n = [], buf.find, len(CHAT_END)
+    pos = lo
+    while True:
+        at = find(CHAT_END, pos, hi + n - 1)
+        if at < 0:
+            return out
+        pos = at + n
+        out.append(pos)
+
+
+def _skip_ws(buf, pos: int) -> int:
+    while pos < len(buf) and buf[pos] in _WS:
+        pos += 1
+    return pos
+
+
+def _list_open(buf, key: bytes, lo: int, hi: int) -> int:
+    """The position of the "[" of `"KEY": {"about": ..., "list": [` at depth 1, or -1."""
+    at = buf.find(b'\n "' + key + b'": {', lo, hi)
+    if at < 0:
+        return -1
+    lst = buf.find(b'\n  "list": [', at, at + _SEARCH_AHEAD)
+    return -1 if lst < 0 else lst + len(b'\n  "list": [') - 1
+
+
+def index_full_export(buf, map_ranges: Optional[Callable] = None) -> Optional[Layout]:
+    """Index a full export's chat lists, or None when the file is not laid out as Telegram writes it.
+    `map_ranges(ranges)` may run `find_ends` over byte ranges in other processes."""
+    size = len(buf)
+    first = _list_open(buf, b"chats", 0, size)
+    if first < 0:
+        return None
+    ranges = _ranges(first, size, 1 if map_ranges is None else 8)
+    found = map_ranges(ranges) if map_ranges else [find_ends(buf, lo, hi) for lo, hi in ranges]
+    ends = [e for part in found for e in part]
+    lists: dict[str, list[ChatSlice]] = {}
+    pieces, cursor, next_end = [], 0, 0
+    open_at, key = first, "chats"
+    while True:
+        chats, pos = [], _skip_ws(buf, open_at + 1)
+        if pos < size and buf[pos] != ord("]"):
+            while True:
+                if pos >= size or buf[pos] != ord("{") or next_end >= len(ends) or ends[next_end] <= pos:
+                    return None
+                chats.append(ChatSlice(pos, ends[next_end]))
+                pos = _skip_ws(buf, ends[next_end])
+                next_end += 1
+                if pos < size and buf[pos] == ord(","):
+                    pos = _skip_ws(buf, pos + 1)
+                    continue
+                if pos < size and buf[pos] == ord("]"):
+                    break
+                return None
+        lists[key] = chats
+        pieces += [buf[cursor : open_at + 1], SENTINEL]
+        cursor = pos  # the "]"
+        if key == "left_chats":
+            break
+        open_at, key = _list_open(buf, b"left_chats", pos, min(size, pos + _SEARCH_AHEAD)), "left_chats"
+        if open_at < 0:
+            break
+    if next_end != len(ends):
+        return None  # a chat end outside the lists: not Telegram's layout
+    pieces.append(buf[cursor:])
+    return Layout(b"".join(bytes(p) for p in pieces), lists)
+
+
+def _ranges(lo: int, hi: int, n: int) -> list[tuple[int, int]]:
+    step = max(1, -(-(hi - lo) // n))
+    return [(a, min(hi, a + step)) for a in range(lo, hi, step)]
+
+
+def single_chat_messages(buf) -> Optional[tuple[bytes, int, int]]:
+    """A single-chat export (the chat object at depth 0, `messages` last): the skeleton and the
+    [start, end) of its `messages` array, or None."""
+    key = b'\n "messages": ['
+    at = buf.find(key, 0, _SEARCH_AHEAD)
+    tail = len(buf)
+    while tail and buf[tail - 1] in _WS:
+        tail -= 1
+    if at < 0 or bytes(buf[max(0, tail - 5) : tail]) != b"\n ]\n}":
+        return None
+    start, end = at + len(key) - 1, tail - 2
+    return bytes(buf[:start]) + b"[" + SENTINEL + b"]" + bytes(buf[end:]), start, end
