@@ -7,7 +7,7 @@ import string
 import msgspec
 
 from chatlike.config import PersonaConfig
-from chatlike.data.records import ChatMessage, Conversation, Sample, Turn
+from chatlike.data.records import ChatMessage, Conversation, Turn
 from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
 from chatlike.errors import ChatlikeError
 
@@ -47,11 +47,12 @@ class _Line(msgspec.Struct):
     messages: tuple[ChatMessage, ...]
 
 
-def to_sample(
+def to_line(
     cfg: PersonaConfig, me: str, conversation: Conversation, turns: tuple[Turn, ...], system: str
-) -> Sample:
-    """user = the other side (named), assistant = me; in groups the speaker's name leads the content
-    too, since chat templates drop the `name` field."""
+) -> tuple[bytes, int, int, int]:
+    """A window of turns as its JSONL line, with its count of my turns, characters and approximate
+    tokens. user = the other side (named), assistant = me; in groups the speaker's name leads the
+    content too, since chat templates drop the `name` field."""
     group = conversation.chat_type != PERSONAL
     messages = [ChatMessage(role="system", content=system)]
     chars = tokens = mine = 0
@@ -67,13 +68,5 @@ def to_sample(
             messages.append(ChatMessage("user", t.sender, t.text))
         chars += len(t.text)
         tokens += t.tokens + TURN_OVERHEAD_TOKENS
-    return Sample(
-        _ENCODER.encode(_Line(tuple(messages))),
-        conversation.chat_id,
-        conversation.chat_name,
-        conversation.start,
-        turns=len(turns),
-        mine=mine,
-        chars=chars,
-        tokens=tokens + approx_tokens(system) + TURN_OVERHEAD_TOKENS,
-    )
+    line = _ENCODER.encode(_Line(tuple(messages)))
+    return line, mine, chars, tokens + approx_tokens(system) + TURN_OVERHEAD_TOKENS

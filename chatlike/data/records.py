@@ -61,37 +61,31 @@ class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     content: str = ""
 
 
-class Sample(msgspec.Struct, frozen=True, gc=False):
-    """One training sample: `line` is its JSONL line, `{"messages": [...]}` (ChatMessage entries);
-    the rest steers the split and the stats."""
+class Samples(msgspec.Struct, gc=False):
+    """Training samples as columns. `line` is each sample's JSONL line, `{"messages": [...]}`
+    (ChatMessage entries); the rest steers the split and the stats. Columns, not a list of small
+    records: a worker sends these back to the parent, and a list of structs pickles and unpickles
+    field by field, ten times slower than a few lists."""
 
-    line: bytes
-    chat_id: int
-    contact: str
-    start: int  # the conversation's start: windows of one conversation share it
-    turns: int = 0  # user and assistant turns
-    mine: int = 0  # my turns
-    chars: int = 0  # in the turns, system prompt excluded
-    tokens: int = 0  # approximate, whole sample
+    line: list[bytes] = []
+    chat_id: list[int] = []
+    contact: list[str] = []
+    start: list[int] = []  # the conversation's start: windows of one conversation share it
+    turns: list[int] = []  # user and assistant turns
+    mine: list[int] = []  # my turns
+    chars: list[int] = []  # in the turns, system prompt excluded
+    tokens: list[int] = []  # approximate, whole sample
 
+    def __len__(self) -> int:
+        return len(self.line)
 
-def pack_samples(samples: list[Sample]) -> tuple:
-    """Samples as columns (their lines joined into one bytes object): what a worker sends back. A
-    list of structs pickles and unpickles field by field, about ten times slower."""
-    return (
-        b"\n".join(s.line for s in samples),
-        [s.chat_id for s in samples],
-        [s.contact for s in samples],
-        [s.start for s in samples],
-        [s.turns for s in samples],
-        [s.mine for s in samples],
-        [s.chars for s in samples],
-        [s.tokens for s in samples],
-    )
+    def columns(self) -> tuple[list, ...]:
+        return tuple(getattr(self, f) for f in self.__struct_fields__)
 
+    def extend(self, other: Samples) -> None:
+        for mine, theirs in zip(self.columns(), other.columns()):
+            mine.extend(theirs)
 
-def unpack_samples(packed: tuple) -> list[Sample]:
-    lines, *columns = packed
-    if not columns[0]:
-        return []
-    return [Sample(*fields) for fields in zip(lines.split(b"\n"), *columns)]
+    def take(self, rows: list[int]) -> Samples:
+        """The samples at these rows, in this order."""
+        return Samples(*([column[i] for i in rows] for column in self.columns()))

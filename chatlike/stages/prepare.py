@@ -21,8 +21,8 @@ from chatlike.config import Config
 from chatlike.data import report
 from chatlike.data.export import Export, read_export, resolve_path
 from chatlike.data.filters import ChatFilter
-from chatlike.data.persona import check_templates, system_prompt, to_sample
-from chatlike.data.records import Chat, Sample, pack_samples, unpack_samples
+from chatlike.data.persona import check_templates, system_prompt, to_line
+from chatlike.data.records import Chat, Samples
 from chatlike.data.segment import (
     TURN_OVERHEAD_TOKENS,
     approx_tokens,
@@ -68,7 +68,7 @@ class SampleBuilder:
         self.gaps = [0] * len(GAP_EDGES_MINUTES)
         self._edges = [e * 60 for e in GAP_EDGES_MINUTES]
 
-    def __call__(self, chat: Chat) -> list[Sample]:
+    def __call__(self, chat: Chat) -> Samples:
         seg, persona = self.cfg.segment, self.cfg.persona
         silences = gaps(chat.messages)
         ordered = sorted(silences)
@@ -95,7 +95,15 @@ class SampleBuilder:
         if cap is not None and len(kept) > cap:
             self.dropped["over_cap_per_chat"] += len(kept) - cap
             kept = kept[-cap:]  # the latest
-        return [to_sample(persona, self.me, conv, w, system) for conv, ws in kept for w in ws]
+        out = Samples()
+        add = (out.line, out.chat_id, out.contact, out.start, out.turns, out.mine, out.chars, out.tokens)
+        for conv, ws in kept:
+            start = conv.start
+            for w in ws:
+                line, mine, chars, tokens = to_line(persona, self.me, conv, w, system)
+                for column, value in zip(add, (line, chat.id, chat.name, start, len(w), mine, chars, tokens)):
+                    column.append(value)
+        return out
 
     def absorb(self, other: SampleBuilder) -> None:
         """Add the counts of a builder that segmented other chats (a worker's)."""
@@ -145,47 +153,49 @@ def _summary(values: list[int]) -> dict[str, float]:
     }
 
 
-def dedupe(samples: list[Sample]) -> tuple[list[Sample], int]:
+def dedupe(samples: Samples) -> tuple[Samples, int]:
     """Exact duplicate samples (same messages) are dropped, the first one kept."""
-    seen: set[bytes] = set()
-    out = []
-    for s in samples:
-        if s.line not in seen:
-            seen.add(s.line)
-            out.append(s)
-    return out, len(samples) - len(out)
+    first: dict[bytes, int] = {}
+    for i, line in enumerate(samples.line):
+        first.setdefault(line, i)
+    if len(first) == len(samples):
+        return samples, 0
+    return samples.take(sorted(first.values())), len(samples) - len(first)
 
 
-def dataset_stats(splits: dict[str, list[Sample]]) -> dict[str, Any]:
+def dataset_stats(splits: dict[str, Samples]) -> dict[str, Any]:
     per_contact: dict[str, dict[str, Any]] = {}
     conversations: dict[str, set[int]] = {}
-    all_samples = [s for name in SPLITS for s in splits[name]]
     for name in SPLITS:
-        for s in splits[name]:
-            c = per_contact.get(s.contact)
+        for contact, start in zip(splits[name].contact, splits[name].start):
+            c = per_contact.get(contact)
             if c is None:
-                c = per_contact[s.contact] = {"conversations": 0, "samples": 0, **dict.fromkeys(SPLITS, 0)}
-                conversations[s.contact] = set()
+                c = per_contact[contact] = {"conversations": 0, "samples": 0, **dict.fromkeys(SPLITS, 0)}
+                conversations[contact] = set()
             c["samples"] += 1
             c[name] += 1
-            conversations[s.contact].add(s.start)
+            conversations[contact].add(start)
     for contact, starts in conversations.items():
         per_contact[contact]["conversations"] = len(starts)
-    turns = [s.turns for s in all_samples]
-    mine = sum(s.mine for s in all_samples)
+
+    def column(key: str) -> list[int]:
+        return [v for name in SPLITS for v in getattr(splits[name], key)]
+
+    turns = column("turns")
     return {
-        "samples": {name: len(splits[name]) for name in SPLITS} | {"total": len(all_samples)},
+        "samples": {name: len(splits[name]) for name in SPLITS} | {"total": len(turns)},
         "turns_per_sample": _summary(turns),
-        "chars_per_sample": _summary([s.chars for s in all_samples]),
-        "approx_tokens_per_sample": _summary([s.tokens for s in all_samples]),
-        "my_share_of_turns": round(mine / sum(turns), 4) if turns else 0.0,
+        "chars_per_sample": _summary(column("chars")),
+        "approx_tokens_per_sample": _summary(column("tokens")),
+        "my_share_of_turns": round(sum(column("mine")) / sum(turns), 4) if turns else 0.0,
         "contacts": dict(sorted(per_contact.items(), key=lambda kv: (-kv[1]["samples"], kv[0]))),
     }
 
 
-def write_jsonl(path: Path, samples: list[Sample]) -> None:
+def write_jsonl(path: Path, samples: Samples) -> None:
     with atomic_open(path, "wb") as f:
-        f.write(b"".join(s.line + b"\n" for s in samples))
+        if samples.line:
+            f.write(b"\n".join(samples.line) + b"\n")
 
 
 def _progress(console):
@@ -205,23 +215,18 @@ def _progress(console):
 _SHARED: tuple[Config, Export, str] | None = None
 
 
-def _prepare_chats(bounds: tuple[int, int]) -> tuple[list[Sample], ChatFilter, SampleBuilder]:
+def _prepare_chats(bounds: tuple[int, int]) -> tuple[Samples, ChatFilter, SampleBuilder]:
     """Filter, segment and format the chats export.chats[lo:hi] (in a worker, or in-process)."""
     cfg, export, me = _SHARED
     chat_filter = ChatFilter(cfg.filter, export.me_id, me, cfg.persona.deleted_account_name)
     build = SampleBuilder(cfg, me)
-    samples: list[Sample] = []
+    samples = Samples()
     for source in export.chats[bounds[0] : bounds[1]]:
         chat = chat_filter(source)
         if chat is not None:
             samples.extend(build(chat))
     build.count = None  # a tokenizer's closure does not pickle; the parent has its own
     return samples, chat_filter, build
-
-
-def _prepare_chats_in_worker(bounds: tuple[int, int]) -> tuple[tuple, ChatFilter, SampleBuilder]:
-    samples, chat_filter, build = _prepare_chats(bounds)
-    return pack_samples(samples), chat_filter, build
 
 
 def chunks(sizes: list[int], n: int) -> list[tuple[int, int]]:
@@ -250,7 +255,7 @@ PARALLEL_FROM_BYTES = 64 * 2**20
 
 def prepare_chats(
     cfg: Config, export: Export, me: str, progress, workers: int = 1
-) -> tuple[list[Sample], ChatFilter, SampleBuilder]:
+) -> tuple[Samples, ChatFilter, SampleBuilder]:
     """All chats, in order: in forked workers for a big export (chunks of chats in parallel, results
     merged in chat order, so the output is the same as in-process), else in this process."""
     global _SHARED
@@ -264,11 +269,11 @@ def prepare_chats(
         else:
             import multiprocessing
 
-            bounds = chunks(sizes, workers * 4)
+            bounds = chunks(sizes, workers * 8)
             parts = []
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for (lo, hi), (packed, *rest) in zip(bounds, pool.imap(_prepare_chats_in_worker, bounds)):
-                    parts.append((unpack_samples(packed), *rest))
+                for (lo, hi), part in zip(bounds, pool.imap(_prepare_chats, bounds)):
+                    parts.append(part)
                     progress.advance(task, sum(sizes[lo:hi]))
     finally:
         _SHARED = None
