@@ -109,8 +109,7 @@ class ChatFilter:
         if reason is None:
             raw = source.messages()
             stats.messages_seen += len(raw)
-            messages = self.messages(raw, head.id)
-            n_mine = sum(1 for m in messages if m.mine)
+            messages, n_mine = self.messages(raw, head.id)
             if head.type in GROUP_TYPES and messages and n_mine == len(messages):
                 stats.only_my_messages.append(name)
                 reason = "only_my_messages"
@@ -123,18 +122,16 @@ class ChatFilter:
         if reason:
             self.chats_removed[reason] += 1
             return None
-        members: dict[str, None] = {}
-        for m in messages:
-            if not m.mine:
-                members.setdefault(m.sender, None)
+        members = dict.fromkeys(m.sender for m in messages if not m.mine)
         if head.type == "personal_chat" and cfg.pseudonymize_contacts:
             name = pseudonym(f"user{head.id}")
         stats.chats_kept += 1
         stats.messages_kept += len(messages)
         return Chat(head.id, name, head.type or "unknown", messages, tuple(members))
 
-    def messages(self, raw: list[RawMessage], chat_id: int) -> list[Message]:
-        """Keep text messages; drop service, unsupported, media without text, forwards, via-bot."""
+    def messages(self, raw: list[RawMessage], chat_id: int) -> tuple[list[Message], int]:
+        """Keep text messages; drop service, unsupported, media without text, forwards, via-bot.
+        Returns the kept messages and how many of them are mine."""
         cfg, removed = self.cfg, self.removed
         me_id, me_name, placeholder = self.me_id, self.me_name, self.placeholder
         since, until = self.since, self.until
@@ -142,6 +139,8 @@ class ChatFilter:
         unset = msgspec.UNSET
         kept: list[Message] = []
         append = kept.append
+        n_mine = 0
+        redacting = cfg.redact
         for m in raw:
             if m.type != "message":
                 removed[m.type] += 1  # service, unsupported
@@ -170,15 +169,16 @@ class ChatFilter:
             sender_id = from_id if type(from_id) is str else normalize_from_id(from_id)
             if sender_id == me_id:
                 append(
-                    Message(chat_id, m.id, t, sender_id, me_name, redact(text) if cfg.redact else text, True)
+                    Message(chat_id, m.id, t, sender_id, me_name, redact(text) if redacting else text, True)
                 )
+                n_mine += 1
                 continue
             if m.from_ is None:
                 sender = placeholder
             else:
                 sender = pseudonym(sender_id) if pseudo else m.from_
-            append(Message(chat_id, m.id, t, sender_id, sender, redact(text) if cfg.redact else text, False))
-        return kept
+            append(Message(chat_id, m.id, t, sender_id, sender, redact(text) if redacting else text, False))
+        return kept, n_mine
 
     def absorb(self, other: ChatFilter) -> None:
         """Add the counts of a filter that read other chats (a worker's), in chat order."""

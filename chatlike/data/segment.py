@@ -3,7 +3,7 @@ silences longer than the gap) -> training windows that fit the token budget and 
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 from chatlike.data.records import Chat, Conversation, Message, Turn
 
@@ -19,55 +19,54 @@ def approx_tokens(text: str) -> int:
 TURN_OVERHEAD_TOKENS = 8  # a turn's header and end-of-turn tokens in the llama3 template
 
 
-def split_turns(messages: Iterable[Message], window_s: float) -> list[Turn]:
-    """Consecutive messages of one sender, each within `window_s` of the previous, form a turn."""
+def segment(chat: Chat, gap_s: float, window_s: float) -> tuple[list[Conversation], list[int]]:
+    """One pass over a chat's messages, in order: every message lands in exactly one turn of one
+    conversation. A silence longer than `gap_s` starts a new conversation; consecutive messages of
+    one sender, each within `window_s` of the previous, form a turn. Also returns the silences
+    (seconds between consecutive messages), for the report."""
+    conversations: list[Conversation] = []
+    silences: list[int] = []
+    silence = silences.append
     turns: list[Turn] = []
-    append = turns.append
-    sender = None
+    turn = turns.append
+    join_s = min(window_s, gap_s)  # a turn never spans a conversation break
     texts: list[str] = []
-    first = last = 0
-    name = ""
-    mine = False
-    for m in messages:
-        if m.sender_id == sender and m.time - last <= window_s:
-            texts.append(m.text)
-            last = m.time
-            continue
+    sender, name, mine, first, last = None, "", False, 0, 0
+    for m in chat.messages:
+        t = m.time
         if texts:
+            dt = t - last
+            silence(dt)
+            if dt <= join_s and m.sender_id == sender:
+                texts.append(m.text)
+                last = t
+                continue
             text = texts[0] if len(texts) == 1 else "\n".join(texts)
             n = len(text) if text.isascii() else len(text.encode("utf-8"))  # approx_tokens, inlined
-            append(Turn(sender, name, mine, text, len(texts), first, last, n // 3 + 1))
-        sender, name, mine, texts, first, last = m.sender_id, m.sender, m.mine, [m.text], m.time, m.time
+            turn(Turn(sender, name, mine, text, len(texts), first, last, n // 3 + 1))
+            if dt > gap_s:
+                conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
+                turns = []
+                turn = turns.append
+        sender, name, mine, texts, first, last = m.sender_id, m.sender, m.mine, [m.text], t, t
     if texts:
         text = "\n".join(texts)
-        append(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
-    return turns
+        turn(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
+        conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
+    return conversations, silences
 
 
-def gaps(messages: list[Message]) -> list[int]:
-    """Seconds between consecutive messages."""
-    times = [m.time for m in messages]
-    return [b - a for a, b in zip(times, times[1:])]
+def split_conversations(chat: Chat, gap_s: float, window_s: float) -> list[Conversation]:
+    """The conversations of `segment`."""
+    return segment(chat, gap_s, window_s)[0]
 
 
-def split_conversations(
-    chat: Chat,
-    gap_s: float,
-    window_s: float,
-    silences: list[int] | None = None,
-) -> list[Conversation]:
-    """Every kept message lands in exactly one conversation, in order; a silence longer than
-    `gap_s` starts a new one. `silences` is `gaps(chat.messages)` when the caller has it."""
-    messages = chat.messages
-    if silences is None:
-        silences = gaps(messages)
-    cuts = [i + 1 for i, g in enumerate(silences) if g > gap_s]
-    conversations = []
-    for start, end in zip([0, *cuts], [*cuts, len(messages)]):
-        if end > start:
-            turns = split_turns(messages[start:end], window_s)
-            conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
-    return conversations
+def split_turns(messages: list[Message], window_s: float) -> list[Turn]:
+    """The turns of `segment` when no silence is long enough to end a conversation."""
+    chat = Chat(0, "", "", list(messages))
+    return [
+        t for conversation in split_conversations(chat, float("inf"), window_s) for t in conversation.turns
+    ]
 
 
 def trainable(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:

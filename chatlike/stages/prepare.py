@@ -26,9 +26,8 @@ from chatlike.data.records import Chat, Samples
 from chatlike.data.segment import (
     TURN_OVERHEAD_TOKENS,
     approx_tokens,
-    gaps,
     keep,
-    split_conversations,
+    segment,
     windows,
 )
 from chatlike.data.split import split_samples
@@ -70,14 +69,11 @@ class SampleBuilder:
 
     def __call__(self, chat: Chat) -> Samples:
         seg, persona = self.cfg.segment, self.cfg.persona
-        silences = gaps(chat.messages)
+        conversations, silences = segment(chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60)
         ordered = sorted(silences)
         below = [bisect_left(ordered, edge) for edge in self._edges[1:]] + [len(ordered)]
         for i, (lo, hi) in enumerate(zip([0, *below], below)):
             self.gaps[i] += hi - lo  # bin i: edge[i] <= gap < edge[i + 1]
-        conversations = split_conversations(
-            chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60, silences
-        )
         self.conversations += len(conversations)
         system = system_prompt(persona, self.me, chat.name, chat.type, chat.members)
         reserved = self.count(system) + TURN_OVERHEAD_TOKENS
@@ -95,15 +91,12 @@ class SampleBuilder:
         if cap is not None and len(kept) > cap:
             self.dropped["over_cap_per_chat"] += len(kept) - cap
             kept = kept[-cap:]  # the latest
-        out = Samples()
-        add = (out.line, out.chat_id, out.contact, out.start, out.turns, out.mine, out.chars, out.tokens)
+        rows = []
         for conv, ws in kept:
-            start = conv.start
             for w in ws:
                 line, mine, chars, tokens = to_line(persona, self.me, conv, w, system)
-                for column, value in zip(add, (line, chat.id, chat.name, start, len(w), mine, chars, tokens)):
-                    column.append(value)
-        return out
+                rows.append((line, chat.id, chat.name, conv.start, len(w), mine, chars, tokens))
+        return Samples(*map(list, zip(*rows))) if rows else Samples()
 
     def absorb(self, other: SampleBuilder) -> None:
         """Add the counts of a builder that segmented other chats (a worker's)."""
