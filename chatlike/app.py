@@ -96,9 +96,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def precheck(args: list[str]) -> None:
-    """Compose the config once before Hydra does, so a typo or a wrong type is one clear line."""
+    """Before a sweep: compose every job's config, so a typo or a wrong type in any value is one
+    clear line before job 0 runs. (A single run is checked as Hydra composes it: `_one_line_errors`.)"""
     overrides = _overrides_of(args)
-    if overrides is None:
+    if overrides is None or not ({"-m", "--multirun", "hydra.mode=MULTIRUN"} & set(args)):
         return
     from hydra import compose, initialize_config_dir
 
@@ -140,9 +141,40 @@ def keep_snapshot(run_dir: Path, subdir: str | None, stages: list[str]) -> None:
             shutil.copy2(run_dir / subdir / name, dest / name)
 
 
+def _one_line_errors() -> None:
+    """Hydra prints its own multi-line report of a config it cannot compose; make it our one line."""
+    import hydra._internal.utils as hydra_utils
+
+    report = hydra_utils.run_and_report
+
+    def run_and_report(func):
+        def composed():
+            try:
+                return func()
+            except Exception as exc:
+                if _raised_in_job(exc.__traceback__):
+                    raise
+                _fail(f"bad config: {_one_line(exc)} (see: python -m chatlike --help)")
+
+        return report(composed)
+
+    hydra_utils.run_and_report = run_and_report
+
+
+def _raised_in_job(tb) -> bool:
+    while tb is not None:
+        if tb.tb_frame.f_code is _task.__code__:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _task(dcfg: DictConfig) -> None:
     try:
-        cfg = OmegaConf.to_object(dcfg)
+        try:
+            cfg = OmegaConf.to_object(dcfg)
+        except Exception as exc:
+            raise ChatlikeError(f"bad config: {_one_line(exc)} (see: python -m chatlike --help)") from None
         check(cfg)
         hc = HydraConfig.get()
         run_dir = Path(hc.runtime.output_dir)
@@ -169,6 +201,7 @@ def main() -> None:
         precheck(args)
     except ChatlikeError as exc:
         _fail(str(exc))
+    _one_line_errors()
     hydra.main(config_path=str(conf_dir()), config_name="config")(_task)()
 
 
