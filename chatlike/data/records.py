@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import compress
+
 import msgspec
 
 
@@ -89,3 +91,7 @@ class Samples(msgspec.Struct, gc=False):
     def take(self, rows: list[int]) -> Samples:
         """The samples at these rows, in this order."""
         return Samples(*([column[i] for i in rows] for column in self.columns()))
+
+    def where(self, keep: list[bool]) -> Samples:
+        """The samples whose `keep` is true, in order."""
+        return Samples(*(list(compress(column, keep)) for column in self.columns()))

@@ -20,19 +20,20 @@ def split_samples(samples: Samples, cfg: SplitConfig) -> dict[str, Samples]:
         if not starts or starts[-1] != start:
             starts.append(start)
     test: set[tuple[int, int]] = set()
-    for chat_id, starts in by_chat.items():
-        ordered = sorted(set(starts))
+    rest: list[tuple[int, int]] = []  # the other conversations, by chat then start
+    for chat_id in sorted(by_chat):
+        ordered = sorted(set(by_chat[chat_id]))
         n_test = (
             min(len(ordered) - 1, math.ceil(cfg.test_fraction * len(ordered))) if cfg.test_fraction else 0
         )
-        test.update((chat_id, s) for s in ordered[len(ordered) - n_test :] if n_test > 0)
-    rest = sorted(set(keys) - test)
+        cut = len(ordered) - max(n_test, 0)
+        test.update((chat_id, s) for s in ordered[cut:])
+        rest.extend((chat_id, s) for s in ordered[:cut])
     n_val = round(cfg.val_fraction * len(rest))
     if cfg.val_fraction and n_val == 0 and len(rest) >= 10:
         n_val = 1
     val = set(random.Random(cfg.seed).sample(rest, n_val)) if n_val else set()
-    rows: dict[str, list[int]] = {"train": [], "val": [], "test": []}
-    train, val_rows, test_rows = rows["train"], rows["val"], rows["test"]
-    for i, key in enumerate(keys):
-        (test_rows if key in test else val_rows if key in val else train).append(i)
-    return {name: samples.take(r) for name, r in rows.items()}
+    in_test = [key in test for key in keys]
+    in_val = [key in val for key in keys] if val else [False] * len(keys)
+    in_train = [not (t or v) for t, v in zip(in_test, in_val)]
+    return {"train": samples.where(in_train), "val": samples.where(in_val), "test": samples.where(in_test)}

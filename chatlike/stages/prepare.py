@@ -12,6 +12,7 @@ import os
 import time
 from bisect import bisect_left
 from collections import Counter
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -186,9 +187,8 @@ def dataset_stats(splits: dict[str, Samples]) -> dict[str, Any]:
 
 
 def write_jsonl(path: Path, samples: Samples) -> None:
-    with atomic_open(path, "wb") as f:
-        if samples.line:
-            f.write(b"\n".join(samples.line) + b"\n")
+    with atomic_open(path, "wb", buffering=1 << 20) as f:
+        f.writelines(chain.from_iterable(zip(samples.line, repeat(b"\n"))))  # no joined copy
 
 
 def _progress(console):
