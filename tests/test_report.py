@@ -2,21 +2,29 @@
 
 import copy
 import datetime as dt
+import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-import matplotlib
 import pytest
 from conftest import run_cli
+from PIL import Image
 
+from chatlike.data import plots
 from chatlike.data.report import (
+    GAP_COLOR,
+    MAX_CONTACTS_PLOTTED,
     PLOTS,
     SECTION_END,
-    plot_gaps,
+    WINDOW_COLOR,
+    Plotter,
     share_of_gaps_longer,
     write_report,
 )
+from chatlike.errors import ChatlikeError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -114,12 +122,36 @@ def test_report_names_only_my_messages_groups_and_how_to_change_thresholds(prepa
     assert "python -m chatlike -m " in report  # a sweep to compare thresholds
 
 
-def test_gap_plot_marks_both_thresholds(stats):
+def rgb(color: str) -> tuple[int, int, int]:
+    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def test_gap_plot_marks_both_thresholds_on_a_log_axis(stats):
     stats["settings"] |= {"turn_window_minutes": 3.0, "gap_minutes": 90.0}
-    ax = plot_gaps(stats).axes[0]
-    marked = {line.get_xdata()[0] for line in ax.get_lines()}
-    assert {3.0, 90.0} <= marked
-    assert ax.get_xscale() == "log"
+    layout = plots.gap_layout(stats)
+    window, gap = layout.marks
+    assert (window.minutes, window.color, window.dashed) == (3.0, WINDOW_COLOR, True)
+    assert (gap.minutes, gap.color, gap.dashed) == (90.0, GAP_COLOR, False)
+    x = layout.x
+    assert x(90) - x(9) == pytest.approx(x(10) - x(1))  # equal ratios, equal distances: a log axis
+    image = plots.plot_gaps(stats).image
+    box = layout.box
+    for mark in layout.marks:
+        column = {
+            image.getpixel((round(x(mark.minutes)), y)) for y in range(round(box.top), round(box.bottom))
+        }
+        assert rgb(mark.color) in column, mark
+
+
+def test_gap_legend_says_what_share_of_gaps_each_threshold_cuts():
+    stats = {
+        "gaps": {"edges_minutes": [0, 1, 5, 60], "counts": [4, 3, 2, 1]},
+        "settings": {"turn_window_minutes": 5, "gap_minutes": 60},
+    }
+    window, gap = plots.thresholds(stats)
+    assert window.legend.startswith("turn_window_minutes = 5: ")
+    assert window.legend.endswith("(70% of gaps shorter)")
+    assert gap.legend.startswith("gap_minutes = 60: ") and gap.legend.endswith("(10% of gaps longer)")
 
 
 def test_share_of_gaps_longer_is_exact_on_bin_edges():
@@ -138,13 +170,50 @@ def test_same_stats_give_byte_identical_files(stats, tmp_path):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
-def test_user_matplotlib_settings_change_no_plot(stats, tmp_path):
-    write_report(tmp_path / "a", stats)
-    with matplotlib.rc_context({"lines.linewidth": 7, "font.size": 20, "figure.dpi": 300}):
-        write_report(tmp_path / "b", stats)
-        assert matplotlib.rcParams["font.size"] == 20  # and the user's settings are left as they were
+def test_plots_are_drawn_without_matplotlib_or_numpy(prepared, tmp_path):
+    # importing them costs more CPU than prepare has for the whole report
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from chatlike.data.report import write_report\n"
+        f"stats = json.loads(Path({str(prepared / 'data' / 'stats.json')!r}).read_text(encoding='utf-8'))\n"
+        f"write_report(Path({str(tmp_path)!r}), stats)\n"
+        "print(sorted(m for m in ('matplotlib', 'numpy') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
     for plot in PLOTS.values():
-        assert (tmp_path / "a" / plot).read_bytes() == (tmp_path / "b" / plot).read_bytes(), plot
+        assert (tmp_path / plot).read_bytes() == (prepared / plot).read_bytes(), plot
+
+
+def test_plots_are_about_800_px_wide_and_grow_with_the_rows(stats, tmp_path):
+    write_report(tmp_path / "few", stats)
+    many = copy.deepcopy(stats)
+    row = {"conversations": 2, "samples": 3, "train": 2, "val": 0, "test": 1, "my_share_of_turns": 0.4}
+    many["contacts"] = {f"contact {i}": dict(row) for i in range(10)}
+    write_report(tmp_path / "many", many)
+    for plot in PLOTS.values():
+        few = Image.open(tmp_path / "few" / plot)
+        assert 800 <= few.width <= 900 and 100 <= few.height <= 1000, plot
+    for plot in (PLOTS["contacts"], PLOTS["my_share"]):
+        assert Image.open(tmp_path / "many" / plot).height > Image.open(tmp_path / "few" / plot).height
+
+
+def test_contacts_after_the_first_ones_are_summed_in_one_row(stats):
+    row = {"conversations": 2, "samples": 3, "train": 2, "val": 0, "test": 1}
+    stats["contacts"] = {f"contact {i}": dict(row) for i in range(MAX_CONTACTS_PLOTTED + 475)}
+    rows = plots.contact_rows(stats)
+    assert len(rows) == MAX_CONTACTS_PLOTTED + 1
+    assert rows[0][0] == "contact 0"
+    assert rows[-1] == ("475 more contacts", {"conversations": 950, "train": 950, "val": 0, "test": 475})
+
+
+def test_long_names_are_cut_to_one_line_with_an_ellipsis():
+    name = "Александра Константиновна\nПреображенская-Долгорукова 😀" * 3
+    cut = plots.one_line(name, plots.LABEL, plots.NAME_WIDTH)
+    assert cut.endswith("…") and "\n" not in cut and cut[:-1] in name.replace("\n", " ")
+    assert plots.text_width(cut, plots.LABEL) <= plots.NAME_WIDTH
+    assert plots.one_line("Anna", plots.LABEL, plots.NAME_WIDTH) == "Anna"
 
 
 EVAL = "<!-- eval section -->\n## Eval\n\nstyle score 0.5\n<!-- end of eval section -->\n"
@@ -164,6 +233,7 @@ def test_rerunning_prepare_keeps_the_eval_section(stats, tmp_path):
 
 
 def test_many_contacts_and_nothing_removed_still_plot(stats, tmp_path):
+    # names in Cyrillic with emoji (missing from the font: drawn as a box, no error)
     many = copy.deepcopy(stats)
     row = {"conversations": 2, "samples": 3, "train": 2, "val": 0, "test": 1, "my_share_of_turns": 0.4}
     many["contacts"] = {f"Контакт {i} 😀": dict(row) for i in range(40)}
@@ -185,3 +255,55 @@ def test_a_marked_section_written_before_prepare_survives_it(stats, tmp_path):
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert report.startswith("# chatlike dataset report") and report.endswith(EVAL)
     assert "# chatlike report\n" not in report
+
+
+def test_edge_case_stats_give_valid_pngs(stats, tmp_path):
+    empty = copy.deepcopy(stats)
+    empty["contacts"] = {}
+    empty["gaps"]["counts"] = [0] * len(empty["gaps"]["counts"])
+    for key in ("turns_per_sample", "chars_per_sample", "approx_tokens_per_sample"):
+        empty[key] = {}
+    empty["filter"] |= {"messages_removed": {}, "chats_removed": {}}
+    empty["segment"] |= {"conversations_dropped": {}, "duplicates_dropped": 0}
+    huge = copy.deepcopy(stats)
+    huge["contacts"] = {
+        f"{'Zoë ' * 40}{i} 🎉": {
+            "conversations": 10**9,
+            "samples": 10**9,
+            "train": 10**9,
+            "val": 7,
+            "test": 0,
+        }
+        for i in range(3)
+    }
+    huge["gaps"]["counts"] = [10**12] * len(huge["gaps"]["counts"])
+    huge["settings"] |= {"turn_window_minutes": 0.0, "gap_minutes": 10**6}  # off the bins, both ways
+    huge["filter"]["messages_removed"] = {"x" * 500: 10**10, "no_text:sticker": 0}
+    for name, case in (("empty", empty), ("huge", huge)):
+        write_report(tmp_path / name, case)
+        for plot in PLOTS.values():
+            image = Image.open(io.BytesIO((tmp_path / name / plot).read_bytes()))
+            image.load()  # decodes: a valid PNG
+            assert image.mode == "RGB" and image.width >= 800, (name, plot)
+
+
+def test_plotter_draws_in_the_background_and_reports_a_failure(stats, tmp_path):
+    plotter = Plotter()
+    try:
+        plotter.draw(tmp_path, stats)
+        plotter.wait()
+    finally:
+        plotter.close()
+    for plot in PLOTS.values():
+        assert (tmp_path / plot).read_bytes().startswith(PNG)
+    broken = copy.deepcopy(stats)
+    del broken["gaps"]
+    plotter = Plotter()
+    try:
+        plotter.draw(tmp_path / "broken", broken)
+        with pytest.raises(ChatlikeError, match="plots"):
+            plotter.wait()
+    finally:
+        plotter.close()
+    plotter.close()  # twice, and without drawing: always safe
+    Plotter().close()
