@@ -222,6 +222,15 @@ def _prepare_chats(bounds: tuple[int, int]) -> tuple[Samples, ChatFilter, Sample
     return samples, chat_filter, build
 
 
+def _prepare_chats_in_worker(bounds: tuple[int, int]) -> tuple[bytes, Samples, ChatFilter, SampleBuilder]:
+    """`_prepare_chats` in a worker: the JSONL lines travel back as one bytes object (a line never
+    holds a raw newline), which pickles and pipes several times faster than 100k small ones."""
+    samples, chat_filter, build = _prepare_chats(bounds)
+    lines = b"\n".join(samples.line)
+    samples.line = []
+    return lines, samples, chat_filter, build
+
+
 def chunks(sizes: list[int], n: int) -> list[tuple[int, int]]:
     """Contiguous ranges of chats of about equal bytes, at most n of them, in order."""
     total, out, start, acc = sum(sizes), [], 0, 0
@@ -265,7 +274,8 @@ def prepare_chats(
             bounds = chunks(sizes, workers * 8)
             parts = []
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for (lo, hi), part in zip(bounds, pool.imap(_prepare_chats, bounds)):
+                for (lo, hi), (lines, *part) in zip(bounds, pool.imap(_prepare_chats_in_worker, bounds)):
+                    part[0].line = lines.split(b"\n") if lines else []
                     parts.append(part)
                     progress.advance(task, sum(sizes[lo:hi]))
     finally:
