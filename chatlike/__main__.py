@@ -1,3 +1,9 @@
-from chatlike.app import main
+import sys
+
+from chatlike.data import prefetch
+
+prefetch.start(sys.argv[1:])  # before Hydra is even imported (chatlike.data.prefetch)
+
+from chatlike.app import main  # noqa: E402
 
 main()

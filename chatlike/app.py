@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from chatlike.config import Config, check, register
+from chatlike.data import prefetch
 from chatlike.errors import ChatlikeError
 
 
@@ -197,6 +198,7 @@ def main() -> None:
     register()
     args = normalize_args(sys.argv[1:])
     sys.argv = [sys.argv[0]] + args
+    prefetch.start(args)  # a no-op when `python -m chatlike` started it already
     try:
         precheck(args)
     except ChatlikeError as exc:

@@ -213,3 +213,38 @@ def test_a_chat_list_entry_that_is_not_one_json_value_is_an_error_naming_the_cha
     with pytest.raises(ChatlikeError, match=r"broken\.json: chat .*invalid"):
         for chat in export.chats:
             chat.messages()
+
+
+# ---- chat ends found while Hydra composes the config (chatlike.data.prefetch) ------------------
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["source.path=/x/result.json", "stages=[prepare]"], "/x/result.json"),
+        (["++source.path='/x/my export'"], "/x/my export"),
+        (["source.path=/a", "source.path=/b"], "/b"),  # the last one wins, as in Hydra
+        (["source.path=/x", "stages=[train]"], None),  # no prepare, nothing to find
+        (["source.path=${oc.env:HOME}/x"], None),  # an interpolation is Hydra's to resolve
+        (["experiment=lorenzo"], None),
+    ],
+)
+def test_the_export_a_command_line_names_plainly_is_the_one_searched_early(args, named):
+    from pathlib import Path
+
+    from chatlike.data import prefetch
+
+    assert prefetch._named_export(args) == (Path(named) if named else None)
+
+
+def test_chat_ends_found_early_are_the_ends_prepare_would_find_and_only_for_that_file(tmp_path, monkeypatch):
+    from chatlike.data import layout, prefetch
+
+    monkeypatch.setattr(prefetch, "FROM_BYTES", 0)
+    path = write(tmp_path, "result", QUIRKS["modern_full"])
+    prefetch.start([f"source.path={tmp_path}"])  # the export folder names its result.json
+    assert prefetch.take(path) == layout.chat_ends(path.read_bytes())
+    other = write(tmp_path, "other", QUIRKS["modern_full"])
+    assert prefetch.take(other) is None
+    path.write_bytes(QUIRKS["modern_full"] + b"\n")  # changed since: its old ends are not used
+    assert prefetch.take(path) is None

@@ -16,7 +16,7 @@ from typing import Any, Optional, Union
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from chatlike.data import layout
+from chatlike.data import layout, prefetch
 from chatlike.errors import ChatlikeError
 
 SAMPLE_EXPORT = Path(__file__).resolve().parent / "sample" / "result.json"
@@ -280,7 +280,8 @@ def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, str, list
                 return None
             head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
             return root, "single", [ChatSource(head, view[start:end], path, bare_messages=True)]
-        found = layout.index_full_export(buf, _ends_in_processes(buf, workers) if workers > 1 else None)
+        ends = prefetch.take(p)  # found while the config was composed, when the command line named p
+        found = layout.index_full_export(buf, _ends_in_processes(buf, workers) if workers > 1 else None, ends)
         if found is None:
             return None
         root = _decode(p, found.skeleton)

@@ -63,16 +63,28 @@ def _list_open(buf, key: bytes, lo: int, hi: int) -> int:
     return -1 if lst < 0 else lst + len(b'\n  "list": [') - 1
 
 
-def index_full_export(buf, map_ranges: Optional[Callable] = None) -> Optional[Layout]:
-    """Index a full export's chat lists, or None when the file is not laid out as Telegram writes it.
+def chat_ends(buf, map_ranges: Optional[Callable] = None) -> Optional[list[int]]:
+    """Every `CHAT_END` from the first chat list on (None: no `chats` list where Telegram puts it).
     `map_ranges(ranges)` may run `find_ends` over byte ranges in other processes."""
-    size = len(buf)
-    first = _list_open(buf, b"chats", 0, size)
+    first = _list_open(buf, b"chats", 0, len(buf))
     if first < 0:
         return None
-    ranges = _ranges(first, size, 1 if map_ranges is None else 8)
+    ranges = _ranges(first, len(buf), 1 if map_ranges is None else 8)
     found = map_ranges(ranges) if map_ranges else [find_ends(buf, lo, hi) for lo, hi in ranges]
-    ends = [e for part in found for e in part]
+    return [e for part in found for e in part]
+
+
+def index_full_export(
+    buf, map_ranges: Optional[Callable] = None, ends: Optional[list[int]] = None
+) -> Optional[Layout]:
+    """Index a full export's chat lists, or None when the file is not laid out as Telegram writes it.
+    `ends` is `chat_ends(buf)` when the caller has it (chatlike.data.prefetch)."""
+    size = len(buf)
+    first = _list_open(buf, b"chats", 0, size)
+    if ends is None:
+        ends = chat_ends(buf, map_ranges)
+    if first < 0 or ends is None:
+        return None
     lists: dict[str, list[ChatSlice]] = {}
     pieces, cursor, next_end = [], 0, 0
     open_at, key = first, "chats"
