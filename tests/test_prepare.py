@@ -330,3 +330,14 @@ def test_chats_are_cut_into_contiguous_chunks_of_about_equal_bytes():
     assert prepare.chunks([10, 10, 10, 10], 2) == [(0, 2), (2, 4)]
     assert prepare.chunks([100, 1, 1], 2) == [(0, 1), (1, 3)]
     assert prepare.chunks([5], 4) == [(0, 1)]
+
+
+def test_dedupe_keeps_the_first_of_equal_lines_even_when_different_lines_share_a_hash():
+    from chatlike.data.records import Samples
+    from chatlike.stages.prepare import dedupe
+
+    lines = [b"a", b"b", b"a", b"c", b"b"]
+    samples = Samples(lines, [1] * 5, ["x"] * 5, list(range(5)), [2] * 5, [1] * 5, [1] * 5, [1] * 5)
+    for hashes in (None, [hash(x) for x in lines], [7, 7, 7, 8, 7]):  # the last: a collision
+        kept, dropped = dedupe(samples, hashes)
+        assert (kept.line, kept.start, dropped) == ([b"a", b"b", b"c"], [0, 1, 3], 2)

@@ -12,7 +12,8 @@ import os
 import time
 from bisect import bisect_left
 from collections import Counter
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
+from operator import not_
 from pathlib import Path
 from typing import Any, Callable
 
@@ -147,14 +148,22 @@ def _summary(values: list[int]) -> dict[str, float]:
     }
 
 
-def dedupe(samples: Samples) -> tuple[Samples, int]:
-    """Exact duplicate samples (same messages) are dropped, the first one kept."""
-    first: dict[bytes, int] = {}
-    for i, line in enumerate(samples.line):
-        first.setdefault(line, i)
-    if len(first) == len(samples):
+def dedupe(samples: Samples, hashes: list[int] | None = None) -> tuple[Samples, int]:
+    """Exact duplicate samples (same messages) are dropped, the first one kept. `hashes` are the
+    lines' hashes when the workers computed them (in parallel); equal lines are then found by
+    comparing ints, and lines only when two hashes match."""
+    lines = samples.line
+    if hashes is None:
+        hashes = list(map(hash, lines))
+    first = dict(zip(reversed(hashes), range(len(hashes) - 1, -1, -1)))  # each hash's first row
+    if len(first) == len(lines):
         return samples, 0
-    return samples.take(sorted(first.values())), len(samples) - len(first)
+    keep = [first[h] == i for i, h in enumerate(hashes)]
+    if any(lines[i] != lines[first[hashes[i]]] for i in compress(range(len(keep)), map(not_, keep))):
+        seen: dict[bytes, int] = {}  # different lines share a hash: compare the lines themselves
+        keep = [seen.setdefault(line, i) == i for i, line in enumerate(lines)]
+    kept = samples.where(keep)
+    return kept, len(samples) - len(kept)
 
 
 def dataset_stats(splits: dict[str, Samples]) -> dict[str, Any]:
@@ -222,13 +231,16 @@ def _prepare_chats(bounds: tuple[int, int]) -> tuple[Samples, ChatFilter, Sample
     return samples, chat_filter, build
 
 
-def _prepare_chats_in_worker(bounds: tuple[int, int]) -> tuple[bytes, Samples, ChatFilter, SampleBuilder]:
+def _prepare_chats_in_worker(
+    bounds: tuple[int, int],
+) -> tuple[bytes, list[int], Samples, ChatFilter, SampleBuilder]:
     """`_prepare_chats` in a worker: the JSONL lines travel back as one bytes object (a line never
     holds a raw newline), which pickles and pipes several times faster than 100k small ones."""
     samples, chat_filter, build = _prepare_chats(bounds)
     lines = b"\n".join(samples.line)
+    hashes = list(map(hash, samples.line))  # for dedupe; forked workers share the parent's hash seed
     samples.line = []
-    return lines, samples, chat_filter, build
+    return lines, hashes, samples, chat_filter, build
 
 
 def chunks(sizes: list[int], n: int) -> list[tuple[int, int]]:
@@ -257,13 +269,15 @@ PARALLEL_FROM_BYTES = 64 * 2**20
 
 def prepare_chats(
     cfg: Config, export: Export, me: str, progress, workers: int = 1
-) -> tuple[Samples, ChatFilter, SampleBuilder]:
+) -> tuple[Samples, list[int] | None, ChatFilter, SampleBuilder]:
     """All chats, in order: in forked workers for a big export (chunks of chats in parallel, results
-    merged in chat order, so the output is the same as in-process), else in this process."""
+    merged in chat order, so the output is the same as in-process), else in this process. Also the
+    lines' hashes when workers computed them (for `dedupe`)."""
     global _SHARED
     sizes = [len(c.raw) for c in export.chats]
     task = progress.add_task("chats", total=sum(sizes))
     _SHARED = (cfg, export, me)
+    hashes: list[int] | None = None
     try:
         if workers <= 1 or len(sizes) < 2:
             parts = [_prepare_chats((0, len(sizes)))]
@@ -272,10 +286,13 @@ def prepare_chats(
             import multiprocessing
 
             bounds = chunks(sizes, workers * 8)
-            parts = []
+            parts, hashes = [], []
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for (lo, hi), (lines, *part) in zip(bounds, pool.imap(_prepare_chats_in_worker, bounds)):
+                for (lo, hi), (lines, more_hashes, *part) in zip(
+                    bounds, pool.imap(_prepare_chats_in_worker, bounds)
+                ):
                     part[0].line = lines.split(b"\n") if lines else []
+                    hashes += more_hashes
                     parts.append(part)
                     progress.advance(task, sum(sizes[lo:hi]))
     finally:
@@ -286,7 +303,7 @@ def prepare_chats(
         samples.extend(more)
         chat_filter.absorb(other_filter)
         build.absorb(other_build)
-    return samples, chat_filter, build
+    return samples, hashes, chat_filter, build
 
 
 def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
@@ -306,9 +323,9 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
             export = read_export(str(path), cfg.source.me, workers)
         me = cfg.persona.me_name or export.me_name or "Me"
         with _progress(console) as progress:
-            samples, chat_filter, build = prepare_chats(cfg, export, me, progress, workers)
+            samples, hashes, chat_filter, build = prepare_chats(cfg, export, me, progress, workers)
         fstats = chat_filter.finish()
-        samples, n_dupes = dedupe(samples) if cfg.filter.drop_duplicates else (samples, 0)
+        samples, n_dupes = dedupe(samples, hashes) if cfg.filter.drop_duplicates else (samples, 0)
         if not samples:
             raise ChatlikeError(
                 f"{export.path}: no training conversations left after filtering " + _why_nothing(cfg, fstats)
