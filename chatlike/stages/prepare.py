@@ -280,29 +280,29 @@ def prepare_chats(
     hashes: list[int] | None = None
     try:
         if workers <= 1 or len(sizes) < 2:
-            parts = [_prepare_chats((0, len(sizes)))]
+            samples, chat_filter, build = _prepare_chats((0, len(sizes)))
             progress.advance(task, sum(sizes))
         else:
             import multiprocessing
 
             bounds = chunks(sizes, workers * 8)
-            parts, hashes = [], []
+            samples, chat_filter, build, hashes = Samples(), None, None, []
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for (lo, hi), (lines, more_hashes, *part) in zip(
-                    bounds, pool.imap(_prepare_chats_in_worker, bounds)
-                ):
-                    part[0].line = lines.split(b"\n") if lines else []
+                results = pool.imap(_prepare_chats_in_worker, bounds)
+                for (lo, hi), (lines, more_hashes, more, other_filter, other_build) in zip(bounds, results):
+                    # merged as they come, while the workers go on
+                    more.line = lines.split(b"\n") if lines else []
+                    samples.extend(more)
                     hashes += more_hashes
-                    parts.append(part)
+                    if chat_filter is None:
+                        chat_filter, build = other_filter, other_build
+                    else:
+                        chat_filter.absorb(other_filter)
+                        build.absorb(other_build)
                     progress.advance(task, sum(sizes[lo:hi]))
     finally:
         _SHARED = None
-    samples, chat_filter, build = parts[0]
     build.count = token_counter(cfg.segment.tokenizer)
-    for more, other_filter, other_build in parts[1:]:
-        samples.extend(more)
-        chat_filter.absorb(other_filter)
-        build.absorb(other_build)
     return samples, hashes, chat_filter, build
 
 
