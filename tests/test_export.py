@@ -29,7 +29,7 @@ def kept_texts(path, **filter_overrides) -> list[tuple[str, bool]]:
         **filter_overrides,
     )
     f = ChatFilter(cfg, export.me_id, "Pasquale", "Deleted Account")
-    return [(m.text, m.mine) for src in export.chats if (c := f(src)) for m in c.messages]
+    return [(m.text, m.mine) for src in export.chats if (c := f.read(src)) for m in c.messages]
 
 
 @pytest.mark.parametrize("name", sorted(set(QUIRKS) - {"single_group"}))
@@ -84,13 +84,11 @@ def test_older_exports_read_the_same_messages(tmp_path, when):
     )
     old = read_export(str(write(tmp_path, when, QUIRKS[when])))
     cfg = FilterConfig(min_messages=0, min_my_messages=0)
-    a = ChatFilter(cfg, modern.me_id, "P", "D")(modern.chats[0])
-    b = ChatFilter(cfg, old.me_id, "P", "D")(old.chats[0])
-    assert [(m.text, m.mine, m.sender_id) for m in a.messages] == [
-        (m.text, m.mine, m.sender_id) for m in b.messages
-    ]
+    a = ChatFilter(cfg, modern.me_id, "P", "D").read(modern.chats[0]).messages
+    b = ChatFilter(cfg, old.me_id, "P", "D").read(old.chats[0]).messages
+    assert [(m.text, m.mine, m.sender_id) for m in a] == [(m.text, m.mine, m.sender_id) for m in b]
     # without date_unixtime, the naive local date is read as is: the gaps are the same
-    gaps = lambda c: [y.time - x.time for x, y in zip(c.messages, c.messages[1:])]  # noqa: E731
+    gaps = lambda ms: [y.time - x.time for x, y in zip(ms, ms[1:])]  # noqa: E731
     assert gaps(a) == gaps(b)
 
 
@@ -128,7 +126,9 @@ def test_single_group_export_with_me_given_by_id_or_name(tmp_path):
 def test_deleted_accounts_stay_on_the_other_side_under_a_placeholder(tmp_path):
     export = read_export(str(write(tmp_path, "m", QUIRKS["modern_full"])))
     cfg = FilterConfig(chat_types=["private_group"], min_messages=0, min_my_messages=0)
-    group = [c for s in export.chats if (c := ChatFilter(cfg, export.me_id, "P", "Deleted Account")(s))][0]
+    group = [c for s in export.chats if (c := ChatFilter(cfg, export.me_id, "P", "Deleted Account").read(s))][
+        0
+    ]
     deleted = [m for m in group.messages if m.text == "io sì"][0]
     assert deleted.sender == "Deleted Account" and not deleted.mine
 
@@ -136,7 +136,7 @@ def test_deleted_accounts_stay_on_the_other_side_under_a_placeholder(tmp_path):
 def test_unsupported_messages_are_skipped_and_counted(tmp_path):
     export = read_export(str(write(tmp_path, "u", QUIRKS["unsupported"])))
     f = ChatFilter(FilterConfig(min_messages=0, min_my_messages=0), export.me_id, "P", "D")
-    f(export.chats[0])
+    f.read(export.chats[0])
     assert f.finish().messages_removed["unsupported"] == 1
 
 
@@ -154,7 +154,7 @@ def test_only_my_messages_groups_are_reported_not_silently_empty(tmp_path):
         "D",
     )
     for s in export.chats:
-        f(s)
+        f.read(s)
     stats = f.finish()
     assert stats.only_my_messages == ["Napoli Tifosi Italia"]
     assert stats.chats_removed == {"only_my_messages": 1}

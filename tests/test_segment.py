@@ -10,7 +10,7 @@ ME, THEM = "user1", "user2"
 
 
 def msg(i: int, t: int, mine: bool, text: str | None = None) -> Message:
-    return Message(7, i, t, ME if mine else THEM, "Me" if mine else "Lorenzo", text or f"m{i}", mine)
+    return Message(t, ME if mine else THEM, "Me" if mine else "Lorenzo", text or f"m{i}", mine)
 
 
 def chat_of(messages) -> Chat:

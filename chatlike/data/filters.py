@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import Counter
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 import msgspec
 
@@ -89,6 +89,7 @@ class ChatFilter:
         self.stats = FilterStats()
         self.removed: Counter = Counter()
         self.chats_removed: Counter = Counter()
+        self.counted = (0, 0)  # messages kept and mine of the chat `messages` last read
 
     def select(self, head: ChatHead, name: str) -> Optional[str]:
         """Why a chat is not read at all, or None."""
@@ -102,45 +103,62 @@ class ChatFilter:
         return None
 
     def __call__(self, source: ChatSource) -> Optional[Chat]:
-        head, cfg, stats = source.head, self.cfg, self.stats
+        """The chat, its messages still to be filtered as they are read (`messages`), or None when
+        the chat rules reject it before reading (type, include, exclude). Once its messages are
+        read, `judge` applies the rules that need them."""
+        head, stats = source.head, self.stats
         stats.chats_seen += 1
         name = chat_name(head, self.placeholder)
         reason = self.select(head, name)
-        if reason is None:
-            raw = source.messages()
-            stats.messages_seen += len(raw)
-            messages, n_mine = self.messages(raw, head.id)
-            if head.type in GROUP_TYPES and messages and n_mine == len(messages):
-                stats.only_my_messages.append(name)
-                reason = "only_my_messages"
-            elif len(messages) < cfg.min_messages:
-                reason = "too_few_messages"
-            elif n_mine < cfg.min_my_messages:
-                reason = "too_few_of_mine"
-            if reason:
-                self.removed[f"chat:{reason}"] += len(messages)
         if reason:
             self.chats_removed[reason] += 1
             return None
-        members = dict.fromkeys(m.sender for m in messages if not m.mine)
-        if head.type == "personal_chat" and cfg.pseudonymize_contacts:
+        raw = source.messages()
+        stats.messages_seen += len(raw)
+        if head.type == "personal_chat" and self.cfg.pseudonymize_contacts:
             name = pseudonym(f"user{head.id}")
-        stats.chats_kept += 1
-        stats.messages_kept += len(messages)
-        return Chat(head.id, name, head.type or "unknown", messages, tuple(members))
+        return Chat(head.id, name, head.type or "unknown", self.messages(raw))
 
-    def messages(self, raw: list[RawMessage], chat_id: int) -> tuple[list[Message], int]:
+    def read(self, source: ChatSource) -> Optional[Chat]:
+        """All the rules at once: the chat with its kept messages as a list of `Message`s, or None.
+        (prepare segments the messages as they are filtered instead: `__call__`, then `judge`.)"""
+        chat = self(source)
+        if chat is None:
+            return None
+        chat = Chat(chat.id, chat.name, chat.type, [Message._make(m) for m in chat.messages])
+        return chat if self.judge(chat) else None
+
+    def judge(self, chat: Chat) -> bool:
+        """After its messages were read: keep the chat, or count why not (too few messages, too few
+        of mine, or a group exported with only my messages)."""
+        cfg, stats = self.cfg, self.stats
+        n, n_mine = self.counted
+        reason = None
+        if chat.type in GROUP_TYPES and n and n_mine == n:
+            stats.only_my_messages.append(chat.name)
+            reason = "only_my_messages"
+        elif n < cfg.min_messages:
+            reason = "too_few_messages"
+        elif n_mine < cfg.min_my_messages:
+            reason = "too_few_of_mine"
+        if reason:
+            self.removed[f"chat:{reason}"] += n
+            self.chats_removed[reason] += 1
+            return False
+        stats.chats_kept += 1
+        stats.messages_kept += n
+        return True
+
+    def messages(self, raw: list[RawMessage]) -> Iterator[Message]:
         """Keep text messages; drop service, unsupported, media without text, forwards, via-bot.
-        Returns the kept messages and how many of them are mine."""
+        Yields `Message` tuples; once done, `counted` holds how many were kept and how many are mine."""
         cfg, removed = self.cfg, self.removed
         me_id, me_name, placeholder = self.me_id, self.me_name, self.placeholder
         since, until = self.since, self.until
         drop_forwarded, drop_via_bot, pseudo = cfg.drop_forwarded, cfg.drop_via_bot, cfg.pseudonymize_contacts
         unset = msgspec.UNSET
-        kept: list[Message] = []
-        append = kept.append
-        n_mine = 0
         redacting = cfg.redact
+        n = n_mine = 0
         for m in raw:
             if m.type != "message":
                 removed[m.type] += 1  # service, unsupported
@@ -165,20 +183,19 @@ class ChatFilter:
                 else:
                     removed[f"no_text:{kind}"] += 1
                     continue
+            if redacting:
+                text = redact(text)
             from_id = m.from_id
             sender_id = from_id if type(from_id) is str else normalize_from_id(from_id)
+            n += 1
             if sender_id == me_id:
-                append(
-                    Message(chat_id, m.id, t, sender_id, me_name, redact(text) if redacting else text, True)
-                )
                 n_mine += 1
-                continue
-            if m.from_ is None:
-                sender = placeholder
+                yield (t, sender_id, me_name, text, True)
+            elif m.from_ is None:
+                yield (t, sender_id, placeholder, text, False)
             else:
-                sender = pseudonym(sender_id) if pseudo else m.from_
-            append(Message(chat_id, m.id, t, sender_id, sender, redact(text) if redacting else text, False))
-        return kept, n_mine
+                yield (t, sender_id, pseudonym(sender_id) if pseudo else m.from_, text, False)
+        self.counted = (n, n_mine)
 
     def absorb(self, other: ChatFilter) -> None:
         """Add the counts of a filter that read other chats (a worker's), in chat order."""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from itertools import compress
+from typing import Iterable, NamedTuple
 
 import msgspec
 
 
-class Message(msgspec.Struct, frozen=True, gc=False):
-    """One kept text message, normalised: epoch time, sender id, visible text."""
+class Message(NamedTuple):
+    """One kept text message, normalised: epoch time, sender id, visible text. The filter yields
+    these as plain tuples of the same fields (a class instance per message would cost more than
+    segmenting it), so read them by unpacking: `for time, sender_id, sender, text, mine in ...`."""
 
-    chat_id: int
-    id: int
     time: int  # epoch seconds
     sender_id: str  # "user123"; deleted accounts keep their id, their name is a placeholder
     sender: str
@@ -20,13 +21,13 @@ class Message(msgspec.Struct, frozen=True, gc=False):
 
 
 class Chat(msgspec.Struct, frozen=True):
-    """One chat after filtering: who it is with and its kept messages, oldest first."""
+    """One chat the filters selected: who it is with and its kept messages, oldest first (a list,
+    or the filter's generator of them, consumed once by segmentation)."""
 
     id: int
     name: str
     type: str
-    messages: list[Message]
-    members: tuple[str, ...] = ()  # other senders' names, in order of first appearance
+    messages: Iterable[Message]
 
 
 class Turn(msgspec.Struct, frozen=True, gc=False):

@@ -32,26 +32,25 @@ def segment(chat: Chat, gap_s: float, window_s: float) -> tuple[list[Conversatio
     join_s = min(window_s, gap_s)  # a turn never spans a conversation break
     texts: list[str] = []
     sender, name, mine, first, last = None, "", False, 0, 0
-    for m in chat.messages:
-        t = m.time
+    for t, sender_id, sender_name, text, is_mine in chat.messages:
         if texts:
             dt = t - last
             silence(dt)
-            if dt <= join_s and m.sender_id == sender:
-                texts.append(m.text)
+            if dt <= join_s and sender_id == sender:
+                texts.append(text)
                 last = t
                 continue
-            text = texts[0] if len(texts) == 1 else "\n".join(texts)
-            n = len(text) if text.isascii() else len(text.encode("utf-8"))  # approx_tokens, inlined
-            turn(Turn(sender, name, mine, text, len(texts), first, last, n // 3 + 1))
+            joined = texts[0] if len(texts) == 1 else "\n".join(texts)
+            n = len(joined) if joined.isascii() else len(joined.encode("utf-8"))  # approx_tokens, inlined
+            turn(Turn(sender, name, mine, joined, len(texts), first, last, n // 3 + 1))
             if dt > gap_s:
                 conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
                 turns = []
                 turn = turns.append
-        sender, name, mine, texts, first, last = m.sender_id, m.sender, m.mine, [m.text], t, t
+        sender, name, mine, texts, first, last = sender_id, sender_name, is_mine, [text], t, t
     if texts:
-        text = "\n".join(texts)
-        turn(Turn(sender, name, mine, text, len(texts), first, last, approx_tokens(text)))
+        joined = "\n".join(texts)
+        turn(Turn(sender, name, mine, joined, len(texts), first, last, approx_tokens(joined)))
         conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
     return conversations, silences
 
@@ -63,7 +62,7 @@ def split_conversations(chat: Chat, gap_s: float, window_s: float) -> list[Conve
 
 def split_turns(messages: list[Message], window_s: float) -> list[Turn]:
     """The turns of `segment` when no silence is long enough to end a conversation."""
-    chat = Chat(0, "", "", list(messages))
+    chat = Chat(0, "", "", messages)
     return [
         t for conversation in split_conversations(chat, float("inf"), window_s) for t in conversation.turns
     ]

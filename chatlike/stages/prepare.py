@@ -69,15 +69,20 @@ class SampleBuilder:
         self.gaps = [0] * len(GAP_EDGES_MINUTES)
         self._edges = [e * 60 for e in GAP_EDGES_MINUTES]
 
-    def __call__(self, chat: Chat) -> Samples:
+    def __call__(self, chat: Chat, chat_filter: ChatFilter) -> Samples:
+        """Segment the chat as its messages are read and filtered, then (if the filter's chat rules
+        keep it) cut its conversations into windows and format them."""
         seg, persona = self.cfg.segment, self.cfg.persona
         conversations, silences = segment(chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60)
+        if not chat_filter.judge(chat):
+            return Samples()
         ordered = sorted(silences)
         below = [bisect_left(ordered, edge) for edge in self._edges[1:]] + [len(ordered)]
         for i, (lo, hi) in enumerate(zip([0, *below], below)):
             self.gaps[i] += hi - lo  # bin i: edge[i] <= gap < edge[i + 1]
         self.conversations += len(conversations)
-        system = system_prompt(persona, self.me, chat.name, chat.type, chat.members)
+        others = dict.fromkeys(t.sender for c in conversations for t in c.turns if not t.mine)
+        system = system_prompt(persona, self.me, chat.name, chat.type, tuple(others))
         reserved = self.count(system) + TURN_OVERHEAD_TOKENS
         kept = []
         for conv in conversations:
@@ -226,7 +231,7 @@ def _prepare_chats(bounds: tuple[int, int]) -> tuple[Samples, ChatFilter, Sample
     for source in export.chats[bounds[0] : bounds[1]]:
         chat = chat_filter(source)
         if chat is not None:
-            samples.extend(build(chat))
+            samples.extend(build(chat, chat_filter))
     build.count = None  # a tokenizer's closure does not pickle; the parent has its own
     return samples, chat_filter, build
 
