@@ -172,19 +172,18 @@ def dedupe(samples: Samples, hashes: list[int] | None = None) -> tuple[Samples, 
 
 
 def dataset_stats(splits: dict[str, Samples]) -> dict[str, Any]:
-    per_contact: dict[str, dict[str, Any]] = {}
-    conversations: dict[str, set[int]] = {}
-    for name in SPLITS:
-        for contact, start in zip(splits[name].contact, splits[name].start):
-            c = per_contact.get(contact)
-            if c is None:
-                c = per_contact[contact] = {"conversations": 0, "samples": 0, **dict.fromkeys(SPLITS, 0)}
-                conversations[contact] = set()
-            c["samples"] += 1
-            c[name] += 1
-            conversations[contact].add(start)
-    for contact, starts in conversations.items():
-        per_contact[contact]["conversations"] = len(starts)
+    in_split = {name: Counter(splits[name].contact) for name in SPLITS}
+    # windows of one conversation share its start: count (contact, start) pairs once
+    pairs = {pair for name in SPLITS for pair in zip(splits[name].contact, splits[name].start)}
+    conversations = Counter(contact for contact, _ in pairs)
+    per_contact = {
+        contact: {
+            "conversations": n,
+            "samples": sum(in_split[name][contact] for name in SPLITS),
+            **{name: in_split[name][contact] for name in SPLITS},
+        }
+        for contact, n in conversations.items()
+    }
 
     def column(key: str) -> list[int]:
         return [v for name in SPLITS for v in getattr(splits[name], key)]
