@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import tempfile
 import time
 from bisect import bisect_left
 from collections import Counter
@@ -217,13 +218,14 @@ def _progress(console):
     )
 
 
-# What forked workers inherit instead of receiving it pickled: the config, the read export, my name.
-_SHARED: tuple[Config, Export, str] | None = None
+# What forked workers inherit instead of receiving it pickled: the config, the read export, my name,
+# and the folder where they leave their JSONL lines.
+_SHARED: tuple[Config, Export, str, str] | None = None
 
 
 def _prepare_chats(bounds: tuple[int, int]) -> tuple[Samples, ChatFilter, SampleBuilder]:
     """Filter, segment and format the chats export.chats[lo:hi] (in a worker, or in-process)."""
-    cfg, export, me = _SHARED
+    cfg, export, me, _ = _SHARED
     chat_filter = ChatFilter(cfg.filter, export.me_id, me, cfg.persona.deleted_account_name)
     build = SampleBuilder(cfg, me)
     samples = Samples()
@@ -237,14 +239,22 @@ def _prepare_chats(bounds: tuple[int, int]) -> tuple[Samples, ChatFilter, Sample
 
 def _prepare_chats_in_worker(
     bounds: tuple[int, int],
-) -> tuple[bytes, list[int], Samples, ChatFilter, SampleBuilder]:
-    """`_prepare_chats` in a worker: the JSONL lines travel back as one bytes object (a line never
-    holds a raw newline), which pickles and pipes several times faster than 100k small ones."""
+) -> tuple[str, list[int], Samples, ChatFilter, SampleBuilder]:
+    """`_prepare_chats` in a worker. Its JSONL lines go to a file in the spool folder (memory-backed
+    where the system has /dev/shm), one line per line: the pipe back to the parent is shared by the
+    workers, and tens of MB through it would hold up the others' results."""
     samples, chat_filter, build = _prepare_chats(bounds)
-    lines = b"\n".join(samples.line)
+    spool = Path(_SHARED[3]) / f"{bounds[0]}.jsonl"
+    with open(spool, "wb") as f:
+        f.write(b"\n".join(samples.line))  # a JSONL line never holds a raw newline
     hashes = list(map(hash, samples.line))  # for dedupe; forked workers share the parent's hash seed
     samples.line = []
-    return lines, hashes, samples, chat_filter, build
+    return str(spool), hashes, samples, chat_filter, build
+
+
+def _spool_dir() -> str | None:
+    """Memory-backed when the system has it: the lines only pass through."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
 def chunks(sizes: list[int], n: int) -> list[tuple[int, int]]:
@@ -280,8 +290,8 @@ def prepare_chats(
     global _SHARED
     sizes = [len(c.raw) for c in export.chats]
     task = progress.add_task("chats", total=sum(sizes))
-    _SHARED = (cfg, export, me)
     hashes: list[int] | None = None
+    _SHARED = (cfg, export, me, "")
     try:
         if workers <= 1 or len(sizes) < 2:
             samples, chat_filter, build = _prepare_chats((0, len(sizes)))
@@ -291,19 +301,25 @@ def prepare_chats(
 
             bounds = chunks(sizes, workers * 8)
             samples, chat_filter, build, hashes = Samples(), None, None, []
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = pool.imap(_prepare_chats_in_worker, bounds)
-                for (lo, hi), (lines, more_hashes, more, other_filter, other_build) in zip(bounds, results):
-                    # merged as they come, while the workers go on
-                    more.line = lines.split(b"\n") if lines else []
-                    samples.extend(more)
-                    hashes += more_hashes
-                    if chat_filter is None:
-                        chat_filter, build = other_filter, other_build
-                    else:
-                        chat_filter.absorb(other_filter)
-                        build.absorb(other_build)
-                    progress.advance(task, sum(sizes[lo:hi]))
+            with tempfile.TemporaryDirectory(prefix="chatlike-", dir=_spool_dir()) as spool:  # mode 0700
+                _SHARED = (cfg, export, me, spool)  # before the pool forks: the workers inherit it
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    results = pool.imap(_prepare_chats_in_worker, bounds)
+                    for (lo, hi), (path, more_hashes, more, other_filter, other_build) in zip(
+                        bounds, results
+                    ):
+                        # merged as they come, while the workers go on
+                        with open(path, "rb") as f:
+                            more.line = f.read().split(b"\n") if more_hashes else []
+                        os.unlink(path)
+                        samples.extend(more)
+                        hashes += more_hashes
+                        if chat_filter is None:
+                            chat_filter, build = other_filter, other_build
+                        else:
+                            chat_filter.absorb(other_filter)
+                            build.absorb(other_build)
+                        progress.advance(task, sum(sizes[lo:hi]))
     finally:
         _SHARED = None
     build.count = token_counter(cfg.segment.tokenizer)
