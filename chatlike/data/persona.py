@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Callable, Iterable
 
 import msgspec
 
@@ -34,10 +35,13 @@ def check_templates(cfg: PersonaConfig) -> None:
 
 
 def system_prompt(
-    cfg: PersonaConfig, me: str, chat_name: str, chat_type: str, members: tuple[str, ...]
+    cfg: PersonaConfig, me: str, chat_name: str, chat_type: str, members: Callable[[], Iterable[str]]
 ) -> str:
+    """The system prompt of a chat; `members()` (the other senders' names, in order of first
+    appearance) is only called when the template uses {members}."""
     template = cfg.system_template if chat_type == PERSONAL else cfg.group_system_template
-    return template.format(me=me, contact=chat_name, chat=chat_name, members=", ".join(members))
+    names = ", ".join(members()) if "{members" in template else ""
+    return template.format(me=me, contact=chat_name, chat=chat_name, members=names)
 
 
 _ENCODER = msgspec.json.Encoder()

@@ -82,8 +82,13 @@ class SampleBuilder:
         for i, (lo, hi) in enumerate(zip([0, *below], below)):
             self.gaps[i] += hi - lo  # bin i: edge[i] <= gap < edge[i + 1]
         self.conversations += len(conversations)
-        others = dict.fromkeys(t.sender for c in conversations for t in c.turns if not t.mine)
-        system = system_prompt(persona, self.me, chat.name, chat.type, tuple(others))
+        system = system_prompt(
+            persona,
+            self.me,
+            chat.name,
+            chat.type,
+            lambda: dict.fromkeys(t.sender for c in conversations for t in c.turns if not t.mine),
+        )
         reserved = self.count(system) + TURN_OVERHEAD_TOKENS
         kept = []
         for conv in conversations:
