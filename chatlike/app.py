@@ -155,6 +155,8 @@ def _one_line_errors() -> None:
             except Exception as exc:
                 if _raised_in_job(exc.__traceback__):
                     raise
+                if isinstance(exc, OSError):  # e.g. a run dir that cannot be made
+                    _fail(_one_line(exc))
                 _fail(f"bad config: {_one_line(exc)} (see: python -m chatlike --help)")
 
         return report(composed)

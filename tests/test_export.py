@@ -194,14 +194,15 @@ def test_a_file_not_laid_out_as_telegram_writes_it_is_parsed_whole_with_the_same
 
     original = write(tmp_path, "modern", QUIRKS["modern_full"])
     root = json.loads(original.read_bytes())
-    if relayout == "keys_reordered":  # Telegram's indentation, but `messages` is not the last key
+    if relayout == "keys_reordered":  # Telegram's indentation, but `id` after `messages`
         for chat in root["chats"]["list"]:
             chat["id"] = chat.pop("id")
         data = synth.write_export_bytes(root)
     else:
         data = json.dumps(root, ensure_ascii=False, indent=None if relayout == "minified" else 2).encode()
     path = write(tmp_path, relayout, data)
-    assert layout.index_full_export(data) is None
+    # Telegram's indentation with the keys in another order is still read the fast way
+    assert (layout.index_full_export(data) is None) == (relayout != "keys_reordered")
     export = read_export(str(path))
     assert (export.shape, _chats(export), (export.me_id, export.me_name)) == _parsed(original)
 
@@ -247,4 +248,89 @@ def test_chat_ends_found_early_are_the_ends_prepare_would_find_and_only_for_that
     other = write(tmp_path, "other", QUIRKS["modern_full"])
     assert prefetch.take(other) is None
     path.write_bytes(QUIRKS["modern_full"] + b"\n")  # changed since: its old ends are not used
+    assert prefetch.take(path) is None
+
+
+def _messages(people, n=30):
+    return [
+        synth.message(i + 1, 1_700_000_000 + 60 * i, people[i % 2], f"hello number {i}") for i in range(n)
+    ]
+
+
+def _full(*chats) -> bytes:
+    return synth.write_export_bytes(synth.full_export(list(chats), info=synth.personal_information(1, "Me")))
+
+
+ME_, BOB = synth.user("Me", 1), synth.user("Bob", 2)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["empty_channel_then_chat", "empty_chat_first", "control_byte_in_a_name", "name_after_messages"],
+)
+def test_exports_the_layout_search_could_misread_give_what_a_full_parse_gives(tmp_path, case):
+    from chatlike.data import layout
+
+    bob_chat = synth.personal_chat(BOB, _messages([ME_, BOB]))
+    if case == "empty_channel_then_chat":  # `"messages": []` on one line: no line of its own for "]"
+        data = _full(synth.group_chat("Chan", 50, [], type="public_channel"), bob_chat)
+    elif case == "empty_chat_first":
+        data = _full(synth.personal_chat(synth.user("Ann", 3), []), bob_chat)
+    elif case == "control_byte_in_a_name":  # written as \x01, which is not JSON
+        data = _full(synth.personal_chat(synth.user("B\x01ob", 2), _messages([ME_, BOB])))
+    else:
+        data = synth.write_export_bytes(
+            synth.full_export(
+                [dict(reversed(list(bob_chat.items())))], info=synth.personal_information(1, "Me")
+            )
+        )
+    path = write(tmp_path, case, data)
+    export = read_export(str(path))
+    assert (export.shape, _chats(export), (export.me_id, export.me_name)) == _parsed(path)
+    if case != "name_after_messages":
+        assert layout.index_full_export(data) is not None  # and the fast way was the one taken
+
+
+def test_a_broken_chat_found_from_the_layout_makes_prepare_parse_the_whole_file_and_say_what_is_wrong(
+    tmp_path,
+):
+    from chatlike.config import Config
+    from chatlike.stages import prepare
+
+    broken = QUIRKS["modern_full"].replace(b'"text": "', b'"text": "\\q', 1)
+    cfg = Config()
+    cfg.source.path = str(write(tmp_path, "broken", broken))
+    with pytest.raises(ChatlikeError, match=r"broken\.json: not valid JSON"):
+        prepare.run(cfg, tmp_path / "run")
+
+
+def test_a_single_chat_export_with_a_key_after_its_messages_is_read_whole(tmp_path):
+    from chatlike.config import Config
+    from chatlike.stages import prepare
+
+    chat = synth.personal_chat(BOB, _messages([ME_, BOB], n=60))
+    runs = []
+    for name, extra in (("plain", None), ("extra", [1, 2])):
+        if extra is not None:
+            chat["extra"] = extra  # not Telegram's layout: `messages` is not last
+        cfg = Config()
+        cfg.source.path = str(write(tmp_path, name, synth.write_export_bytes(synth.single_chat_export(chat))))
+        prepare.run(cfg, tmp_path / name)
+        runs.append((tmp_path / name / "data" / "train.jsonl").read_bytes())
+    assert runs[0] == runs[1] and runs[0]
+
+
+def test_chat_ends_cut_short_by_a_killed_search_are_not_used(tmp_path):
+    import os
+
+    from chatlike.data import prefetch
+
+    path = write(tmp_path, "result", QUIRKS["modern_full"])
+    read, write_end = os.pipe()
+    os.write(write_end, b"E" + b"\0" * 12)  # not a whole number of 8-byte ends
+    os.close(write_end)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    prefetch._pending[prefetch._key(path)] = (pid, read)
     assert prefetch.take(path) is None

@@ -81,24 +81,29 @@ class ChatSource(msgspec.Struct):
     raw: Any  # msgspec.Raw or a memoryview: the chat object (full export) or its messages array (single)
     path: str
     bare_messages: bool = False
+    laid_out: bool = False  # found from Telegram's layout (chatlike.data.layout), not by a full parse
 
     def messages(self) -> list[RawMessage]:
-        try:
-            return self._decode(self.raw)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            data = bytes(self.raw)
-            if b"\\x" in data:  # Telegram's \xNN escapes (not JSON), repaired here when the file was not
-                try:
-                    return self._decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
-                except (msgspec.DecodeError, UnicodeDecodeError):
-                    pass
-            raise ChatlikeError(
-                f"{self.path}: chat {self.head.name!r} (id {self.head.id}): "
-                f"{_one_line(exc)}; export again from Telegram Desktop"
-            ) from None
+        decoder = _MESSAGES if self.bare_messages else _BODY
+        decoded = _decode_repaired(decoder, self.raw)
+        if decoded is None:
+            try:
+                decoder.decode(self.raw)
+                reason = "not a chat"
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                reason = _one_line(exc)
+            error = LayoutMismatch if self.laid_out else ChatlikeError
+            raise error(
+                f"{self.path}: chat {self.head.name!r} (id {self.head.id}): {reason}; "
+                "export again from Telegram Desktop"
+            )
+        return decoded if self.bare_messages else decoded.messages
 
-    def _decode(self, raw) -> list[RawMessage]:
-        return _MESSAGES.decode(raw) if self.bare_messages else _BODY.decode(raw).messages
+
+class LayoutMismatch(ChatlikeError):
+    """A chat found from the layout is not one JSON value: the file is laid out in a way the layout
+    search misread, or it is broken. Either way, parse the whole file (`read_export(parse=True)`),
+    which reads the former and names what is wrong in the latter."""
 
 
 class _ChatList(msgspec.Struct, gc=False):
@@ -222,17 +227,25 @@ def normalize_from_id(from_id: Union[str, int, None]) -> str:
     return from_id
 
 
-def read_export(path: Optional[str], me: str = "auto", workers: int = 1) -> Export:
+def read_export(path: Optional[str], me: str = "auto", workers: int = 1, parse: bool = False) -> Export:
     """Read an export and find "me" (never from display names alone, unless asked). The chats stay
-    undecoded slices of the file (memory-mapped when big); `workers` processes find them in a big one."""
+    undecoded slices of the file (memory-mapped when big); `workers` processes find them in a big one.
+    `parse` skips the layout search and parses the whole file (after a `LayoutMismatch`)."""
     p = resolve_path(path)
     try:
         buf = _open(p)
     except OSError as exc:
         raise ChatlikeError(f"{p}: cannot read it ({exc.strerror})") from None
-    found = _read_laid_out(p, buf, workers) or _read_parsed(p, bytes(buf))
+    found = None if parse else _read_laid_out(p, buf, workers)
+    if found is not None:
+        try:
+            me_id, me_name = _find_me(p, found[0], found[2], found[1], me)  # may decode chats
+        except LayoutMismatch:
+            found = None
+    if found is None:
+        found = _read_parsed(p, bytes(buf))
+        me_id, me_name = _find_me(p, found[0], found[2], found[1], me)
     root, shape, chats = found
-    me_id, me_name = _find_me(p, root, chats, shape, me)
     return Export(path=str(p), shape=shape, chats=chats, me_id=me_id, me_name=me_name)
 
 
@@ -279,7 +292,11 @@ def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, str, list
             if bytes(root.messages) != b"[0]" or root.chats is not None:
                 return None
             head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
-            return root, "single", [ChatSource(head, view[start:end], path, bare_messages=True)]
+            return (
+                root,
+                "single",
+                [ChatSource(head, view[start:end], path, bare_messages=True, laid_out=True)],
+            )
         ends = prefetch.take(p)  # found while the config was composed, when the command line named p
         found = layout.index_full_export(buf, _ends_in_processes(buf, workers) if workers > 1 else None, ends)
         if found is None:
@@ -294,24 +311,43 @@ def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, str, list
             continue
         if part is None or [bytes(r) for r in part.chats] != [layout.SENTINEL]:
             return None
-        chats += [ChatSource(_head_of(view, s, e, path), view[s:e], path) for s, e in found.lists[key]]
+        for s, e in found.lists[key]:
+            head = _head_of(view, s, e)
+            if head is None:
+                return None
+            chats.append(ChatSource(head, view[s:e], path, laid_out=True))
     return root, "full", chats
 
 
 _MESSAGES_KEY = b',\n    "messages": ['
 
 
-def _head_of(view: memoryview, start: int, end: int, path: str) -> ChatHead:
-    """The name, type and id written before a chat's messages: decoded from those few bytes."""
+def _head_of(view: memoryview, start: int, end: int) -> Optional[ChatHead]:
+    """A chat's name, type and id, which Telegram writes before its messages: decoded from those few
+    bytes (else from the whole chat). None when the chat slice is not a JSON object."""
     head = bytes(view[start : min(end, start + 4096)])
     at = head.find(_MESSAGES_KEY)
     if at > 0:
-        try:
-            first = _HEAD_FIRST.decode(head[:at] + b"}")
+        first = _decode_repaired(_HEAD_FIRST, head[:at] + b"}")
+        # Telegram leaves out only the name of saved messages and replies: any other missing name
+        # may come after the messages, so read the whole chat
+        if first is not None and (first.name is not None or first.type in ("saved_messages", "replies")):
             return ChatHead(id=first.id, name=first.name, type=first.type)
-        except msgspec.DecodeError:
-            pass
-    return _source(view[start:end], path).head
+    return _decode_repaired(_HEAD, view[start:end])
+
+
+def _decode_repaired(decoder: msgspec.json.Decoder, data) -> Any:
+    """Decode, repairing Telegram's \\xNN escapes if that is what fails; None if it still fails."""
+    try:
+        return decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        data = bytes(data)
+        if b"\\x" not in data:
+            return None
+    try:
+        return decoder.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
 
 
 def _ends_in_processes(buf, workers: int):
@@ -337,7 +373,7 @@ _SCANNED = None  # the buffer forked scanners inherit
 def _source(raw, path: str) -> ChatSource:
     try:
         head = _HEAD.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ChatlikeError(f"{path}: a chat in the export is malformed ({_one_line(exc)})") from None
     return ChatSource(head, raw, path)
 

@@ -2,23 +2,25 @@
 
 Telegram Desktop's JSON writer indents every line by its nesting depth, one space per level, and a
 JSON string never holds a raw newline. So in a full export a chat object of `chats.list` (depth 3)
-always ends with its messages array closing at depth 4 and itself at depth 3 (`CHAT_END`), and no
-other bytes in the chat lists look like that. Finding those ends is a byte search (about 1.3 GB/s,
-and it splits over processes), where a validating JSON scan of the whole file costs twice as much
-and cannot be split. The chats are then decoded one at a time, by whichever process handles them.
+always ends with a line holding only its closing brace at depth 3 (`CHAT_END`), and nothing else
+from the first chat list to the end of the file does. Finding those ends is a byte search (about
+1.1 GB/s, it splits over processes, and chatlike.data.prefetch does it while Hydra starts), where a
+validating JSON scan of the whole file costs more and cannot be split. The chats are then decoded
+one at a time, by whichever process handles them.
 
 Nothing here trusts the layout blindly: the file with each chat list's content replaced by one
 sentinel value (the *skeleton*) must decode to exactly those sentinels where the lists are, the
 bytes between two chats must be a comma, and every chat the filters read is decoded by msgspec on
-its own, so a chat slice must be exactly one JSON value. Whatever does not fit (a re-indented or
-minified file, a truncated one) returns None, and the caller parses the whole file instead.
+its own, so a chat slice must be exactly one JSON value (chatlike.data.export parses the whole file
+when one is not). Whatever does not fit (a re-indented or minified file, a truncated one) returns
+None, and the caller parses the whole file instead.
 """
 
 from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
 
-CHAT_END = b"\n    ]\n   }"  # `messages` closes at depth 4, the chat object at depth 3
+CHAT_END = b"\n   }"  # a chat object closes at depth 3
 _WS = b" \t\r\n"
 _SEARCH_AHEAD = 1 << 16  # a list's "about" text and the keys around it are short
 SENTINEL = b"0"

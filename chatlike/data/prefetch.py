@@ -6,6 +6,7 @@ forked process finds its chat boundaries (`layout.chat_ends`) meanwhile, and pre
 it instead of searching again. The result is keyed by the file's path, size and modification time,
 so a config that ends up reading another file, or a file changed since, simply does not use it;
 and it is only ever an input to `layout.index_full_export`, which checks the layout as always.
+(The key also holds the inode and the change time: a copy that keeps the size and mtime is new.)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _key(path: Path) -> Optional[tuple]:
         st = path.stat()
     except OSError:
         return None
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _named_export(args: list[str]) -> Optional[Path]:
@@ -43,7 +44,7 @@ def _named_export(args: list[str]) -> Optional[Path]:
         m = _ARG.match(arg)
         if m:
             value = m.group(1)
-        elif arg.startswith("stages=") and "prepare" not in arg:
+        elif arg.lstrip("+").startswith("stages=") and "prepare" not in arg:
             return None
     if not value or "${" in value:
         return None
@@ -56,7 +57,7 @@ def start(args: list[str]) -> None:
     """Fork the search for the export named in `args`, if it is big (a no-op otherwise)."""
     path = _named_export(args)
     key = _key(path) if path is not None and hasattr(os, "fork") else None
-    if key is None or key[1] < FROM_BYTES or key in _pending or key in _done:
+    if key is None or key[2] < FROM_BYTES or key in _pending or key in _done:
         return
     read, write = os.pipe()
     pid = os.fork()
@@ -96,9 +97,10 @@ def take(path: Path) -> Optional[list[int]]:
     with os.fdopen(fd, "rb") as pipe:
         while chunk := pipe.read():
             chunks.append(chunk)
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
     data = b"".join(chunks)
-    ends = array("q", data[1:]).tolist() if data[:1] == b"E" else None
+    whole = status == 0 and data[:1] == b"E" and len(data) % 8 == 1  # not cut short by a kill
+    ends = array("q", data[1:]).tolist() if whole else None
     _done[key] = ends
     return ends
 

@@ -22,7 +22,7 @@ import msgspec
 
 from chatlike.config import Config
 from chatlike.data import report
-from chatlike.data.export import Export, read_export, resolve_path
+from chatlike.data.export import Export, LayoutMismatch, read_export, resolve_path
 from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import check_templates, system_prompt, to_line
 from chatlike.data.records import Chat, Samples
@@ -257,9 +257,16 @@ def _prepare_chats_in_worker(
     return str(spool), hashes, samples, chat_filter, build
 
 
-def _spool_dir() -> str | None:
-    """Memory-backed when the system has it: the lines only pass through."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+def _spool_dir(export_bytes: int) -> str | None:
+    """Memory-backed when the system has it with room to spare (the JSONL is a fraction of the
+    export's size): the lines only pass through. Else the usual temporary folder."""
+    try:
+        st = os.statvfs("/dev/shm")
+        if os.access("/dev/shm", os.W_OK) and st.f_bavail * st.f_frsize > 2 * export_bytes:
+            return "/dev/shm"
+    except OSError:
+        pass
+    return None
 
 
 def chunks(sizes: list[int], n: int) -> list[tuple[int, int]]:
@@ -306,7 +313,8 @@ def prepare_chats(
 
             bounds = chunks(sizes, workers * 8)
             samples, chat_filter, build, hashes = Samples(), None, None, []
-            with tempfile.TemporaryDirectory(prefix="chatlike-", dir=_spool_dir()) as spool:  # mode 0700
+            spool_in = _spool_dir(sum(sizes))
+            with tempfile.TemporaryDirectory(prefix="chatlike-", dir=spool_in) as spool:  # mode 0700
                 _SHARED = (cfg, export, me, spool)  # before the pool forks: the workers inherit it
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
                     results = pool.imap(_prepare_chats_in_worker, bounds)
@@ -325,6 +333,11 @@ def prepare_chats(
                             chat_filter.absorb(other_filter)
                             build.absorb(other_build)
                         progress.advance(task, sum(sizes[lo:hi]))
+    except OSError as exc:
+        raise ChatlikeError(
+            f"passing the samples from the workers through {exc.filename or 'a file'} failed: "
+            f"{exc.strerror or exc}; free some space, or set source.workers=1"
+        ) from None
     finally:
         _SHARED = None
     build.count = token_counter(cfg.segment.tokenizer)
@@ -344,11 +357,16 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
     try:
         path = resolve_path(cfg.source.path)
         workers = worker_count(cfg, path.stat().st_size)
-        with console.status("finding the chats…"):
-            export = read_export(str(path), cfg.source.me, workers)
-        me = cfg.persona.me_name or export.me_name or "Me"
-        with _progress(console) as progress:
-            samples, hashes, chat_filter, build = prepare_chats(cfg, export, me, progress, workers)
+        for parse in (False, True):
+            with console.status("finding the chats…"):
+                export = read_export(str(path), cfg.source.me, workers, parse=parse)
+            me = cfg.persona.me_name or export.me_name or "Me"
+            try:
+                with _progress(console) as progress:
+                    samples, hashes, chat_filter, build = prepare_chats(cfg, export, me, progress, workers)
+                break
+            except LayoutMismatch:
+                pass  # a chat found from the layout was misread, or is broken: parse the whole file
         fstats = chat_filter.finish()
         samples, n_dupes = dedupe(samples, hashes) if cfg.filter.drop_duplicates else (samples, 0)
         if not samples:
