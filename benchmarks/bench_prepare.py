@@ -31,6 +31,7 @@ ROOT = HERE.parent
 DATA = HERE / "data"
 SPEEDUP_TARGET = 10.0  # at least 10x faster than the plain way
 MEMORY_TARGET = 0.40  # at most 40% of the plain way's peak memory
+TARGET_MESSAGES = 1_000_000  # the export size the targets are set for
 
 IMPLS = {
     "plain": "plain json.load",
@@ -200,7 +201,7 @@ def print_table(n: int, mb: float, best: dict[str, dict], repeat: int, checks: l
         if plain and impl != "plain":
             s, m = plain["wall"] / res["wall"], res["rss_mb"] / plain["rss_mb"]
             speed, mem = f"{s:.1f}x", f"{m:.0%}"
-            if impl in ("cli", "inproc"):
+            if impl in ("cli", "inproc") and n >= TARGET_MESSAGES:
                 verdict = (
                     f"speed {'PASS' if s >= SPEEDUP_TARGET else 'FAIL'}, "
                     f"memory {'PASS' if m <= MEMORY_TARGET else 'FAIL'}"
@@ -210,7 +211,8 @@ def print_table(n: int, mb: float, best: dict[str, dict], repeat: int, checks: l
             f"{IMPLS[impl]:<22} {res['wall']:7.2f} {work} {res['rss_mb']:8.0f} {speed:>9} {mem:>7}  {verdict}"
         )
     print(
-        f"targets: >= {SPEEDUP_TARGET:.0f}x faster than plain (wall), <= {MEMORY_TARGET:.0%} of its peak memory"
+        f"targets (issue 3, for a {TARGET_MESSAGES:,}-message export): >= {SPEEDUP_TARGET:.0f}x faster than "
+        f"plain (wall), <= {MEMORY_TARGET:.0%} of its peak memory"
     )
     for c in checks:
         print(f"check: {c}")
