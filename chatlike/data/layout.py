@@ -84,35 +84,44 @@ def index_full_export(
     if first < 0 or ends is None:
         return None
     lists: dict[str, list[ChatSlice]] = {}
-    pieces, cursor, next_end = [], 0, 0
+    pieces, cursor, taken = [], 0, 0
     open_at, key = first, "chats"
-    while True:
-        chats, pos = [], _skip_ws(buf, open_at + 1)
-        if pos < size and buf[pos] != ord("]"):
-            while True:
-                if pos >= size or buf[pos] != ord("{") or next_end >= len(ends) or ends[next_end] <= pos:
-                    return None
-                chats.append(ChatSlice(pos, ends[next_end]))
-                pos = _skip_ws(buf, ends[next_end])
-                next_end += 1
-                if pos < size and buf[pos] == ord(","):
-                    pos = _skip_ws(buf, pos + 1)
-                    continue
-                if pos < size and buf[pos] == ord("]"):
-                    break
-                return None
-        lists[key] = chats
+    while open_at >= 0:
+        walked = _walk_list(buf, open_at, ends, taken)
+        if walked is None:
+            return None
+        lists[key], close_at, taken = walked
         pieces += [buf[cursor : open_at + 1], SENTINEL]
-        cursor = pos  # the "]"
+        cursor = close_at
         if key == "left_chats":
             break
-        open_at, key = _list_open(buf, b"left_chats", pos, min(size, pos + _SEARCH_AHEAD)), "left_chats"
-        if open_at < 0:
-            break
-    if next_end != len(ends):
+        open_at, key = (
+            _list_open(buf, b"left_chats", close_at, min(size, close_at + _SEARCH_AHEAD)),
+            "left_chats",
+        )
+    if taken != len(ends):
         return None  # a chat end outside the lists: not Telegram's layout
     pieces.append(buf[cursor:])
     return Layout(b"".join(bytes(p) for p in pieces), lists)
+
+
+def _walk_list(buf, open_at: int, ends: list[int], taken: int) -> Optional[tuple[list[ChatSlice], int, int]]:
+    """The chats of the list opening at `open_at`, each `{` ... the next unused end, separated by
+    commas: (chats, the position of the list's "]", ends used so far), or None if anything else."""
+    chats, pos, size = [], _skip_ws(buf, open_at + 1), len(buf)
+    while pos < size and buf[pos] != ord("]"):
+        if buf[pos] != ord("{") or taken >= len(ends) or ends[taken] <= pos:
+            return None
+        chats.append(ChatSlice(pos, ends[taken]))
+        pos = _skip_ws(buf, ends[taken])
+        taken += 1
+        if pos < size and buf[pos] == ord(","):
+            pos = _skip_ws(buf, pos + 1)
+            if pos < size and buf[pos] == ord("]"):
+                return None  # a trailing comma is not JSON
+        elif pos >= size or buf[pos] != ord("]"):
+            return None
+    return (chats, pos, taken) if pos < size else None
 
 
 def _ranges(lo: int, hi: int, n: int) -> list[tuple[int, int]]:
