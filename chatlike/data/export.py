@@ -66,7 +66,7 @@ class _HeadFirst(msgspec.Struct):
 
     type: Optional[str]
     id: int
-    name: Optional[str] = None
+    name: Union[str, None, UnsetType] = UNSET  # null: a deleted account; left out: saved messages
 
 
 class _ChatBody(msgspec.Struct, gc=False):
@@ -331,8 +331,8 @@ def _head_of(view: memoryview, start: int, end: int) -> Optional[ChatHead]:
         first = _decode_repaired(_HEAD_FIRST, head[:at] + b"}")
         # Telegram leaves out only the name of saved messages and replies: any other missing name
         # may come after the messages, so read the whole chat
-        if first is not None and (first.name is not None or first.type in ("saved_messages", "replies")):
-            return ChatHead(id=first.id, name=first.name, type=first.type)
+        if first is not None and (first.name is not UNSET or first.type in ("saved_messages", "replies")):
+            return ChatHead(id=first.id, name=None if first.name is UNSET else first.name, type=first.type)
     return _decode_repaired(_HEAD, view[start:end])
 
 
