@@ -158,6 +158,7 @@ class ChatFilter:
         drop_forwarded, drop_via_bot, pseudo = cfg.drop_forwarded, cfg.drop_via_bot, cfg.pseudonymize_contacts
         unset = msgspec.UNSET
         redacting = cfg.redact
+        dated = since is not None or until is not None
         n = n_mine = 0
         for m in raw:
             if m.type != "message":
@@ -166,7 +167,7 @@ class ChatFilter:
             t = m.date_unixtime
             if t is None:
                 t = message_time(m)
-            if (since is not None and t < since) or (until is not None and t > until):
+            if dated and ((since is not None and t < since) or (until is not None and t > until)):
                 removed["date_range"] += 1
                 continue
             if drop_forwarded and m.forwarded_from is not unset:
@@ -175,7 +176,9 @@ class ChatFilter:
             if drop_via_bot and m.via_bot:
                 removed["via_bot"] += 1
                 continue
-            text = m.text if type(m.text) is str else flatten_text(m.text)
+            text = m.text
+            if type(text) is not str:
+                text = flatten_text(text)
             if not text or text.isspace():
                 kind = _media_kind(m)
                 if kind == "sticker" and cfg.stickers_as_emoji and m.sticker_emoji:

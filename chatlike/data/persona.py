@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 from typing import Callable, Iterable
 
 import msgspec
@@ -58,7 +59,8 @@ def to_line(
     tokens. user = the other side (named), assistant = me; in groups the speaker's name leads the
     content too, since chat templates drop the `name` field."""
     group = conversation.chat_type != PERSONAL
-    messages = [ChatMessage(role="system", content=system)]
+    system_message, system_tokens = _system(system)
+    messages = [system_message]
     chars = tokens = mine = 0
     for t in turns:
         if t.mine:
@@ -73,4 +75,10 @@ def to_line(
         chars += len(t.text)
         tokens += t.tokens + TURN_OVERHEAD_TOKENS
     line = _ENCODER.encode(_Line(tuple(messages)))
-    return line, mine, chars, tokens + approx_tokens(system) + TURN_OVERHEAD_TOKENS
+    return line, mine, chars, tokens + system_tokens
+
+
+@lru_cache(maxsize=256)
+def _system(system: str) -> tuple[ChatMessage, int]:
+    """The system message and its tokens (with its turn overhead): one chat's samples share them."""
+    return ChatMessage(role="system", content=system), approx_tokens(system) + TURN_OVERHEAD_TOKENS

@@ -3,6 +3,7 @@ silences longer than the gap) -> training windows that fit the token budget and 
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Callable
 
 from chatlike.data.records import Chat, Conversation, Message, Turn
@@ -17,6 +18,7 @@ def approx_tokens(text: str) -> int:
 
 
 TURN_OVERHEAD_TOKENS = 8  # a turn's header and end-of-turn tokens in the llama3 template
+_TOKENS = attrgetter("tokens")
 
 
 def segment(chat: Chat, gap_s: float, window_s: float) -> tuple[list[Conversation], list[int]]:
@@ -30,27 +32,35 @@ def segment(chat: Chat, gap_s: float, window_s: float) -> tuple[list[Conversatio
     turns: list[Turn] = []
     turn = turns.append
     join_s = min(window_s, gap_s)  # a turn never spans a conversation break
-    texts: list[str] = []
-    sender, name, mine, first, last = None, "", False, 0, 0
+    started = False
+    more: list[str] | None = None  # the texts of a turn of several messages (most turns have one)
+    sender, name, mine, first, last, one = None, "", False, 0, 0, ""
     for t, sender_id, sender_name, text, is_mine in chat.messages:
-        if texts:
+        if started:
             dt = t - last
             silence(dt)
             if dt <= join_s and sender_id == sender:
-                texts.append(text)
+                if more is None:
+                    more = [one, text]
+                else:
+                    more.append(text)
                 last = t
                 continue
-            joined = texts[0] if len(texts) == 1 else "\n".join(texts)
+            if more is None:
+                joined, k = one, 1
+            else:
+                joined, k, more = "\n".join(more), len(more), None
             n = len(joined) if joined.isascii() else len(joined.encode("utf-8"))  # approx_tokens, inlined
-            turn(Turn(sender, name, mine, joined, len(texts), first, last, n // 3 + 1))
+            turn(Turn(sender, name, mine, joined, k, first, last, n // 3 + 1))
             if dt > gap_s:
                 conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
                 turns = []
                 turn = turns.append
-        sender, name, mine, texts, first, last = sender_id, sender_name, is_mine, [text], t, t
-    if texts:
-        joined = "\n".join(texts)
-        turn(Turn(sender, name, mine, joined, len(texts), first, last, approx_tokens(joined)))
+        started = True
+        sender, name, mine, one, first, last = sender_id, sender_name, is_mine, text, t, t
+    if started:
+        joined, k = (one, 1) if more is None else ("\n".join(more), len(more))
+        turn(Turn(sender, name, mine, joined, k, first, last, approx_tokens(joined)))
         conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
     return conversations, silences
 
@@ -88,7 +98,7 @@ def windows(
     budget = max_tokens - reserved
     turns = trainable(conversation.turns)
     if count is approx_tokens:  # the turns carry their approximate count already
-        if sum(t.tokens for t in turns) + TURN_OVERHEAD_TOKENS * len(turns) <= budget:
+        if sum(map(_TOKENS, turns)) + TURN_OVERHEAD_TOKENS * len(turns) <= budget:
             return [turns] if turns else []
         sizes = [t.tokens + TURN_OVERHEAD_TOKENS for t in turns]
     else:
