@@ -31,7 +31,8 @@ Text = Union[str, list[Union[str, Entity]]]
 
 
 class RawMessage(msgspec.Struct, gc=False):
-    id: int
+    """The fields of a message chatlike uses (its `id` is not one of them)."""
+
     type: str = "message"  # message | service | unsupported
     date: str = ""
     # a string of epoch seconds, turned into an int by the decoder (strict=False); missing before mid-2022

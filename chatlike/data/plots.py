@@ -64,6 +64,13 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
+def warm_up() -> None:
+    """Load the fonts the plots use (prepare calls this on a thread while it reads the chats)."""
+    for size in (TITLE, LABEL, SMALL):
+        font(size)
+        font(size, True)
+
+
 def one_line(text: str, size: int, width: float, bold: bool = False) -> str:
     """`text` on one line, cut with "…" to at most `width` px."""
     text = " ".join(str(text).split())  # no newline or tab may break the row layout

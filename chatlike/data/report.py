@@ -229,6 +229,8 @@ class Plotter:
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._error: str | None = None
+        # import Pillow and load the fonts now, on a thread, while prepare reads the chats
+        threading.Thread(target=_warm_up, daemon=True).start()
 
     def draw(self, run_dir: Path, stats: dict[str, Any]) -> None:
         """Start drawing RUN/plots/*.png."""
@@ -255,6 +257,12 @@ class Plotter:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+def _warm_up() -> None:
+    from chatlike.data import plots
+
+    plots.warm_up()
 
 
 # ---- the terminal ------------------------------------------------------------------------------
