@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 import warnings
@@ -209,5 +210,22 @@ def main() -> None:
     hydra.main(config_path=str(conf_dir()), config_name="config")(_task)()
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The command line: `main`, then out without the interpreter's teardown (freeing every
+    object of Hydra, OmegaConf, Pillow, ... one by one: about 50 ms). The exit handlers still run
+    and the output streams are flushed; an error exits through the usual path."""
     main()
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():  # what the interpreter waits for before exiting
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    cli()
