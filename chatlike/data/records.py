@@ -89,10 +89,6 @@ class Samples(msgspec.Struct, gc=False):
         for mine, theirs in zip(self.columns(), other.columns()):
             mine.extend(theirs)
 
-    def take(self, rows: list[int]) -> Samples:
-        """The samples at these rows, in this order."""
-        return Samples(*([column[i] for i in rows] for column in self.columns()))
-
     def where(self, keep: list[bool]) -> Samples:
         """The samples whose `keep` is true, in order."""
         return Samples(*(list(compress(column, keep)) for column in self.columns()))
