@@ -173,7 +173,7 @@ def _parsed(path):
 
     from chatlike.data.export import _find_me, _read_parsed
 
-    root, shape, chats = _read_parsed(Path(path), Path(path).read_bytes())
+    root, chats, shape = _read_parsed(Path(path), Path(path).read_bytes())
     return shape, [(c.head, c.messages()) for c in chats], _find_me(Path(path), root, chats, shape, "auto")
 
 

@@ -86,18 +86,16 @@ class ChatSource(msgspec.Struct):
 
     def messages(self) -> list[RawMessage]:
         decoder = _MESSAGES if self.bare_messages else _BODY
-        decoded = _decode_repaired(decoder, self.raw)
-        if decoded is None:
-            try:
-                decoder.decode(self.raw)
-                reason = "not a chat"
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-                reason = _one_line(exc)
-            error = LayoutMismatch if self.laid_out else ChatlikeError
-            raise error(
-                f"{self.path}: chat {self.head.name!r} (id {self.head.id}): {reason}; "
-                "export again from Telegram Desktop"
-            )
+        try:
+            decoded = decoder.decode(self.raw)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            decoded = _repaired(decoder, self.raw)
+            if decoded is None:
+                error = LayoutMismatch if self.laid_out else ChatlikeError
+                raise error(
+                    f"{self.path}: chat {self.head.name!r} (id {self.head.id}): {_one_line(exc)}; "
+                    "export again from Telegram Desktop"
+                ) from None
         return decoded if self.bare_messages else decoded.messages
 
 
@@ -240,13 +238,13 @@ def read_export(path: Optional[str], me: str = "auto", workers: int = 1, parse: 
     found = None if parse else _read_laid_out(p, buf, workers)
     if found is not None:
         try:
-            me_id, me_name = _find_me(p, found[0], found[2], found[1], me)  # may decode chats
+            me_id, me_name = _find_me(p, *found, me)  # may decode chats, to list the senders
         except LayoutMismatch:
             found = None
     if found is None:
         found = _read_parsed(p, bytes(buf))
-        me_id, me_name = _find_me(p, found[0], found[2], found[1], me)
-    root, shape, chats = found
+        me_id, me_name = _find_me(p, *found, me)
+    root, chats, shape = found
     return Export(path=str(p), shape=shape, chats=chats, me_id=me_id, me_name=me_name)
 
 
@@ -261,7 +259,7 @@ def _open(p: Path):
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _read_parsed(p: Path, data: bytes) -> tuple[Root, str, list[ChatSource]]:
+def _read_parsed(p: Path, data: bytes) -> tuple[Root, list[ChatSource], str]:
     """The general way: parse the whole file (any valid JSON layout), chats as Raw slices."""
     root = _decode(p, data)
     del data  # the Raw chats keep the buffer alive; nothing else needs it
@@ -269,17 +267,17 @@ def _read_parsed(p: Path, data: bytes) -> tuple[Root, str, list[ChatSource]]:
     if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
         # left_chats are supergroups and channels you left: always "only my messages"
         raws = (root.chats.chats if root.chats else []) + (root.left_chats.chats if root.left_chats else [])
-        return root, "full", [_source(raw, path) for raw in raws]
+        return root, [_source(raw, path) for raw in raws], "full"
     if len(root.messages):
         head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
-        return root, "single", [ChatSource(head, root.messages, path, bare_messages=True)]
+        return root, [ChatSource(head, root.messages, path, bare_messages=True)], "single"
     raise ChatlikeError(
         f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
         "point source.path at the result.json Telegram Desktop wrote"
     )
 
 
-def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, str, list[ChatSource]]]:
+def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, list[ChatSource], str]]:
     """The fast way for files laid out as Telegram Desktop writes them (chatlike.data.layout): no
     full parse; None when the layout does not check out, and the caller parses the whole file."""
     path, view = str(p), memoryview(buf)
@@ -295,8 +293,8 @@ def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, str, list
             head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
             return (
                 root,
-                "single",
                 [ChatSource(head, view[start:end], path, bare_messages=True, laid_out=True)],
+                "single",
             )
         ends = prefetch.take(p)  # found while the config was composed, when the command line named p
         found = layout.index_full_export(buf, _ends_in_processes(buf, workers) if workers > 1 else None, ends)
@@ -317,7 +315,7 @@ def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, str, list
             if head is None:
                 return None
             chats.append(ChatSource(head, view[s:e], path, laid_out=True))
-    return root, "full", chats
+    return root, chats, "full"
 
 
 _MESSAGES_KEY = b',\n    "messages": ['
@@ -342,9 +340,14 @@ def _decode_repaired(decoder: msgspec.json.Decoder, data) -> Any:
     try:
         return decoder.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
-        data = bytes(data)
-        if b"\\x" not in data:
-            return None
+        return _repaired(decoder, data)
+
+
+def _repaired(decoder: msgspec.json.Decoder, data) -> Any:
+    """`data` decoded with Telegram's \\xNN escapes repaired, or None (none there, or still bad)."""
+    data = bytes(data)
+    if b"\\x" not in data:
+        return None
     try:
         return decoder.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
     except (msgspec.DecodeError, UnicodeDecodeError):
