@@ -29,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "data"
+sys.path.insert(0, str(ROOT / "tests"))  # tests/synth.py makes the exports
 SPEEDUP_TARGET = 10.0  # at least 10x faster than the plain way
 MEMORY_TARGET = 0.40  # at most 40% of the plain way's peak memory
 TARGET_MESSAGES = 1_000_000  # the export size the targets are set for
@@ -50,7 +51,7 @@ def parse_size(text: str) -> int:
 
 def export_for(n: int) -> Path:
     """The cached export of n messages (chatlike.data.synth.large_export), generated if absent."""
-    from chatlike.data.synth import large_export
+    from synth import large_export  # tests/synth.py
 
     path = DATA / f"export-{n}.json"
     if not path.exists():

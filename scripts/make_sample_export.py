@@ -6,10 +6,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from chatlike.data.export import SAMPLE_EXPORT
-from chatlike.data.synth import sample_export, write_export
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/synth.py
+
+from synth import sample_export, write_export  # noqa: E402
+
+from chatlike.data.export import SAMPLE_EXPORT  # noqa: E402
 
 
 def main() -> None:

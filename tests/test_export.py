@@ -5,7 +5,7 @@ import json
 import pytest
 
 from chatlike.config import FilterConfig
-from chatlike.data import synth
+import synth
 from chatlike.data.export import flatten_text, read_export
 from chatlike.data.filters import ChatFilter
 from chatlike.errors import ChatlikeError

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from chatlike.config import Config
-from chatlike.data import synth
+import synth
 from chatlike.stages import prepare
 
 ME, LORENZO, GIULIA, ANNA = synth.ME, synth.LORENZO, synth.GIULIA, synth.ANNA

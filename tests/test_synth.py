@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from chatlike.data import synth
+import synth
 from chatlike.data.export import SAMPLE_EXPORT
 
 
