@@ -1,22 +1,23 @@
 """Reading a Telegram Desktop JSON export (../shared/telegram-export-format.md is the spec).
 
-The schema is a handful of msgspec Structs listing only the fields we use: unknown fields are
-skipped at C speed, so new Telegram versions don't break us. Both shapes are read: the full
-export (`personal_information`, `chats.list`, `left_chats.list`) and a single-chat export.
+The file is read into memory once and parsed once, into a handful of msgspec Structs that list only
+the fields we use: unknown fields are skipped at C speed, so new Telegram versions don't break us.
+Each chat's messages stay an undecoded `msgspec.Raw` slice until the filters select the chat, so
+memory holds the file and one chat's records, not the whole export as Python objects. Both shapes
+are read: the full export (`personal_information`, `chats.list`, `left_chats.list`) and a single
+chat. Who "me" is: chatlike.data.me.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from chatlike.data import layout, prefetch
 from chatlike.errors import ChatlikeError
 
 SAMPLE_EXPORT = Path(__file__).resolve().parent / "sample" / "result.json"
@@ -54,59 +55,17 @@ class RawMessage(msgspec.Struct, gc=False):
     place_name: Optional[str] = None
 
 
-class ChatHead(msgspec.Struct):
-    """What decides whether a chat is read at all; decoding it skips the messages at C speed."""
+class RawChat(msgspec.Struct, gc=False):
+    """One chat of the export, its messages still undecoded (`read_messages` decodes them)."""
 
     id: int = 0
     name: Optional[str] = None  # None: a deleted account; absent for saved_messages
     type: Optional[str] = None
-
-
-class _HeadFirst(msgspec.Struct):
-    """A chat's head as Telegram writes it, before `messages`: type and id are always there."""
-
-    type: Optional[str]
-    id: int
-    name: Union[str, None, UnsetType] = UNSET  # null: a deleted account; left out: saved messages
-
-
-class _ChatBody(msgspec.Struct, gc=False):
-    messages: list[RawMessage] = []
-
-
-class ChatSource(msgspec.Struct):
-    """One chat of the export, its messages still undecoded: chats are decoded one at a time,
-    and only those the filters select, so memory holds one chat's records at once."""
-
-    head: ChatHead
-    raw: Any  # msgspec.Raw or a memoryview: the chat object (full export) or its messages array (single)
-    path: str
-    bare_messages: bool = False
-    laid_out: bool = False  # found from Telegram's layout (chatlike.data.layout), not by a full parse
-
-    def messages(self) -> list[RawMessage]:
-        decoder = _MESSAGES if self.bare_messages else _BODY
-        try:
-            decoded = decoder.decode(self.raw)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            decoded = _repaired(decoder, self.raw)
-            if decoded is None:
-                error = LayoutMismatch if self.laid_out else ChatlikeError
-                raise error(
-                    f"{self.path}: chat {self.head.name!r} (id {self.head.id}): {_one_line(exc)}; "
-                    "export again from Telegram Desktop"
-                ) from None
-        return decoded if self.bare_messages else decoded.messages
-
-
-class LayoutMismatch(ChatlikeError):
-    """A chat found from the layout is not one JSON value: the file is laid out in a way the layout
-    search misread, or it is broken. Either way, parse the whole file (`read_export(parse=True)`),
-    which reads the former and names what is wrong in the latter."""
+    messages: msgspec.Raw = msgspec.Raw()
 
 
 class _ChatList(msgspec.Struct, gc=False):
-    chats: list[msgspec.Raw] = msgspec.field(name="list", default_factory=list)
+    chats: list[RawChat] = msgspec.field(name="list", default_factory=list)
 
 
 class PersonalInformation(msgspec.Struct):
@@ -115,39 +74,16 @@ class PersonalInformation(msgspec.Struct):
     last_name: str = ""
 
 
-class Root(msgspec.Struct, gc=False):
-    """Both shapes at once: a full export fills the first three, a single chat the rest."""
+class _Root(RawChat, gc=False):
+    """Both shapes at once: a full export fills the first three, a single chat is itself a chat."""
 
     personal_information: Optional[PersonalInformation] = None
     chats: Optional[_ChatList] = None
     left_chats: Optional[_ChatList] = None
-    id: Optional[int] = None
-    name: Optional[str] = None
-    type: Optional[str] = None
-    messages: msgspec.Raw = msgspec.Raw()  # empty unless a single-chat export
 
 
-class Export(msgspec.Struct):
-    """A read export: its chats (undecoded), and who "me" is."""
-
-    path: str
-    shape: str  # "full" | "single"
-    chats: list[ChatSource]
-    me_id: str  # "user123"
-    me_name: str
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return f"not valid UTF-8 near byte {exc.start}"
-    return str(exc).splitlines()[0]
-
-
-_HEAD = msgspec.json.Decoder(ChatHead)
-_HEAD_FIRST = msgspec.json.Decoder(_HeadFirst)
-_BODY = msgspec.json.Decoder(_ChatBody, strict=False)
-_MESSAGES = msgspec.json.Decoder(list[RawMessage], strict=False)
-_DECODER = msgspec.json.Decoder(Root)
+_ROOT = msgspec.json.Decoder(_Root)
+_MESSAGES = msgspec.json.Decoder(list[RawMessage], strict=False)  # strict=False: "123" dates -> int
 # Telegram writes rare control bytes as \xNN, which is not JSON; an odd run of backslashes
 # before the x means the escape is real (an even run is an escaped backslash then "x").
 _BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9a-fA-F]{2})")
@@ -175,7 +111,118 @@ def resolve_path(path: Optional[str]) -> Path:
     return p
 
 
-def _decode(path: Path, data: bytes) -> Root:
+class Snapshot(msgspec.Struct, frozen=True):
+    """What identifies a version of a file: a copy, a rewrite or a truncation changes it."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Snapshot:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+class Export(msgspec.Struct):
+    """A read export: its chats (messages undecoded), and who "me" is."""
+
+    path: str
+    shape: str  # "full" | "single"
+    chats: list[RawChat]
+    me_id: str  # "user123"
+    me_name: str
+    version: Snapshot  # of the file as it was read
+
+
+def changed_message(path: Path) -> str:
+    return (
+        f"{path}: the file changed while chatlike read it (is the export or a copy still being "
+        "written?); run again once it is complete"
+    )
+
+
+def read_file(path: Path) -> tuple[bytes, Snapshot]:
+    """The file's bytes, read once, and the version they are of. A file that changes while it is
+    read (a copy still being written, a truncation) is one line naming it, never half a file."""
+    try:
+        with open(path, "rb") as f:
+            before = Snapshot.of(os.fstat(f.fileno()))
+            data = f.read()
+            after = Snapshot.of(os.fstat(f.fileno()))
+    except OSError as exc:
+        raise ChatlikeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if before != after or len(data) != after.size:
+        raise ChatlikeError(changed_message(path))
+    return data, after
+
+
+def check_unchanged(path: Path, snapshot: Snapshot) -> None:
+    """Fail (one line) when `path` is no longer the version that was read: the outputs would
+    describe a file that is not there any more."""
+    try:
+        now = Snapshot.of(path.stat())
+    except OSError:
+        now = None
+    if now != snapshot:
+        raise ChatlikeError(changed_message(path))
+
+
+def read_export(path: Optional[str], me: str = "auto") -> Export:
+    """Read an export and find "me" (chatlike.data.me)."""
+    from chatlike.data.me import find_me
+
+    p = resolve_path(path)
+    data, version = read_file(p)
+    root = _decode(p, data)
+    del data  # the chats' Raw slices keep the buffer alive; nothing else needs it
+    path_str = str(p)
+    if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
+        # left_chats are supergroups and channels you left: always "only my messages"
+        chats = (root.chats.chats if root.chats else []) + (root.left_chats.chats if root.left_chats else [])
+        shape = "full"
+    elif len(root.messages):
+        chats = [RawChat(root.id, root.name, root.type, root.messages)]
+        shape = "single"
+    else:
+        raise ChatlikeError(
+            f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
+            "point source.path at the result.json Telegram Desktop wrote"
+        )
+    me_id, me_name = find_me(p, root.personal_information, chats, shape, me)
+    return Export(path_str, shape, chats, me_id, me_name, version)
+
+
+def read_messages(chat: RawChat, path: str) -> list[RawMessage]:
+    """A chat's messages, decoded; an error names the file and the chat."""
+    try:
+        return _MESSAGES.decode(chat.messages)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        repaired = _repaired(chat.messages)
+        if repaired is None:
+            raise ChatlikeError(
+                f"{path}: chat {chat.name!r} (id {chat.id}): {_one_line(exc)}; export again from Telegram Desktop"
+            ) from None
+        return repaired
+
+
+def _repaired(raw: msgspec.Raw) -> Optional[list[RawMessage]]:
+    """Messages whose text holds Telegram's \\xNN escapes, repaired; None when that is not what fails."""
+    data = bytes(raw)
+    if b"\\x" not in data:
+        return None
+    try:
+        return _MESSAGES.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not valid UTF-8 near byte {exc.start}"
+    return str(exc).splitlines()[0]
+
+
+def _decode(path: Path, data: bytes) -> _Root:
     head = data[:512].lstrip()
     if not head:
         raise ChatlikeError(f"{path}: the file is empty; export again from Telegram Desktop")
@@ -185,7 +232,7 @@ def _decode(path: Path, data: bytes) -> Root:
             "with Format: 'Machine-readable JSON'"
         )
     try:
-        return _DECODER.decode(data)
+        return _ROOT.decode(data)
     except UnicodeDecodeError as bad:
         raise ChatlikeError(
             f"{path}: not valid UTF-8 near byte {bad.start}; this is not a file Telegram "
@@ -193,9 +240,8 @@ def _decode(path: Path, data: bytes) -> Root:
         ) from None
     except msgspec.DecodeError as first:
         if b"\\x" in data:
-            repaired = _BAD_ESCAPE.sub(rb"\1\\u00\2", data)
             try:
-                return _DECODER.decode(repaired)
+                return _ROOT.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
             except msgspec.DecodeError:
                 pass
         raise ChatlikeError(f"{path}: {_explain(data, first)}") from None
@@ -224,229 +270,6 @@ def normalize_from_id(from_id: Union[str, int, None]) -> str:
     if isinstance(from_id, int):
         return f"user{from_id}"
     return from_id
-
-
-def read_export(path: Optional[str], me: str = "auto", workers: int = 1, parse: bool = False) -> Export:
-    """Read an export and find "me" (never from display names alone, unless asked). The chats stay
-    undecoded slices of the file (memory-mapped when big); `workers` processes find them in a big one.
-    `parse` skips the layout search and parses the whole file (after a `LayoutMismatch`)."""
-    p = resolve_path(path)
-    try:
-        buf = _open(p)
-    except OSError as exc:
-        raise ChatlikeError(f"{p}: cannot read it ({exc.strerror})") from None
-    found = None if parse else _read_laid_out(p, buf, workers)
-    if found is not None:
-        try:
-            me_id, me_name = _find_me(p, *found, me)  # may decode chats, to list the senders
-        except LayoutMismatch:
-            found = None
-    if found is None:
-        found = _read_parsed(p, bytes(buf))
-        me_id, me_name = _find_me(p, *found, me)
-    root, chats, shape = found
-    return Export(path=str(p), shape=shape, chats=chats, me_id=me_id, me_name=me_name)
-
-
-MAP_FROM_BYTES = 1 << 20
-
-
-def _open(p: Path):
-    """The file's bytes: memory-mapped when big, so nothing is copied and forked workers share it."""
-    with open(p, "rb") as f:
-        if os.fstat(f.fileno()).st_size < MAP_FROM_BYTES:
-            return f.read()
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-
-
-def _read_parsed(p: Path, data: bytes) -> tuple[Root, list[ChatSource], str]:
-    """The general way: parse the whole file (any valid JSON layout), chats as Raw slices."""
-    root = _decode(p, data)
-    del data  # the Raw chats keep the buffer alive; nothing else needs it
-    path = str(p)
-    if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
-        # left_chats are supergroups and channels you left: always "only my messages"
-        raws = (root.chats.chats if root.chats else []) + (root.left_chats.chats if root.left_chats else [])
-        return root, [_source(raw, path) for raw in raws], "full"
-    if len(root.messages):
-        head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
-        return root, [ChatSource(head, root.messages, path, bare_messages=True)], "single"
-    raise ChatlikeError(
-        f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
-        "point source.path at the result.json Telegram Desktop wrote"
-    )
-
-
-def _read_laid_out(p: Path, buf, workers: int) -> Optional[tuple[Root, list[ChatSource], str]]:
-    """The fast way for files laid out as Telegram Desktop writes them (chatlike.data.layout): no
-    full parse; None when the layout does not check out, and the caller parses the whole file."""
-    path, view = str(p), memoryview(buf)
-    if buf[:1] != b"{":
-        return None
-    try:
-        single = layout.single_chat_messages(buf)
-        if single is not None:
-            skeleton, start, end = single
-            root = _decode(p, skeleton)
-            if bytes(root.messages) != b"[0]" or root.chats is not None:
-                return None
-            head = ChatHead(id=root.id or 0, name=root.name, type=root.type)
-            return (
-                root,
-                [ChatSource(head, view[start:end], path, bare_messages=True, laid_out=True)],
-                "single",
-            )
-        ends = prefetch.take(p)  # found while the config was composed, when the command line named p
-        found = layout.index_full_export(buf, _ends_in_processes(buf, workers) if workers > 1 else None, ends)
-        if found is None:
-            return None
-        root = _decode(p, found.skeleton)
-    except ChatlikeError:
-        return None  # the general way says what is wrong, in its words
-    chats: list[ChatSource] = []
-    for key, part in (("chats", root.chats), ("left_chats", root.left_chats)):
-        if key not in found.lists:
-            chats += [_source(raw, path) for raw in part.chats] if part else []
-            continue
-        if part is None or [bytes(r) for r in part.chats] != [layout.SENTINEL]:
-            return None
-        for s, e in found.lists[key]:
-            head = _head_of(view, s, e)
-            if head is None:
-                return None
-            chats.append(ChatSource(head, view[s:e], path, laid_out=True))
-    return root, chats, "full"
-
-
-_MESSAGES_KEY = b',\n    "messages": ['
-
-
-def _head_of(view: memoryview, start: int, end: int) -> Optional[ChatHead]:
-    """A chat's name, type and id, which Telegram writes before its messages: decoded from those few
-    bytes (else from the whole chat). None when the chat slice is not a JSON object."""
-    head = bytes(view[start : min(end, start + 4096)])
-    at = head.find(_MESSAGES_KEY)
-    if at > 0:
-        first = _decode_repaired(_HEAD_FIRST, head[:at] + b"}")
-        # Telegram leaves out only the name of saved messages and replies: any other missing name
-        # may come after the messages, so read the whole chat
-        if first is not None and (first.name is not UNSET or first.type in ("saved_messages", "replies")):
-            return ChatHead(id=first.id, name=None if first.name is UNSET else first.name, type=first.type)
-    return _decode_repaired(_HEAD, view[start:end])
-
-
-def _decode_repaired(decoder: msgspec.json.Decoder, data) -> Any:
-    """Decode, repairing Telegram's \\xNN escapes if that is what fails; None if it still fails."""
-    try:
-        return decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return _repaired(decoder, data)
-
-
-def _repaired(decoder: msgspec.json.Decoder, data) -> Any:
-    """`data` decoded with Telegram's \\xNN escapes repaired, or None (none there, or still bad)."""
-    data = bytes(data)
-    if b"\\x" not in data:
-        return None
-    try:
-        return decoder.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
-
-
-def _ends_in_processes(buf, workers: int):
-    """`layout.find_ends` over byte ranges in forked processes, which share the mapped file."""
-
-    def map_ranges(ranges: list[tuple[int, int]]) -> list[list[int]]:
-        import multiprocessing
-
-        global _SCANNED
-        _SCANNED = buf
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                return pool.starmap(_find_ends, ranges)
-        finally:
-            _SCANNED = None
-
-    return map_ranges
-
-
-_SCANNED = None  # the buffer forked scanners inherit
-
-
-def _source(raw, path: str) -> ChatSource:
-    try:
-        head = _HEAD.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ChatlikeError(f"{path}: a chat in the export is malformed ({_one_line(exc)})") from None
-    return ChatSource(head, raw, path)
-
-
-def _find_ends(lo: int, hi: int) -> list[int]:
-    return layout.find_ends(_SCANNED, lo, hi)
-
-
-def _senders(chats: list[ChatSource]) -> dict[str, str]:
-    """Every sender id and name (decodes every chat: only for the slow paths of finding me)."""
-    names: dict[str, str] = {}
-    for chat in chats:
-        for m in chat.messages():
-            if m.type == "message" and m.from_id is not None:
-                fid = normalize_from_id(m.from_id)
-                if fid not in names or (not names[fid] and m.from_):
-                    names[fid] = m.from_ or ""
-    return names
-
-
-def _find_me(p: Path, root: Root, chats: list[ChatSource], shape: str, me: str) -> tuple[str, str]:
-    info = root.personal_information
-    info_name = " ".join(x for x in (info.first_name, info.last_name) if x) if info else ""
-    me = (me or "auto").strip()
-    if me != "auto":
-        if me.isdigit() or re.fullmatch(r"user\d+", me):
-            uid = me if me.startswith("user") else f"user{me}"
-            if info and uid == f"user{info.user_id}" and info_name:
-                return uid, info_name
-            return uid, _senders(chats).get(uid, "")
-        senders = _senders(chats)
-        ids = sorted(fid for fid, name in senders.items() if name == me)
-        if len(ids) == 1:
-            return ids[0], me
-        listing = _listing(senders)
-        if not ids:
-            raise ChatlikeError(f"{p}: no sender is named {me!r} (source.me); senders: {listing}")
-        raise ChatlikeError(
-            f"{p}: several senders are named {me!r}; set source.me to one of the ids: {', '.join(ids)}"
-        )
-    if info and info.user_id:
-        uid = f"user{info.user_id}"
-        return uid, info_name or _senders(chats).get(uid, "")
-    for chat in chats:
-        if chat.head.type == "saved_messages" and chat.head.id:
-            uid = f"user{chat.head.id}"
-            return uid, _senders([chat]).get(uid, "") or _senders(chats).get(uid, "")
-    if shape == "single" and chats and chats[0].head.type == "personal_chat":
-        other = f"user{chats[0].head.id}"
-        senders = _senders(chats)
-        mine = [fid for fid in senders if fid != other and fid.startswith("user")]
-        if len(mine) == 1:
-            return mine[0], senders[mine[0]]
-        if not mine and senders:
-            raise ChatlikeError(
-                f"{p}: only {chats[0].head.name!r} speaks in this chat export, so there "
-                "is nothing of yours to learn from"
-            )
-    kind = chats[0].head.type if shape == "single" and chats else None
-    hint = f" (and add {kind} to filter.chat_types)" if kind and kind != "personal_chat" else ""
-    raise ChatlikeError(
-        f"{p}: cannot tell which sender is you; set source.me to your user id or name{hint}. "
-        f"Senders: {_listing(_senders(chats))}"
-    )
-
-
-def _listing(senders: dict[str, str]) -> str:
-    items = [f"{name or '(deleted account)'} = {fid}" for fid, name in sorted(senders.items())]
-    return ", ".join(items[:30]) + (f" (and {len(items) - 30} more)" if len(items) > 30 else "")
 
 
 def flatten_text(text: Text) -> str:

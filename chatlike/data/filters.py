@@ -5,12 +5,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import Counter
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Optional
 
 import msgspec
 
 from chatlike.config import FilterConfig
-from chatlike.data.export import ChatHead, ChatSource, RawMessage, flatten_text, normalize_from_id
+from chatlike.data.export import RawChat, RawMessage, flatten_text, normalize_from_id, read_messages
 from chatlike.data.records import Chat, Message
 from chatlike.data.redact import pseudonym, redact
 from chatlike.errors import ChatlikeError
@@ -66,20 +66,20 @@ def _media_kind(m: RawMessage) -> str:
     return "empty"
 
 
-def chat_name(head: ChatHead, placeholder: str) -> str:
-    if head.type == "saved_messages":
+def chat_name(raw: RawChat, placeholder: str) -> str:
+    if raw.type == "saved_messages":
         return "Saved Messages"
-    return head.name if head.name is not None else placeholder
+    return raw.name if raw.name is not None else placeholder
 
 
-def _named(head: ChatHead, name: str, wanted: Iterable[str]) -> bool:
-    keys = {name, str(head.id)}
+def _named(raw: RawChat, name: str, wanted: Iterable[str]) -> bool:
+    keys = {name, str(raw.id)}
     return any(str(w) in keys for w in wanted)
 
 
 class ChatFilter:
     """Applies the chat and message rules one chat at a time, counting what each removes.
-    A chat the chat rules reject is never decoded."""
+    A chat the chat rules reject by its head (type, include, exclude) is never decoded."""
 
     def __init__(self, cfg: FilterConfig, me_id: str, me_name: str, placeholder: str):
         self.cfg, self.me_id, self.me_name, self.placeholder = cfg, me_id, me_name, placeholder
@@ -89,53 +89,44 @@ class ChatFilter:
         self.stats = FilterStats()
         self.removed: Counter = Counter()
         self.chats_removed: Counter = Counter()
-        self.counted = (0, 0)  # messages kept and mine of the chat `messages` last read
 
-    def select(self, head: ChatHead, name: str) -> Optional[str]:
-        """Why a chat is not read at all, or None."""
-        cfg = self.cfg
-        if (head.type or "unknown") not in self.types:
-            return f"type:{head.type}"
-        if cfg.include_chats and not _named(head, name, cfg.include_chats):
-            return "not_included"
-        if cfg.exclude_chats and _named(head, name, cfg.exclude_chats):
-            return "excluded"
-        return None
-
-    def __call__(self, source: ChatSource) -> Optional[Chat]:
-        """The chat, its messages still to be filtered as they are read (`messages`), or None when
-        the chat rules reject it before reading (type, include, exclude). Once its messages are
-        read, `judge` applies the rules that need them."""
-        head, stats = source.head, self.stats
+    def __call__(self, raw: RawChat, path: str) -> Optional[Chat]:
+        """The chat with its kept messages, or None when a chat rule removes it."""
+        stats = self.stats
         stats.chats_seen += 1
-        name = chat_name(head, self.placeholder)
-        reason = self.select(head, name)
+        name = chat_name(raw, self.placeholder)
+        reason = self.select(raw, name)
         if reason:
             self.chats_removed[reason] += 1
             return None
-        raw = source.messages()
-        stats.messages_seen += len(raw)
-        if head.type == "personal_chat" and self.cfg.pseudonymize_contacts:
-            name = pseudonym(f"user{head.id}")
-        return Chat(head.id, name, head.type or "unknown", self.messages(raw))
-
-    def read(self, source: ChatSource) -> Optional[Chat]:
-        """All the rules at once: the chat with its kept messages as a list of `Message`s, or None.
-        (prepare segments the messages as they are filtered instead: `__call__`, then `judge`.)"""
-        chat = self(source)
-        if chat is None:
+        decoded = read_messages(raw, path)
+        stats.messages_seen += len(decoded)
+        messages, n_mine = self.messages(decoded)
+        kind = raw.type or "unknown"
+        if kind == "personal_chat" and self.cfg.pseudonymize_contacts:
+            name = pseudonym(f"user{raw.id}")
+        if not self.judge(name, kind, len(messages), n_mine):
             return None
-        chat = Chat(chat.id, chat.name, chat.type, [Message._make(m) for m in chat.messages])
-        return chat if self.judge(chat) else None
+        return Chat(raw.id, name, kind, messages)
 
-    def judge(self, chat: Chat) -> bool:
-        """After its messages were read: keep the chat, or count why not (too few messages, too few
-        of mine, or a group exported with only my messages)."""
+    def select(self, raw: RawChat, name: str) -> Optional[str]:
+        """Why a chat is not read at all, or None."""
+        cfg = self.cfg
+        if (raw.type or "unknown") not in self.types:
+            return f"type:{raw.type}"
+        if cfg.include_chats and not _named(raw, name, cfg.include_chats):
+            return "not_included"
+        if cfg.exclude_chats and _named(raw, name, cfg.exclude_chats):
+            return "excluded"
+        return None
+
+    def judge(self, name: str, kind: str, n: int, n_mine: int) -> bool:
+        """Keep a chat of n kept messages, n_mine of them mine, or count why not (too few messages,
+        too few of mine, or a group exported with only my messages)."""
         cfg, stats = self.cfg, self.stats
-        n, n_mine = self.counted
         reason = None
-        if chat.type in GROUP_TYPES and n and n_mine == n:
-            stats.only_my_messages.append(chat.name)
+        if kind in GROUP_TYPES and n and n_mine == n:
+            stats.only_my_messages.append(name)
             reason = "only_my_messages"
         elif n < cfg.min_messages:
             reason = "too_few_messages"
@@ -149,9 +140,9 @@ class ChatFilter:
         stats.messages_kept += n
         return True
 
-    def messages(self, raw: list[RawMessage]) -> Iterator[Message]:
+    def messages(self, raw: list[RawMessage]) -> tuple[list[Message], int]:
         """Keep text messages; drop service, unsupported, media without text, forwards, via-bot.
-        Yields `Message` tuples; once done, `counted` holds how many were kept and how many are mine."""
+        The kept `Message`s (as plain tuples), and how many of them are mine."""
         cfg, removed = self.cfg, self.removed
         me_id, me_name, placeholder = self.me_id, self.me_name, self.placeholder
         since, until = self.since, self.until
@@ -159,7 +150,9 @@ class ChatFilter:
         unset = msgspec.UNSET
         redacting = cfg.redact
         dated = since is not None or until is not None
-        n = n_mine = 0
+        kept: list[Message] = []
+        keep = kept.append
+        n_mine = 0
         for m in raw:
             if m.type != "message":
                 removed[m.type] += 1  # service, unsupported
@@ -190,15 +183,14 @@ class ChatFilter:
                 text = redact(text)
             from_id = m.from_id
             sender_id = from_id if type(from_id) is str else normalize_from_id(from_id)
-            n += 1
             if sender_id == me_id:
                 n_mine += 1
-                yield (t, sender_id, me_name, text, True)
+                keep((t, sender_id, me_name, text, True))
             elif m.from_ is None:
-                yield (t, sender_id, placeholder, text, False)
+                keep((t, sender_id, placeholder, text, False))
             else:
-                yield (t, sender_id, pseudonym(sender_id) if pseudo else m.from_, text, False)
-        self.counted = (n, n_mine)
+                keep((t, sender_id, pseudonym(sender_id) if pseudo else m.from_, text, False))
+        return kept, n_mine
 
     def absorb(self, other: ChatFilter) -> None:
         """Add the counts of a filter that read other chats (a worker's), in chat order."""

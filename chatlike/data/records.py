@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import compress
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 import msgspec
 
 
 class Message(NamedTuple):
-    """One kept text message, normalised: epoch time, sender id, visible text. The filter yields
+    """One kept text message, normalised: epoch time, sender id, visible text. The filter makes
     these as plain tuples of the same fields (a class instance per message would cost more than
     segmenting it), so read them by unpacking: `for time, sender_id, sender, text, mine in ...`."""
 
@@ -20,14 +19,13 @@ class Message(NamedTuple):
     mine: bool
 
 
-class Chat(msgspec.Struct, frozen=True):
-    """One chat the filters selected: who it is with and its kept messages, oldest first (a list,
-    or the filter's generator of them, consumed once by segmentation)."""
+class Chat(msgspec.Struct, frozen=True, gc=False):
+    """One chat the filters kept: who it is with, and its kept messages, oldest first."""
 
     id: int
     name: str
     type: str
-    messages: Iterable[Message]
+    messages: list[Message]
 
 
 class Turn(msgspec.Struct, frozen=True, gc=False):
@@ -64,31 +62,15 @@ class ChatMessage(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     content: str = ""
 
 
-class Samples(msgspec.Struct, gc=False):
-    """Training samples as columns. `line` is each sample's JSONL line, `{"messages": [...]}`
-    (ChatMessage entries); the rest steers the split and the stats. Columns, not a list of small
-    records: a worker sends these back to the parent, and a list of structs pickles and unpickles
-    field by field, ten times slower than a few lists."""
+class Sample(msgspec.Struct, frozen=True, gc=False):
+    """One training sample: its JSONL line, `{"messages": [...]}` (ChatMessage entries), and what
+    the split and the stats need to know of it."""
 
-    line: list[bytes] = []
-    chat_id: list[int] = []
-    contact: list[str] = []
-    start: list[int] = []  # the conversation's start: windows of one conversation share it
-    turns: list[int] = []  # user and assistant turns
-    mine: list[int] = []  # my turns
-    chars: list[int] = []  # in the turns, system prompt excluded
-    tokens: list[int] = []  # approximate, whole sample
-
-    def __len__(self) -> int:
-        return len(self.line)
-
-    def columns(self) -> tuple[list, ...]:
-        return tuple(getattr(self, f) for f in self.__struct_fields__)
-
-    def extend(self, other: Samples) -> None:
-        for mine, theirs in zip(self.columns(), other.columns()):
-            mine.extend(theirs)
-
-    def where(self, keep: list[bool]) -> Samples:
-        """The samples whose `keep` is true, in order."""
-        return Samples(*(list(compress(column, keep)) for column in self.columns()))
+    line: bytes
+    chat_id: int
+    contact: str
+    start: int  # the conversation's start: windows of one conversation share it
+    turns: int  # user and assistant turns
+    mine: int  # my turns
+    chars: int  # in the turns, system prompt excluded
+    tokens: int  # approximate, whole sample

@@ -6,7 +6,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Callable
 
-from chatlike.data.records import Chat, Conversation, Message, Turn
+from chatlike.data.records import Chat, Conversation, Turn
 
 TokenCounter = Callable[[str], int]
 
@@ -63,19 +63,6 @@ def segment(chat: Chat, gap_s: float, window_s: float) -> tuple[list[Conversatio
         turn(Turn(sender, name, mine, joined, k, first, last, approx_tokens(joined)))
         conversations.append(Conversation(chat.id, chat.name, chat.type, tuple(turns)))
     return conversations, silences
-
-
-def split_conversations(chat: Chat, gap_s: float, window_s: float) -> list[Conversation]:
-    """The conversations of `segment`."""
-    return segment(chat, gap_s, window_s)[0]
-
-
-def split_turns(messages: list[Message], window_s: float) -> list[Turn]:
-    """The turns of `segment` when no silence is long enough to end a conversation."""
-    chat = Chat(0, "", "", messages)
-    return [
-        t for conversation in split_conversations(chat, float("inf"), window_s) for t in conversation.turns
-    ]
 
 
 def trainable(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:

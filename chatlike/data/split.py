@@ -7,13 +7,13 @@ import random
 from collections import defaultdict
 
 from chatlike.config import SplitConfig
-from chatlike.data.records import Samples
+from chatlike.data.records import Sample
 
 
-def split_samples(samples: Samples, cfg: SplitConfig) -> dict[str, Samples]:
+def split_samples(samples: list[Sample], cfg: SplitConfig) -> dict[str, list[Sample]]:
     """A time-based holdout: evaluation asks about later conversations than training saw.
     Windows of one conversation share its start time, so they never straddle two splits."""
-    keys = list(zip(samples.chat_id, samples.start))
+    keys = [(s.chat_id, s.start) for s in samples]
     by_chat: dict[int, list[int]] = defaultdict(list)
     for chat_id, start in keys:
         starts = by_chat[chat_id]
@@ -33,7 +33,7 @@ def split_samples(samples: Samples, cfg: SplitConfig) -> dict[str, Samples]:
     if cfg.val_fraction and n_val == 0 and len(rest) >= 10:
         n_val = 1
     val = set(random.Random(cfg.seed).sample(rest, n_val)) if n_val else set()
-    in_test = [key in test for key in keys]
-    in_val = [key in val for key in keys] if val else [False] * len(keys)
-    in_train = [not (t or v) for t, v in zip(in_test, in_val)]
-    return {"train": samples.where(in_train), "val": samples.where(in_val), "test": samples.where(in_test)}
+    out: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
+    for key, sample in zip(keys, samples):
+        out["test" if key in test else "val" if key in val else "train"].append(sample)
+    return out
