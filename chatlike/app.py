@@ -14,7 +14,6 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from chatlike.config import Config, check, register
-from chatlike.data import prefetch
 from chatlike.errors import ChatlikeError
 
 
@@ -201,7 +200,6 @@ def main() -> None:
     register()
     args = normalize_args(sys.argv[1:])
     sys.argv = [sys.argv[0]] + args
-    prefetch.start(args)  # a no-op when `python -m chatlike` started it already
     try:
         precheck(args)
     except ChatlikeError as exc:

@@ -4,9 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+import synth
 
 from chatlike.config import Config
-import synth
+from chatlike.errors import ChatlikeError
 from chatlike.stages import prepare
 
 ME, LORENZO, GIULIA, ANNA = synth.ME, synth.LORENZO, synth.GIULIA, synth.ANNA
@@ -332,12 +333,104 @@ def test_chats_are_cut_into_contiguous_chunks_of_about_equal_bytes():
     assert prepare.chunks([5], 4) == [(0, 1)]
 
 
-def test_dedupe_keeps_the_first_of_equal_lines_even_when_different_lines_share_a_hash():
-    from chatlike.data.records import Samples
-    from chatlike.stages.prepare import dedupe
+def test_dedupe_keeps_the_first_of_equal_lines():
+    from chatlike.data.records import Sample
 
-    lines = [b"a", b"b", b"a", b"c", b"b"]
-    samples = Samples(lines, [1] * 5, ["x"] * 5, list(range(5)), [2] * 5, [1] * 5, [1] * 5, [1] * 5)
-    for hashes in (None, [hash(x) for x in lines], [7, 7, 7, 8, 7]):  # the last: a collision
-        kept, dropped = dedupe(samples, hashes)
-        assert (kept.line, kept.start, dropped) == ([b"a", b"b", b"c"], [0, 1, 3], 2)
+    samples = [Sample(line, 1, "x", start, 2, 1, 1, 1) for start, line in enumerate(b"abacb")]
+    kept = prepare.dedupe(samples)
+    assert [(s.line, s.start) for s in kept] == [(97, 0), (98, 1), (99, 3)]
+
+
+# ---- data/chats.json: the chats as training saw them -----------------------------------------
+
+
+def test_chats_json_lists_each_chat_with_its_kind_members_and_exact_system_prompt(tmp_path):
+    from chatlike.data.chats import read_chats
+
+    group = synth.group_chat("Calcetto", 5, talk(4, MARCO) + talk(2, LORENZO, start=T0 + 10**6, first_id=50))
+    chats = [synth.personal_chat(LORENZO, talk(7)), synth.personal_chat(GIULIA, talk(3, GIULIA)), group]
+    run, stats = run_prepare(tmp_path, chats, filter__chat_types=["personal_chat", "private_group"])
+    index = read_chats(run / "data" / "chats.json")
+    assert index.me == "Pasquale Esposito"
+    assert [(c.name, c.kind, c.members, c.conversations) for c in index.chats] == [
+        ("Lorenzo", "personal_chat", ("Lorenzo",), 7),
+        ("Calcetto", "private_group", ("Marco", "Lorenzo"), 6),  # most turns first
+        ("Giulia Russo", "personal_chat", ("Giulia Russo",), 3),
+    ]
+    assert {c.system for c in index.chats} == {s["messages"][0]["content"] for s in all_samples(run)}
+    assert {c.name: c.samples for c in index.chats} == {k: v["samples"] for k, v in stats["contacts"].items()}
+
+
+# ---- faults while prepare runs: one line, nothing written ------------------------------------
+
+
+def _big_export(tmp_path, n=40):
+    chats = [synth.personal_chat(synth.user(f"C{i}", 1000 + i), talk(300, synth.user(f"C{i}", 1000 + i)))
+             for i in range(n)]  # fmt: skip
+    src = tmp_path / "result.json"
+    synth.write_export(src, synth.full_export(chats, info=INFO))
+    return src
+
+
+def test_a_worker_that_dies_is_one_line_naming_the_export_never_a_hang(tmp_path, cli):
+    """A real worker process is killed while prepare runs (as the kernel's out-of-memory killer would)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    src = _big_export(tmp_path, n=400)
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatlike", f"source.path={src}", f"hydra.run.dir={run}", "stages=[prepare]",
+         "source.workers=2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    children = f"/proc/{proc.pid}/task/{proc.pid}/children"
+    deadline = time.time() + 60
+    killed = False
+    while not killed and proc.poll() is None and time.time() < deadline:
+        with open(children) as f:
+            pids = f.read().split()
+        if pids:
+            os.kill(int(pids[-1]), signal.SIGKILL)
+            killed = True
+        time.sleep(0.005)
+    _, err = proc.communicate(timeout=120)
+    assert killed, "prepare ended before its workers started"
+    assert proc.returncode == 1, err
+    assert err.strip() == (
+        f"chatlike: error: {src}: a worker process reading the chats died (out of memory, or killed); "
+        "run again, or with source.workers=1"
+    )
+    assert not (run / "data").exists()
+
+
+def test_an_export_replaced_while_prepare_runs_is_one_line_and_earlier_outputs_stay(tmp_path):
+    """The export changes between its read and the outputs: prepare stops before replacing any file."""
+    import threading
+
+    src = _big_export(tmp_path)
+    cfg = Config()
+    cfg.source.path = str(src)
+    run = tmp_path / "run"
+    prepare.run(cfg, run)
+    before = {p.name: p.read_bytes() for p in (run / "data").iterdir()}
+    original = prepare.dedupe
+
+    def dedupe_while_the_export_changes(samples):  # a real change of the file, mid-run
+        thread = threading.Thread(target=lambda: src.write_bytes(src.read_bytes() + b"\n"))
+        thread.start()
+        thread.join()
+        return original(samples)
+
+    prepare.dedupe = dedupe_while_the_export_changes
+    try:
+        with pytest.raises(ChatlikeError, match=r"result\.json: the file changed while chatlike read it"):
+            prepare.run(cfg, run)
+    finally:
+        prepare.dedupe = original
+    assert {p.name: p.read_bytes() for p in (run / "data").iterdir()} == before

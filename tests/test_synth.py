@@ -6,8 +6,8 @@ import json
 from collections import Counter
 
 import pytest
-
 import synth
+
 from chatlike.data.export import SAMPLE_EXPORT
 
 
