@@ -1,3 +1,3 @@
-from chatlike.app import cli
+from chatlike.app import main
 
-cli()
+main()

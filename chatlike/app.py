@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import sys
 import warnings
@@ -13,7 +12,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from chatlike.config import Config, check, register
+from chatlike.config import Config, register
 from chatlike.errors import ChatlikeError
 
 
@@ -96,9 +95,23 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(parts)
 
 
+def _bad_config(exc: BaseException) -> str:
+    return f"bad config: {_one_line(exc)} (see: python -m chatlike --help)"
+
+
+def to_config(dcfg: DictConfig) -> Config:
+    """The composed config as its dataclasses, range-checked by their `__post_init__`."""
+    try:
+        return OmegaConf.to_object(dcfg)
+    except ChatlikeError:
+        raise
+    except Exception as exc:  # OmegaConf's errors, reduced to one line
+        raise ChatlikeError(_bad_config(exc)) from None
+
+
 def precheck(args: list[str]) -> None:
-    """Before a sweep: compose every job's config, so a typo or a wrong type in any value is one
-    clear line before job 0 runs. (A single run is checked as Hydra composes it: `_one_line_errors`.)"""
+    """Before a sweep: compose every job's config, so a typo, a wrong type or an out-of-range value
+    anywhere is one clear line before job 0 runs. (A single run is checked as Hydra composes it: `_one_line_errors`.)"""
     overrides = _overrides_of(args)
     if overrides is None or not ({"-m", "--multirun", "hydra.mode=MULTIRUN"} & set(args)):
         return
@@ -111,12 +124,10 @@ def precheck(args: list[str]) -> None:
     with initialize_config_dir(config_dir=str(conf_dir())):
         for variant in variants:
             try:
-                cfg = OmegaConf.to_object(compose(config_name="config", overrides=variant))
-            except Exception as exc:  # Hydra's and OmegaConf's errors, reduced to one line
-                raise ChatlikeError(
-                    f"bad config: {_one_line(exc)} (see: python -m chatlike --help)"
-                ) from None
-            check(cfg)
+                dcfg = compose(config_name="config", overrides=variant)
+            except Exception as exc:  # Hydra's errors, reduced to one line
+                raise ChatlikeError(_bad_config(exc)) from None
+            to_config(dcfg)
 
 
 def run_stages(cfg: Config, run_dir: Path) -> None:
@@ -157,7 +168,7 @@ def _one_line_errors() -> None:
                     raise
                 if isinstance(exc, OSError):  # e.g. a run dir that cannot be made
                     _fail(_one_line(exc))
-                _fail(f"bad config: {_one_line(exc)} (see: python -m chatlike --help)")
+                _fail(_bad_config(exc))
 
         return report(composed)
 
@@ -174,11 +185,7 @@ def _raised_in_job(tb) -> bool:
 
 def _task(dcfg: DictConfig) -> None:
     try:
-        try:
-            cfg = OmegaConf.to_object(dcfg)
-        except Exception as exc:
-            raise ChatlikeError(f"bad config: {_one_line(exc)} (see: python -m chatlike --help)") from None
-        check(cfg)
+        cfg = to_config(dcfg)
         hc = HydraConfig.get()
         run_dir = Path(hc.runtime.output_dir)
         keep_snapshot(run_dir, hc.output_subdir, cfg.stages)
@@ -208,22 +215,7 @@ def main() -> None:
     hydra.main(config_path=str(conf_dir()), config_name="config")(_task)()
 
 
-def cli() -> None:
-    """The command line: `main`, then out without the interpreter's teardown (freeing every
-    object of Hydra, OmegaConf, Pillow, ... one by one: about 50 ms). The exit handlers still run
-    and the output streams are flushed; an error exits through the usual path."""
-    main()
-    import atexit
-    import threading
-
-    for thread in threading.enumerate():  # what the interpreter waits for before exiting
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(0)
 
 
 if __name__ == "__main__":
-    cli()
+    main()

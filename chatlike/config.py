@@ -1,7 +1,9 @@
 """Typed configs: one dataclass per conf/ group, registered with Hydra's ConfigStore.
 
-Hydra checks keys and types when it composes (a typo or a wrong type fails at once);
-`check()` adds the range checks a schema cannot express (Axolotl's own schema checks none).
+The dataclasses hold every default; a conf/ option file holds only what differs. Hydra checks keys
+and types when it composes (a typo or a wrong type fails at once); each dataclass's `__post_init__`
+adds the range checks a schema cannot express (Axolotl's own schema checks none), so they run when
+`OmegaConf.to_object` builds the composed config, and whenever code builds one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from chatlike.errors import ChatlikeError
 STAGES = ("prepare", "configure", "train", "eval", "chat", "merge")
 
 
+def _require(ok: bool, key: str, what: str) -> None:
+    """A failed range check: one line naming the key as the user types it (group.key)."""
+    if not ok:
+        raise ChatlikeError(f"config: {key} {what}")
+
+
 @dataclass
 class SourceConfig:
     # result.json, or the export folder holding it; None = the bundled sample export.
@@ -25,6 +33,9 @@ class SourceConfig:
     me: str = "auto"
     # processes that read chats in parallel; 0 = one per core for an export over 64 MB, else 1
     workers: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.workers >= 0, "source.workers", "must be >= 0 (0 = automatic)")
 
 
 @dataclass
@@ -45,6 +56,15 @@ class FilterConfig:
     pseudonymize_contacts: bool = False  # contacts get stable pseudonyms
     drop_duplicates: bool = True
 
+    def __post_init__(self) -> None:
+        _require(self.min_messages >= 0, "filter.min_messages", "must be >= 0")
+        _require(self.min_my_messages >= 0, "filter.min_my_messages", "must be >= 0")
+        _require(
+            self.max_conversations_per_chat is None or self.max_conversations_per_chat > 0,
+            "filter.max_conversations_per_chat",
+            "must be > 0 or null",
+        )
+
 
 @dataclass
 class SegmentConfig:
@@ -53,6 +73,17 @@ class SegmentConfig:
     min_turns: int = 2  # turns per conversation (at least one of each side anyway)
     max_tokens: int = 2048  # a longer conversation is split into windows under this
     tokenizer: Optional[str] = None  # a local tokenizer path for exact counts
+
+    def __post_init__(self) -> None:
+        _require(self.turn_window_minutes >= 0, "segment.turn_window_minutes", "must be >= 0")
+        _require(self.gap_minutes > 0, "segment.gap_minutes", "must be > 0")
+        _require(
+            self.gap_minutes >= self.turn_window_minutes,
+            "segment.gap_minutes",
+            "must be >= segment.turn_window_minutes",
+        )
+        _require(self.min_turns >= 2, "segment.min_turns", "must be >= 2 (one of theirs, one of mine)")
+        _require(self.max_tokens >= 64, "segment.max_tokens", "must be >= 64")
 
 
 @dataclass
@@ -76,9 +107,15 @@ class SplitConfig:
     val_fraction: float = 0.05  # of the rest, picked by seed
     seed: int = 0  # which conversations go to val
 
+    def __post_init__(self) -> None:
+        _require(0 <= self.test_fraction < 1, "split.test_fraction", "must be in [0, 1)")
+        _require(0 <= self.val_fraction < 1, "split.val_fraction", "must be in [0, 1)")
+
 
 @dataclass
 class ModelConfig:
+    """The defaults are Llama 3.1 8B Instruct (conf/model/llama31_8b.yaml)."""
+
     name: str = "llama31_8b"
     base_model: str = "meta-llama/Llama-3.1-8B-Instruct"
     chat_template: str = "llama3"
@@ -93,9 +130,15 @@ class ModelConfig:
     pad_token: str = "<|finetune_right_pad_id|>"
     tiny: bool = False  # build a tiny Llama locally instead of loading base_model
 
+    def __post_init__(self) -> None:
+        _require(self.max_context >= 64, "model.max_context", "must be >= 64")
+        _require(self.params_billion > 0, "model.params_billion", "must be > 0")
+
 
 @dataclass
 class TrainConfig:
+    """The defaults are QLoRA (conf/train/qlora.yaml), after Axolotl's Llama 3 QLoRA examples."""
+
     name: str = "qlora"
     adapter: Optional[str] = "qlora"  # qlora | lora | None (full fine-tune)
     load_in_4bit: bool = True  # QLoRA: the frozen base in NF4 (bitsandbytes)
@@ -122,9 +165,36 @@ class TrainConfig:
     wandb_project: Optional[str] = None  # None = Weights & Biases off
     extra: dict[str, Any] = field(default_factory=dict)  # raw Axolotl keys, merged last (+train.extra.k=v)
 
+    def __post_init__(self) -> None:
+        _require(self.adapter in (None, "lora", "qlora"), "train.adapter", "must be lora, qlora or null")
+        _require(self.learning_rate > 0, "train.learning_rate", f"must be > 0 (got {self.learning_rate})")
+        _require(self.lora_r > 0, "train.lora_r", "must be > 0")
+        _require(self.lora_alpha > 0, "train.lora_alpha", "must be > 0")
+        _require(0 <= self.lora_dropout < 1, "train.lora_dropout", "must be in [0, 1)")
+        _require(0 <= self.warmup_ratio < 1, "train.warmup_ratio", "must be in [0, 1)")
+        _require(self.num_epochs > 0, "train.num_epochs", "must be > 0")
+        _require(self.max_steps is None or self.max_steps > 0, "train.max_steps", "must be > 0 or null")
+        _require(self.micro_batch_size > 0, "train.micro_batch_size", "must be > 0")
+        _require(self.gradient_accumulation_steps > 0, "train.gradient_accumulation_steps", "must be > 0")
+        _require(self.max_sequence_len >= 64, "train.max_sequence_len", "must be >= 64")
+        _require(self.loss_watchdog_threshold > 0, "train.loss_watchdog_threshold", "must be > 0")
+        _require(self.loss_watchdog_patience > 0, "train.loss_watchdog_patience", "must be > 0")
+        _require(
+            not (self.load_in_4bit and self.load_in_8bit),
+            "train.load_in_4bit",
+            "and train.load_in_8bit exclude each other",
+        )
+        _require(
+            self.adapter == "qlora" or not self.load_in_4bit,
+            "train.load_in_4bit",
+            "needs train.adapter=qlora",
+        )
+
 
 @dataclass
 class HardwareConfig:
+    """The defaults are one CUDA GPU (conf/hardware/single_gpu.yaml)."""
+
     name: str = "single_gpu"
     device: str = "cuda"  # cuda | cpu
     num_gpus: int = 1
@@ -138,6 +208,22 @@ class HardwareConfig:
     gpu_memory_gb: float = 80.0  # of one GPU: the plan warns when the estimate exceeds it
     gpu_tflops: float = 989.0  # dense bf16 peak of one GPU (H100 SXM); the time estimate uses it x mfu
     mfu: float = 0.35  # model FLOPs utilisation a fine-tune reaches in practice (0.3-0.45 on H100)
+
+    def __post_init__(self) -> None:
+        _require(self.device in ("cuda", "cpu"), "hardware.device", "must be cuda or cpu")
+        _require(self.num_gpus >= 1, "hardware.num_gpus", "must be >= 1")
+        _require(
+            self.deepspeed in (None, "zero2", "zero3"), "hardware.deepspeed", "must be zero2, zero3 or null"
+        )
+        _require(self.num_nodes >= 1, "hardware.num_nodes", "must be >= 1")
+        _require(self.gpu_memory_gb > 0, "hardware.gpu_memory_gb", "must be > 0")
+        _require(self.gpu_tflops > 0, "hardware.gpu_tflops", "must be > 0")
+        _require(0 < self.mfu <= 1, "hardware.mfu", "must be in (0, 1]")
+        _require(
+            self.device == "cuda" or self.deepspeed is None,
+            "hardware.deepspeed",
+            "needs hardware.device=cuda",
+        )
 
 
 @dataclass
@@ -155,6 +241,16 @@ class EvalConfig:
     blind_pairs: int = 20  # real-vs-tuned pairs in eval/blind_test.md
     seed: int = 0  # sample choice, sampling, blind shuffling
 
+    def __post_init__(self) -> None:
+        _require(self.max_samples > 0, "eval.max_samples", "must be > 0")
+        _require(self.max_new_tokens > 0, "eval.max_new_tokens", "must be > 0")
+        _require(self.tolerance >= 0, "eval.tolerance", "must be >= 0")
+        _require(self.batch_size > 0, "eval.batch_size", "must be > 0")
+        _require(self.temperature >= 0, "eval.temperature", "must be >= 0")
+        _require(0 < self.top_p <= 1, "eval.top_p", "must be in (0, 1]")
+        _require(self.limit is None or self.limit > 0, "eval.limit", "must be > 0 or null")
+        _require(self.blind_pairs >= 0, "eval.blind_pairs", "must be >= 0")
+
 
 @dataclass
 class ChatConfig:
@@ -165,6 +261,12 @@ class ChatConfig:
     top_p: float = 0.9  # nucleus sampling (used when temperature > 0)
     repetition_penalty: float = 1.1  # 1 = off
     max_new_tokens: int = 256  # cap per reply; a reply normally ends at the end-of-turn token
+
+    def __post_init__(self) -> None:
+        _require(self.max_new_tokens > 0, "chat.max_new_tokens", "must be > 0")
+        _require(self.temperature >= 0, "chat.temperature", "must be >= 0")
+        _require(0 < self.top_p <= 1, "chat.top_p", "must be in (0, 1]")
+        _require(self.repetition_penalty > 0, "chat.repetition_penalty", "must be > 0 (1 = off)")
 
 
 @dataclass
@@ -179,105 +281,16 @@ class Config:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
-    name: str = "default"  # the experiment's name: outputs/<name>/...
+    name: str = "default"  # the experiment's name: outputs/<name>/<date>_<time>
     stages: list[str] = field(default_factory=lambda: ["prepare", "configure"])
     seed: int = 0  # the tiny model's initialisation and chat sampling (split, train, eval have their own)
 
-
-GROUPS = {
-    "source": SourceConfig,
-    "filter": FilterConfig,
-    "segment": SegmentConfig,
-    "persona": PersonaConfig,
-    "split": SplitConfig,
-    "model": ModelConfig,
-    "train": TrainConfig,
-    "hardware": HardwareConfig,
-    "eval": EvalConfig,
-    "chat": ChatConfig,
-}
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.stages if s not in STAGES]
+        _require(not unknown, "stages", f"has unknown stage(s) {unknown}; choose from {list(STAGES)}")
 
 
 def register() -> None:
     """Register the schema; conf/config.yaml lists `base_config` first, so every group file
     and every override is merged into a typed node and checked."""
     ConfigStore.instance().store(name="base_config", node=Config, replace=True)
-
-
-def _require(ok: bool, key: str, what: str) -> None:
-    if not ok:
-        raise ChatlikeError(f"config: {key} {what}")
-
-
-def check(cfg: Config) -> None:
-    """Range checks Hydra's type check cannot do; each failure is one line naming the key."""
-    _require(cfg.source.workers >= 0, "source.workers", "must be >= 0 (0 = automatic)")
-    unknown = [s for s in cfg.stages if s not in STAGES]
-    _require(not unknown, "stages", f"has unknown stage(s) {unknown}; choose from {list(STAGES)}")
-    s = cfg.segment
-    _require(s.turn_window_minutes >= 0, "segment.turn_window_minutes", "must be >= 0")
-    _require(s.gap_minutes > 0, "segment.gap_minutes", "must be > 0")
-    _require(
-        s.gap_minutes >= s.turn_window_minutes,
-        "segment.gap_minutes",
-        "must be >= segment.turn_window_minutes",
-    )
-    _require(s.min_turns >= 2, "segment.min_turns", "must be >= 2 (one of theirs, one of mine)")
-    _require(s.max_tokens >= 64, "segment.max_tokens", "must be >= 64")
-    sp = cfg.split
-    _require(0 <= sp.test_fraction < 1, "split.test_fraction", "must be in [0, 1)")
-    _require(0 <= sp.val_fraction < 1, "split.val_fraction", "must be in [0, 1)")
-    f = cfg.filter
-    _require(f.min_messages >= 0, "filter.min_messages", "must be >= 0")
-    _require(f.min_my_messages >= 0, "filter.min_my_messages", "must be >= 0")
-    _require(
-        f.max_conversations_per_chat is None or f.max_conversations_per_chat > 0,
-        "filter.max_conversations_per_chat",
-        "must be > 0 or null",
-    )
-    t = cfg.train
-    _require(t.adapter in (None, "lora", "qlora"), "train.adapter", "must be lora, qlora or null")
-    _require(t.learning_rate > 0, "train.learning_rate", f"must be > 0 (got {t.learning_rate})")
-    _require(t.lora_r > 0, "train.lora_r", "must be > 0")
-    _require(t.lora_alpha > 0, "train.lora_alpha", "must be > 0")
-    _require(0 <= t.lora_dropout < 1, "train.lora_dropout", "must be in [0, 1)")
-    _require(0 <= t.warmup_ratio < 1, "train.warmup_ratio", "must be in [0, 1)")
-    _require(t.num_epochs > 0, "train.num_epochs", "must be > 0")
-    _require(t.max_steps is None or t.max_steps > 0, "train.max_steps", "must be > 0 or null")
-    _require(t.micro_batch_size > 0, "train.micro_batch_size", "must be > 0")
-    _require(t.gradient_accumulation_steps > 0, "train.gradient_accumulation_steps", "must be > 0")
-    _require(t.max_sequence_len >= 64, "train.max_sequence_len", "must be >= 64")
-    _require(t.loss_watchdog_threshold > 0, "train.loss_watchdog_threshold", "must be > 0")
-    _require(t.loss_watchdog_patience > 0, "train.loss_watchdog_patience", "must be > 0")
-    _require(
-        not (t.load_in_4bit and t.load_in_8bit),
-        "train.load_in_4bit",
-        "and train.load_in_8bit exclude each other",
-    )
-    _require(t.adapter == "qlora" or not t.load_in_4bit, "train.load_in_4bit", "needs train.adapter=qlora")
-    h = cfg.hardware
-    _require(h.device in ("cuda", "cpu"), "hardware.device", "must be cuda or cpu")
-    _require(h.num_gpus >= 1, "hardware.num_gpus", "must be >= 1")
-    _require(h.deepspeed in (None, "zero2", "zero3"), "hardware.deepspeed", "must be zero2, zero3 or null")
-    _require(h.num_nodes >= 1, "hardware.num_nodes", "must be >= 1")
-    _require(h.gpu_memory_gb > 0, "hardware.gpu_memory_gb", "must be > 0")
-    _require(h.gpu_tflops > 0, "hardware.gpu_tflops", "must be > 0")
-    _require(0 < h.mfu <= 1, "hardware.mfu", "must be in (0, 1]")
-    _require(h.device == "cuda" or h.deepspeed is None, "hardware.deepspeed", "needs hardware.device=cuda")
-    m = cfg.model
-    _require(m.max_context >= 64, "model.max_context", "must be >= 64")
-    _require(m.params_billion > 0, "model.params_billion", "must be > 0")
-    e = cfg.eval
-    _require(e.max_samples > 0, "eval.max_samples", "must be > 0")
-    _require(e.max_new_tokens > 0, "eval.max_new_tokens", "must be > 0")
-    _require(e.tolerance >= 0, "eval.tolerance", "must be >= 0")
-    _require(e.batch_size > 0, "eval.batch_size", "must be > 0")
-    _require(e.temperature >= 0, "eval.temperature", "must be >= 0")
-    _require(0 < e.top_p <= 1, "eval.top_p", "must be in (0, 1]")
-    _require(e.limit is None or e.limit > 0, "eval.limit", "must be > 0 or null")
-    _require(e.blind_pairs >= 0, "eval.blind_pairs", "must be >= 0")
-    c = cfg.chat
-    _require(c.max_new_tokens > 0, "chat.max_new_tokens", "must be > 0")
-    _require(c.temperature >= 0, "chat.temperature", "must be >= 0")
-    _require(0 < c.top_p <= 1, "chat.top_p", "must be in (0, 1]")
-    _require(c.repetition_penalty > 0, "chat.repetition_penalty", "must be > 0 (1 = off)")
