@@ -14,6 +14,8 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import chain, filterfalse
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -35,6 +37,7 @@ from chatlike.rundir import SPLITS, RunDir
 
 GAP_EDGES_MINUTES = [0, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080]
 PARALLEL_FROM_BYTES = 64 * 2**20  # smaller exports are read in one process: workers would not pay
+_SENDER, _MINE = attrgetter("sender"), attrgetter("mine")
 
 
 def token_counter(tokenizer: str | None) -> Callable[[str], int]:
@@ -126,7 +129,8 @@ class SampleBuilder:
                 samples.append(Sample(line, chat.id, chat.name, conv.start, len(w), mine, chars, tokens))
         if not samples:
             return samples, None
-        speakers = Counter(t.sender for conv, _ in kept for t in conv.turns if not t.mine)
+        turns = chain.from_iterable(conv.turns for conv, _ in kept)
+        speakers = Counter(map(_SENDER, filterfalse(_MINE, turns)))  # in C: a chat has many turns
         members = tuple(sorted(speakers, key=lambda name: (-speakers[name], name)))
         return samples, ChatInfo(chat.name, chat.type, members, system, chat.id, 0, 0)
 
