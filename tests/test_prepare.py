@@ -372,9 +372,14 @@ def _big_export(tmp_path, n=40):
     return src
 
 
-def test_a_worker_that_dies_is_one_line_naming_the_export_never_a_hang(tmp_path, cli):
-    """A real worker process is killed while prepare runs (as the kernel's out-of-memory killer would)."""
-    import os
+@pytest.fixture(scope="module")
+def big_export(tmp_path_factory):
+    return _big_export(tmp_path_factory.mktemp("big"), n=400)  # ~80 MB: workers run for a second or two
+
+
+def _prepare_with_workers(src, tmp_path):
+    """A real `python -m chatlike` preparing a big export in 2 workers, and its workers' pids once
+    they run (as a terminal would start it: Ctrl-C reaches the whole process group)."""
     import signal
     import subprocess
     import sys
@@ -382,31 +387,53 @@ def test_a_worker_that_dies_is_one_line_naming_the_export_never_a_hang(tmp_path,
 
     from conftest import ROOT
 
-    src = _big_export(tmp_path, n=400)
-    run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatlike", f"source.path={src}", f"hydra.run.dir={run}", "stages=[prepare]",
-         "source.workers=2"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "chatlike", f"source.path={src}", f"hydra.run.dir={tmp_path / 'run'}",
+         "stages=[prepare]", "source.workers=2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    children = f"/proc/{proc.pid}/task/{proc.pid}/children"
     deadline = time.time() + 60
-    killed = False
-    while not killed and proc.poll() is None and time.time() < deadline:
-        with open(children) as f:
-            pids = f.read().split()
-        if pids:
-            os.kill(int(pids[-1]), signal.SIGKILL)
-            killed = True
+    while proc.poll() is None and time.time() < deadline:
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            workers = [int(pid) for pid in f.read().split()]
+        if len(workers) == 2:
+            time.sleep(0.2)  # both forked and running (a signal during a fork is another story)
+            return src, proc, workers
         time.sleep(0.005)
+    raise AssertionError("prepare ended before its workers started")
+
+
+def test_a_worker_that_dies_is_one_line_naming_the_export_never_a_hang(big_export, tmp_path):
+    """A real worker process is killed while prepare runs (as the kernel's out-of-memory killer would)."""
+    import os
+    import signal
+
+    src, proc, workers = _prepare_with_workers(big_export, tmp_path)
+    os.kill(workers[-1], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
-    assert killed, "prepare ended before its workers started"
     assert proc.returncode == 1, err
     assert err.strip() == (
         f"chatlike: error: {src}: a worker process reading the chats died (out of memory, or killed); "
         "run again, or with source.workers=1"
     )
-    assert not (run / "data").exists()
+    assert not (tmp_path / "run" / "data").exists()
+
+
+def test_ctrl_c_while_workers_run_stops_them_at_once(big_export, tmp_path):
+    import os
+    import signal
+    import time
+
+    _, proc, _ = _prepare_with_workers(big_export, tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)
+    t = time.time()
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err.strip()) == (
+        130,
+        "chatlike: error: interrupted; outputs already written are intact",
+    )
+    assert time.time() - t < 10  # the chunks not started are dropped, not worked through
 
 
 def test_an_export_replaced_while_prepare_runs_is_one_line_and_earlier_outputs_stay(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import time
 from bisect import bisect_left
 from collections import Counter
@@ -167,6 +168,7 @@ _job: tuple[Config, Export, str] | None = None  # set in each worker by _start_w
 def _start_worker(cfg: Config, export: Export, me: str) -> None:
     global _job
     _job = (cfg, export, me)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it drops the chunks left
 
 
 def _prepare_in_worker(lo: int, hi: int) -> Part:
@@ -207,29 +209,28 @@ def prepare_all_chats(cfg: Config, export: Export, me: str, workers: int, progre
 
     ranges = chunks(sizes, workers * 8)  # several chunks a worker: one slow chunk holds up less
     samples, chats, chat_filter, counts = [], [], None, SegmentCounts()
+    pool = ProcessPoolExecutor(
+        workers, multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(cfg, export, me)
+    )
     try:
-        with ProcessPoolExecutor(
-            workers,
-            multiprocessing.get_context("fork"),
-            initializer=_start_worker,
-            initargs=(cfg, export, me),
-        ) as pool:
-            futures = [pool.submit(_prepare_in_worker, lo, hi) for lo, hi in ranges]
-            for (lo, hi), future in zip(ranges, futures):
-                part = future.result()
-                samples += part.samples
-                chats += part.chats
-                if chat_filter is None:
-                    chat_filter = part.chat_filter
-                else:
-                    chat_filter.absorb(part.chat_filter)
-                counts.add(part.counts)
-                progress.advance(task, sum(sizes[lo:hi]))
+        futures = [pool.submit(_prepare_in_worker, lo, hi) for lo, hi in ranges]
+        for (lo, hi), future in zip(ranges, futures):
+            part = future.result()
+            samples += part.samples
+            chats += part.chats
+            if chat_filter is None:
+                chat_filter = part.chat_filter
+            else:
+                chat_filter.absorb(part.chat_filter)
+            counts.add(part.counts)
+            progress.advance(task, sum(sizes[lo:hi]))
     except BrokenProcessPool:
         raise ChatlikeError(
             f"{export.path}: a worker process reading the chats died (out of memory, or killed); "
             "run again, or with source.workers=1"
         ) from None
+    finally:
+        pool.shutdown(cancel_futures=True)  # on an error or Ctrl-C, the chunks not started are dropped
     return Part(samples, chats, chat_filter, counts)
 
 
