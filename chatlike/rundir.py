@@ -6,7 +6,6 @@ another invocation (or another machine) started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 SPLITS = ("train", "val", "test")
@@ -16,70 +15,26 @@ PREPARED = "prepared"  # Axolotl's tokenized dataset cache
 TINY_MODEL = "tiny_model"  # the tiny local Llama of model=tiny
 
 
-@dataclass(frozen=True)
 class RunDir:
-    root: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", Path(self.root))
-
-    # prepare
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
+    def __init__(self, root: str | Path):
+        self.root = root = Path(root)
+        # prepare
+        self.data = root / "data"
+        self.stats = self.data / "stats.json"
+        self.chats = self.data / "chats.json"  # each chat's name, kind, members, system prompt
+        self.report = root / "report.md"
+        self.plots = root / "plots"
+        # configure
+        self.axolotl_yaml = root / "axolotl.yaml"
+        self.deepspeed_json = root / "deepspeed.json"
+        self.launch_sh = root / "launch.sh"
+        self.tiny_model = root / TINY_MODEL
+        # train, eval, merge
+        self.train = root / TRAIN
+        self.prepared = root / PREPARED
+        self.eval = root / "eval"
+        self.merged = root / "merged"
 
     def split(self, name: str) -> Path:
         """data/{train,val,test}.jsonl"""
         return self.data / f"{name}.jsonl"
-
-    @property
-    def stats(self) -> Path:
-        return self.data / "stats.json"
-
-    @property
-    def chats(self) -> Path:
-        """Each chat's name, kind, members and system prompt (chatlike.data.chats)."""
-        return self.data / "chats.json"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "report.md"
-
-    @property
-    def plots(self) -> Path:
-        return self.root / "plots"
-
-    # configure
-    @property
-    def axolotl_yaml(self) -> Path:
-        return self.root / "axolotl.yaml"
-
-    @property
-    def deepspeed_json(self) -> Path:
-        return self.root / "deepspeed.json"
-
-    @property
-    def launch_sh(self) -> Path:
-        return self.root / "launch.sh"
-
-    @property
-    def tiny_model(self) -> Path:
-        return self.root / TINY_MODEL
-
-    # train
-    @property
-    def train(self) -> Path:
-        return self.root / TRAIN
-
-    @property
-    def prepared(self) -> Path:
-        return self.root / PREPARED
-
-    # eval, merge
-    @property
-    def eval(self) -> Path:
-        return self.root / "eval"
-
-    @property
-    def merged(self) -> Path:
-        return self.root / "merged"
