@@ -350,7 +350,6 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
     from rich.console import Console
 
     console = Console(stderr=True)
-    plotter = report.Plotter()
     # Millions of small records and no cycles: the cyclic GC would only rescan them over and over.
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -387,15 +386,12 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
             "gaps": {"edges_minutes": GAP_EDGES_MINUTES, "counts": build.gaps},
             **dataset_stats(splits),
         }
-        plotter.draw(run_dir, stats)
         data = run_dir / "data"
         for name in SPLITS:
             write_jsonl(data / f"{name}.jsonl", splits[name])
         write_bytes(data / "stats.json", msgspec.json.format(msgspec.json.encode(stats), indent=2) + b"\n")
-        report.write_report(run_dir, stats, plots=False)
-        plotter.wait()
+        report.write_report(run_dir, stats)
     finally:
-        plotter.close()
         if gc_was_enabled:
             gc.enable()
     report.print_summary(stats, run_dir, time.perf_counter() - t0)
