@@ -4,6 +4,7 @@ import copy
 import datetime as dt
 import io
 import json
+import os
 import re
 import struct
 import subprocess
@@ -183,10 +184,8 @@ def test_same_stats_give_byte_identical_files(stats, tmp_path):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
-def test_importing_the_report_leaves_matplotlib_for_drawing_and_another_process_draws_the_same(
-    prepared, tmp_path
-):
-    # prepare imports the report; matplotlib (a few tenths of a second) only when plots are drawn
+def test_matplotlib_is_imported_only_to_draw_and_a_users_matplotlibrc_changes_no_byte(prepared, tmp_path):
+    # prepare imports the report; matplotlib (half a second) only when the plots are drawn
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
@@ -195,7 +194,10 @@ def test_importing_the_report_leaves_matplotlib_for_drawing_and_another_process_
         f"stats = json.loads(Path({str(prepared / 'data' / 'stats.json')!r}).read_text(encoding='utf-8'))\n"
         f"write_report(Path({str(tmp_path)!r}), stats)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    rc = tmp_path / "matplotlibrc"
+    rc.write_text("font.size: 20\naxes.facecolor: yellow\nsavefig.dpi: 300\ntext.hinting: none\n")
+    env = os.environ | {"MATPLOTLIBRC": str(rc)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
     assert proc.stdout.strip() == "False"
     for plot in PLOTS.values():
         assert (tmp_path / plot).read_bytes() == (prepared / plot).read_bytes(), plot
