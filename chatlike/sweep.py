@@ -6,13 +6,10 @@ multirun folder; this writes sweep_summary.md, sweep_summary.json and sweep_summ
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from hydra.experimental.callback import Callback
 
@@ -106,36 +103,6 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@contextmanager
-def plot_style() -> Iterator[None]:
-    """Matplotlib's own defaults and a bundled font, whatever the user's matplotlibrc says, so the
-    same rows give byte-identical PNGs."""
-    import matplotlib
-
-    with matplotlib.rc_context(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a glyph missing from the font (CJK, emoji names) is no error
-        matplotlib.rcdefaults()
-        matplotlib.rcParams.update(
-            {
-                "font.family": "DejaVu Sans",
-                "font.size": 9,
-                "figure.dpi": 100,
-                "savefig.dpi": 100,
-                "axes.spines.top": False,
-                "axes.spines.right": False,
-                "path.simplify": False,
-            }
-        )
-        yield
-
-
-def save_png(fig, path: Path) -> None:
-    buf = io.BytesIO()
-    # no "Software: Matplotlib x.y" stamp: the bytes depend on the rows only
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    write_bytes(path, buf.getvalue())
-
-
 def plot(rows: list[dict[str, Any]]):
     """Four panels, one bar group per job: samples per split, conversations, turns p50, my share."""
     import textwrap
@@ -195,8 +162,10 @@ def write_summary(sweep_dir: Path) -> Path | None:
         return None
     out = sweep_dir / "sweep_summary.md"
     write_text(sweep_dir / "sweep_summary.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
-    with plot_style():
-        save_png(plot(rows), sweep_dir / "sweep_summary.png")
+    from chatlike.data.plots import png_bytes, style  # matplotlib: imported only to draw
+
+    with style():
+        write_bytes(sweep_dir / "sweep_summary.png", png_bytes(plot(rows)))
     write_text(out, render(rows))
     return out
 

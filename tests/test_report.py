@@ -4,14 +4,16 @@ import copy
 import datetime as dt
 import io
 import json
+import os
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from PIL import Image
+from matplotlib.image import imread
 
 from chatlike.data import plots
 from chatlike.data.report import (
@@ -20,7 +22,6 @@ from chatlike.data.report import (
     PLOTS,
     SECTION_END,
     WINDOW_COLOR,
-    Plotter,
     share_of_gaps_longer,
     write_report,
 )
@@ -122,25 +123,38 @@ def test_report_names_only_my_messages_groups_and_how_to_change_thresholds(prepa
     assert "python -m chatlike -m " in report  # a sweep to compare thresholds
 
 
-def rgb(color: str) -> tuple[int, int, int]:
-    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+def rgb(color: str) -> tuple[float, ...]:
+    return tuple(int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header."""
+    assert data.startswith(PNG) and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def draw(plot, stats: dict):
+    """The figure a plot function makes, and its PNG decoded: rows top to bottom, RGB(A) in 0..1."""
+    with plots.style(plots.LOOK):
+        fig = plot(stats)
+        return fig, imread(io.BytesIO(plots.png_bytes(fig)))
 
 
 def test_gap_plot_marks_both_thresholds_on_a_log_axis(stats):
     stats["settings"] |= {"turn_window_minutes": 3.0, "gap_minutes": 90.0}
-    layout = plots.gap_layout(stats)
-    window, gap = layout.marks
-    assert (window.minutes, window.color, window.dashed) == (3.0, WINDOW_COLOR, True)
-    assert (gap.minutes, gap.color, gap.dashed) == (90.0, GAP_COLOR, False)
-    x = layout.x
+    fig, image = draw(plots.plot_gaps, stats)
+    ax = fig.axes[0]
+    x = lambda minutes: ax.transData.transform((minutes, 0))[0]  # noqa: E731  px from the left
     assert x(90) - x(9) == pytest.approx(x(10) - x(1))  # equal ratios, equal distances: a log axis
-    image = plots.plot_gaps(stats).image
-    box = layout.box
-    for mark in layout.marks:
-        column = {
-            image.getpixel((round(x(mark.minutes)), y)) for y in range(round(box.top), round(box.bottom))
-        }
-        assert rgb(mark.color) in column, mark
+    top, bottom = image.shape[0] - ax.bbox.y1, image.shape[0] - ax.bbox.y0
+    for minutes, color, dashed in ((3.0, WINDOW_COLOR, True), (90.0, GAP_COLOR, False)):
+        column = image[round(top) : round(bottom), round(x(minutes)), :3]
+        hits = sum(max(abs(a - b) for a, b in zip(pixel, rgb(color))) < 0.02 for pixel in column)
+        # a dashed line covers part of the height, a solid one nearly all of it
+        assert (0.3 < hits / len(column) < 0.8) if dashed else hits / len(column) > 0.9, (minutes, hits)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[0].startswith("turn_window_minutes = 3: ") and legend[0].endswith("of gaps shorter)")
+    assert legend[1].startswith("gap_minutes = 90: ") and legend[1].endswith("of gaps longer)")
 
 
 def test_gap_legend_says_what_share_of_gaps_each_threshold_cuts():
@@ -170,18 +184,21 @@ def test_same_stats_give_byte_identical_files(stats, tmp_path):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
-def test_plots_are_drawn_without_matplotlib_or_numpy(prepared, tmp_path):
-    # importing them costs more CPU than prepare has for the whole report
+def test_matplotlib_is_imported_only_to_draw_and_a_users_matplotlibrc_changes_no_byte(prepared, tmp_path):
+    # prepare imports the report; matplotlib (half a second) only when the plots are drawn
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
         "from chatlike.data.report import write_report\n"
+        "print('matplotlib' in sys.modules)\n"
         f"stats = json.loads(Path({str(prepared / 'data' / 'stats.json')!r}).read_text(encoding='utf-8'))\n"
         f"write_report(Path({str(tmp_path)!r}), stats)\n"
-        "print(sorted(m for m in ('matplotlib', 'numpy') if m in sys.modules))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "[]"
+    rc = tmp_path / "matplotlibrc"
+    rc.write_text("font.size: 20\naxes.facecolor: yellow\nsavefig.dpi: 300\ntext.hinting: none\n")
+    env = os.environ | {"MATPLOTLIBRC": str(rc)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    assert proc.stdout.strip() == "False"
     for plot in PLOTS.values():
         assert (tmp_path / plot).read_bytes() == (prepared / plot).read_bytes(), plot
 
@@ -193,10 +210,11 @@ def test_plots_are_about_800_px_wide_and_grow_with_the_rows(stats, tmp_path):
     many["contacts"] = {f"contact {i}": dict(row) for i in range(10)}
     write_report(tmp_path / "many", many)
     for plot in PLOTS.values():
-        few = Image.open(tmp_path / "few" / plot)
-        assert 800 <= few.width <= 900 and 100 <= few.height <= 1000, plot
+        width, height = png_size((tmp_path / "few" / plot).read_bytes())
+        assert 800 <= width <= 900 and 100 <= height <= 1000, plot
     for plot in (PLOTS["contacts"], PLOTS["my_share"]):
-        assert Image.open(tmp_path / "many" / plot).height > Image.open(tmp_path / "few" / plot).height
+        few, many = (png_size((tmp_path / run / plot).read_bytes())[1] for run in ("few", "many"))
+        assert many > few, plot
 
 
 def test_contacts_after_the_first_ones_are_summed_in_one_row(stats):
@@ -208,12 +226,16 @@ def test_contacts_after_the_first_ones_are_summed_in_one_row(stats):
     assert rows[-1] == ("475 more contacts", {"conversations": 950, "train": 950, "val": 0, "test": 475})
 
 
-def test_long_names_are_cut_to_one_line_with_an_ellipsis():
+def test_long_names_are_cut_to_one_line_with_an_ellipsis(stats):
     name = "Александра Константиновна\nПреображенская-Долгорукова 😀" * 3
     cut = plots.one_line(name, plots.LABEL, plots.NAME_WIDTH)
     assert cut.endswith("…") and "\n" not in cut and cut[:-1] in name.replace("\n", " ")
     assert plots.text_width(cut, plots.LABEL) <= plots.NAME_WIDTH
     assert plots.one_line("Anna", plots.LABEL, plots.NAME_WIDTH) == "Anna"
+    row = {"conversations": 2, "samples": 3, "train": 2, "val": 0, "test": 1}
+    stats["contacts"] = {name: row, "Anna": row}
+    fig, _ = draw(plots.plot_contacts, stats)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [cut, "Anna"]
 
 
 EVAL = "<!-- eval section -->\n## Eval\n\nstyle score 0.5\n<!-- end of eval section -->\n"
@@ -282,28 +304,17 @@ def test_edge_case_stats_give_valid_pngs(stats, tmp_path):
     for name, case in (("empty", empty), ("huge", huge)):
         write_report(tmp_path / name, case)
         for plot in PLOTS.values():
-            image = Image.open(io.BytesIO((tmp_path / name / plot).read_bytes()))
-            image.load()  # decodes: a valid PNG
-            assert image.mode == "RGB" and image.width >= 800, (name, plot)
+            image = imread(tmp_path / name / plot)  # decodes: a valid PNG
+            assert image.shape[1] >= 800 and image.shape[2] in (3, 4), (name, plot)
 
 
-def test_plotter_draws_in_the_background_and_reports_a_failure(stats, tmp_path):
-    plotter = Plotter()
-    try:
-        plotter.draw(tmp_path, stats)
-        plotter.wait()
-    finally:
-        plotter.close()
-    for plot in PLOTS.values():
-        assert (tmp_path / plot).read_bytes().startswith(PNG)
+def test_a_failing_plot_is_one_error_line_naming_the_plots_folder(stats, tmp_path):
+    (tmp_path / "plots").write_text("a file where the folder goes", encoding="utf-8")
+    with pytest.raises(ChatlikeError) as failed:
+        write_report(tmp_path, stats)
+    message = str(failed.value)
+    assert str(tmp_path / "plots") in message and "\n" not in message
     broken = copy.deepcopy(stats)
     del broken["gaps"]
-    plotter = Plotter()
-    try:
-        plotter.draw(tmp_path / "broken", broken)
-        with pytest.raises(ChatlikeError, match="plots"):
-            plotter.wait()
-    finally:
-        plotter.close()
-    plotter.close()  # twice, and without drawing: always safe
-    Plotter().close()
+    with pytest.raises(ChatlikeError, match=re.escape(str(tmp_path / "broken" / "plots"))):
+        write_report(tmp_path / "broken", broken)

@@ -1,22 +1,29 @@
-"""The dataset report's plots (RUN/plots/*.png) from stats.json, drawn with Pillow.
+"""chatlike's plots with matplotlib: the dataset report's five (RUN/plots/*.png, from stats.json), and
+the style and PNG bytes that every chatlike plot (the sweep's and eval's too) is saved with.
 
-Matplotlib took a third of prepare's CPU time to import and draw these five; Pillow draws them in a
-few tens of milliseconds. Text is rendered by FreeType (anti-aliased) at the final size; bars, grid
-lines and ticks sit on whole pixels, so only the sloped line needs supersampling. The PNGs hold no
-metadata: the same stats give byte-identical files.
+Imported only when plots are drawn: importing matplotlib takes about half a second. No pyplot:
+Figures drawn by the Agg canvas, no global state. The report's plots are laid out in px from the top
+left (long names, legends and turned labels measured first), not by a layout engine: constrained
+layout added half again to the drawing time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import importlib.util
-import math
-import struct
-import zlib
+import io
+import warnings
+from itertools import accumulate
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
-from PIL import Image, ImageDraw, ImageFont
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator, PercentFormatter
 
 from chatlike.data.report import (
     GAP_COLOR,
@@ -32,262 +39,169 @@ from chatlike.data.report import (
 )
 from chatlike.files import write_bytes
 
-WIDTH = 800  # px: matplotlib's 8 in at 100 dpi, as before
+DPI = 100
+FONT = "DejaVu Sans"  # bundled with matplotlib: the same glyphs on every machine
+STYLE = {
+    "font.family": FONT,
+    "font.size": 9,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "path.simplify": False,
+    "text.parse_math": False,  # a "$" in a name is a dollar sign, not the start of a formula
+}
+
+WIDTH = 800  # px
 BAR_COLOR, FILTER_COLOR = "#8da0cb", "#c44e52"
 TEXT, MUTED, SPINE, GRID = "#222222", "#555555", "#333333", "#e3e3e3"
-TITLE, LABEL, SMALL = 15, 12, 11  # font sizes in px: matplotlib's 10.8, 9 and 8 pt at 100 dpi
+TITLE, LABEL, SMALL = 10.8, 9, 8  # font sizes in pt (at 100 dpi a pt is 1.39 px)
 NAME_WIDTH = 190  # px of a contact or rule name before it is cut with "…"
 ROW = 32  # px per bar row
+LOOK = {  # the report's plots, on top of STYLE
+    "text.color": TEXT,
+    "axes.labelcolor": TEXT,
+    "axes.edgecolor": SPINE,
+    "axes.titlesize": LABEL,
+    "axes.titleweight": "bold",
+    "axes.axisbelow": True,
+    "xtick.color": SPINE,
+    "ytick.color": SPINE,
+    "xtick.labelcolor": TEXT,
+    "ytick.labelcolor": TEXT,
+    "grid.color": GRID,
+    "grid.linewidth": 1,
+    "legend.fontsize": SMALL,
+    "legend.frameon": False,
+}
 
 
-# ---- drawing primitives ------------------------------------------------------------------------
+# ---- every chatlike plot ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def style(overrides: dict[str, Any] | None = None) -> Iterator[None]:
+    """Matplotlib's own defaults with STYLE and `overrides`, whatever the user's matplotlibrc says, so
+    the same data give the same PNG bytes. Figures are made and saved inside it."""
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a glyph missing from the font (CJK, emoji names) is no error
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(STYLE | (overrides or {}))
+        yield
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG, drawn by Agg at DPI, without the "Software: Matplotlib x.y" stamp: the same
+    figure gives the same bytes."""
+    FigureCanvasAgg(fig)  # Agg whatever backend matplotlib would pick: no display needed
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+# ---- text and layout -------------------------------------------------------------------------
 
 
 @functools.cache
-def _font_dir() -> str | None:
-    # matplotlib's bundled DejaVu Sans, found without importing matplotlib (a third of a second)
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return f"{list(spec.submodule_search_locations)[0]}/mpl-data/fonts/ttf"
+def _font(size: float, bold: bool) -> FontProperties:
+    return FontProperties(family=FONT, size=size, weight="bold" if bold else "normal")
 
 
 @functools.cache
-def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans of `size` px; Pillow's own font when matplotlib's data folder is missing."""
-    folder = _font_dir()
-    if folder:
-        try:
-            return ImageFont.truetype(f"{folder}/DejaVuSans{'-Bold' if bold else ''}.ttf", size)
-        except OSError:
-            pass
-    return ImageFont.load_default(size=size)
+def _measurer() -> RendererAgg:
+    return RendererAgg(1, 1, DPI)
 
 
-def warm_up() -> None:
-    """Load the fonts the plots use (prepare calls this on a thread while it reads the chats)."""
-    for size in (TITLE, LABEL, SMALL):
-        font(size)
-        font(size, True)
+@functools.cache  # names are measured to cut them, then to make room for them
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width in px of `text` drawn at `size` pt."""
+    return _measurer().get_text_width_height_descent(text, _font(size, bold), ismath=False)[0]
 
 
-def one_line(text: str, size: int, width: float, bold: bool = False) -> str:
+def one_line(text: str, size: float, width: float, bold: bool = False) -> str:
     """`text` on one line, cut with "…" to at most `width` px."""
     text = " ".join(str(text).split())  # no newline or tab may break the row layout
-    f = font(size, bold)
-    if f.getlength(text) <= width:
+    if text_width(text, size, bold) <= width:
         return text
     lo, hi = 0, len(text)
     while lo < hi:  # the longest prefix that fits with the ellipsis
         mid = (lo + hi + 1) // 2
-        if f.getlength(text[:mid].rstrip() + "…") <= width:
+        if text_width(text[:mid].rstrip() + "…", size, bold) <= width:
             lo = mid
         else:
             hi = mid - 1
     return text[:lo].rstrip() + "…"
 
 
-def text_width(text: str, size: int, bold: bool = False) -> float:
-    return font(size, bold).getlength(text)
-
-
-def number(value: float) -> str:
-    """1,234 for whole numbers, 5.41 otherwise."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
-
-
 def short_number(value: float) -> str:
     """135k, 1.2M: a number for a narrow bar."""
-    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+    for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
             return f"{value / size:.3g}{unit}"
     return f"{value:.3g}"
 
 
-class Scale(NamedTuple):
-    """Values lo..hi onto pixels start..end (end < start for a y axis), linear or logarithmic."""
-
-    lo: float
-    hi: float
-    start: float
-    end: float
-    log: bool = False
-
-    def __call__(self, value: float) -> float:
-        if self.log:
-            t = (math.log(value) - math.log(self.lo)) / (math.log(self.hi) - math.log(self.lo))
-        else:
-            t = (value - self.lo) / (self.hi - self.lo)
-        return self.start + t * (self.end - self.start)
+def number(value: float) -> str:
+    """A tick's label: 1,234 for whole numbers, 5.41 otherwise, 25M from a million on."""
+    if abs(value) >= 1e6:
+        return short_number(value)
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
 
 
-def nice_ticks(top: float, integer: bool = False, most: int = 6) -> list[float]:
-    """0 and round steps (1, 2, 2.5 or 5 times a power of ten) up to `top`."""
-    if not top > 0:
-        return [0]
-    raw = top / most
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw and not (integer and m * mag % 1))
-    return [round(i * step, 12) for i in range(int(top / step + 1e-9) + 1)]
+NUMBER = FuncFormatter(lambda value, _: number(value))
 
 
-class Canvas:
-    """An RGB image with the few drawing operations the plots need, in px."""
-
-    def __init__(self, width: int, height: int) -> None:
-        self.image = Image.new("RGB", (width, height), "white")
-        self.draw = ImageDraw.Draw(self.image)
-
-    def text(
-        self,
-        xy: tuple[float, float],
-        text: str,
-        size: int = LABEL,
-        color: str = TEXT,
-        anchor: str = "la",
-        bold: bool = False,
-    ) -> None:
-        """`anchor` as Pillow's: l/m/r then a/m/s/d (ascender, middle, baseline, descender)."""
-        self.draw.text((round(xy[0]), round(xy[1])), text, fill=color, font=font(size, bold), anchor=anchor)
-
-    def rotated_text(
-        self, xy: tuple[float, float], text: str, angle: int, size: int = LABEL, anchor: str = "mm"
-    ) -> None:
-        """Text turned `angle` degrees counterclockwise; `anchor` places its turned box: l/m/r, t/m/b."""
-        f = font(size)
-        left, top, right, bottom = f.getbbox(text)
-        mask = Image.new("L", (right - left + 4, bottom - top + 4))
-        ImageDraw.Draw(mask).text((2 - left, 2 - top), text, fill=255, font=f)
-        if angle == 90:
-            mask = mask.transpose(Image.Transpose.ROTATE_90)
-        elif angle == 270:
-            mask = mask.transpose(Image.Transpose.ROTATE_270)
-        else:
-            mask = mask.rotate(angle, Image.Resampling.BICUBIC, expand=True)
-        box = mask.getbbox()
-        if box is None:
-            return
-        mask = mask.crop(box)
-        w, h = mask.size
-        x = xy[0] - {"l": 0, "m": w / 2, "r": w}[anchor[0]]
-        y = xy[1] - {"t": 0, "m": h / 2, "b": h}[anchor[1]]
-        self.image.paste(TEXT, (round(x), round(y)), mask)
-
-    def rect(self, x0: float, y0: float, x1: float, y1: float, color: str) -> None:
-        """A filled rectangle on whole pixels, x1 and y1 excluded."""
-        x0, y0, x1, y1 = round(x0), round(y0), round(x1), round(y1)
-        if x1 > x0 and y1 > y0:
-            self.draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=color)
-
-    def vline(
-        self, x: float, y0: float, y1: float, color: str, width: int = 1, dash: tuple[int, int] | None = None
-    ) -> None:
-        left = round(x - width / 2)
-        top, bottom = sorted((round(y0), round(y1)))
-        on, off = dash or (bottom - top, 0)
-        for y in range(top, bottom, on + off):
-            self.draw.rectangle((left, y, left + width - 1, min(y + on, bottom) - 1), fill=color)
-
-    def hline(
-        self, y: float, x0: float, x1: float, color: str, width: int = 1, dash: tuple[int, int] | None = None
-    ) -> None:
-        top = round(y - width / 2)
-        left, right = sorted((round(x0), round(x1)))
-        on, off = dash or (right - left, 0)
-        for x in range(left, right, on + off):
-            self.draw.rectangle((x, top, min(x + on, right) - 1, top + width - 1), fill=color)
-
-    def polyline(self, points: list[tuple[float, float]], color: str, width: float, dot: float = 0) -> None:
-        """An anti-aliased line through `points`, with a dot of radius `dot` on each: drawn 4x larger
-        on a mask of its bounding box, then shrunk."""
-        if not points:
-            return
-        k, pad = 4, math.ceil(max(width, dot)) + 2
-        x0, y0 = math.floor(min(x for x, _ in points)) - pad, math.floor(min(y for _, y in points)) - pad
-        x1, y1 = math.ceil(max(x for x, _ in points)) + pad, math.ceil(max(y for _, y in points)) + pad
-        mask = Image.new("L", ((x1 - x0) * k, (y1 - y0) * k))
-        draw = ImageDraw.Draw(mask)
-        big = [((x - x0) * k, (y - y0) * k) for x, y in points]
-        if len(big) > 1:
-            draw.line(big, fill=255, width=round(width * k), joint="curve")
-        r = dot * k
-        for x, y in big if dot else ():
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-        self.image.paste(color, (x0, y0), mask.reduce(k))
-
-    def png(self) -> bytes:
-        """The image as PNG bytes, with no chunk but the pixels (the same stats give the same bytes).
-
-        Written here, not by Pillow: Pillow's encoder tries every row filter and takes twice as long
-        on these mostly white images (and imports five image plugins first)."""
-        width, height = self.image.size
-        raw, stride = self.image.tobytes(), width * 3
-        rows = b"".join(b"\0" + raw[i : i + stride] for i in range(0, len(raw), stride))  # 0: no filter
-        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-        return (
-            b"\x89PNG\r\n\x1a\n"
-            + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(rows, 3))
-            + _chunk(b"IEND", b"")
-        )
+def ticks(top: float, integer: bool = True, most: int = 8) -> list[float]:
+    """Round steps from 0 up to `top`, as matplotlib chooses them."""
+    locator = MaxNLocator(most, steps=[1, 2, 2.5, 5, 10], integer=integer)
+    return [t for t in locator.tick_values(0, top) if 0 <= t <= top]
 
 
-def _chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+def figure(width: float, height: float, title: str) -> Figure:
+    """A white figure of width x height px with its title on top."""
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    fig.text(0.5, 1 - 8 / height, title, ha="center", va="top", fontsize=TITLE, fontweight="bold")
+    return fig
 
 
-class Box(NamedTuple):
-    """A plot area in px."""
-
-    left: float
-    top: float
-    right: float
-    bottom: float
+def axes(fig: Figure, left: float, top: float, right: float, bottom: float) -> Axes:
+    """Axes over a box given in px from the figure's top left."""
+    width, height = fig.bbox.width, fig.bbox.height
+    return fig.add_axes((left / width, 1 - bottom / height, (right - left) / width, (bottom - top) / height))
 
 
-def y_axis(c: Canvas, box: Box, y: Scale, ticks: list[float], labels: list[str] | None = None) -> None:
-    """Light grid lines across `box` and labelled ticks on its left edge."""
-    for value, label in zip(ticks, labels or [number(t) for t in ticks]):
-        py = y(value)
-        if value:
-            c.hline(py, box.left, box.right, GRID)
-        c.hline(py, box.left - 4, box.left, SPINE)
-        c.text((box.left - 7, py), label, anchor="rm")
-    c.vline(box.left, box.top, box.bottom + 1, SPINE)
+def nothing(ax: Axes, text: str) -> None:
+    """A note in the middle of a plot area, on white over whatever is drawn there."""
+    white = {"facecolor": "white", "edgecolor": "none", "pad": 3}
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#777777", bbox=white)
 
 
-def x_axis(c: Canvas, box: Box, x: Scale, ticks: list[float], labels: list[str] | None = None) -> None:
-    """Light grid lines down `box` and labelled ticks under it."""
-    for value, label in zip(ticks, labels or [number(t) for t in ticks]):
-        px = x(value)
-        if value:
-            c.vline(px, box.top, box.bottom, GRID)
-        c.vline(px, box.bottom, box.bottom + 4, SPINE)
-        room = c.image.width - 3 - px - text_width(label, LABEL) / 2  # the last label may not be cut off
-        c.text((px + min(room, 0), box.bottom + 7), label, anchor="ma")
-    c.hline(box.bottom, box.left, box.right + 1, SPINE)
+def beyond_bars(ax: Axes, most: float, labels: list[str]) -> float:
+    """The end of a horizontal axis that leaves room right of the longest bar (`most`) for its label."""
+    room = max(text_width(label, SMALL) for label in labels) + 12  # px
+    return most / max(1 - room / ax.bbox.width, 0.5) or 1
 
 
-def legend(c: Canvas, x: float, y: float, entries: list[tuple[str, str]]) -> None:
-    """A row of colored squares with their labels, centred on x."""
-    gap, square = 18, 11
-    widths = [square + 5 + text_width(label, SMALL) for _, label in entries]
-    left = x - (sum(widths) + gap * (len(entries) - 1)) / 2
-    for (color, label), w in zip(entries, widths):
-        c.rect(left, y - square / 2, left + square, y + square / 2, color)
-        c.text((left + square + 5, y), label, size=SMALL, anchor="lm")
-        left += w + gap
+def names_left(ax: Axes, names: list[str]) -> None:
+    """One row per name, the first on top."""
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
 
 
-def nothing(c: Canvas, box: Box, text: str) -> None:
-    """A note in the middle of an empty plot area, on white over whatever is drawn there."""
-    xy = ((box.left + box.right) / 2, (box.top + box.bottom) / 2)
-    left, top, right, bottom = c.draw.textbbox(xy, text, font=font(LABEL), anchor="mm")
-    c.rect(left - 6, top - 4, right + 6, bottom + 4, "white")
-    c.text(xy, text, color="#777777", anchor="mm")
+def legend_below(fig: Figure, entries: list[tuple[str, str]], bottom: float) -> None:
+    """A row of coloured squares with their labels, centred, `bottom` px above the figure's bottom."""
+    fig.legend(
+        handles=[Patch(color=color, label=label) for color, label in entries],
+        loc="lower center",
+        bbox_to_anchor=(0.5, bottom / fig.bbox.height),
+        ncol=len(entries),
+        handlelength=1,
+        handleheight=1,
+        borderaxespad=0,
+    )
 
 
-# ---- gaps --------------------------------------------------------------------------------------
+# ---- gaps ------------------------------------------------------------------------------------
 
 
 class Threshold(NamedTuple):
@@ -319,22 +233,12 @@ def thresholds(stats: dict[str, Any]) -> list[Threshold]:
     ]
 
 
-GAP_HEIGHT, GAP_LEGEND = 480, 17  # px: the image, a legend line
+GAP_HEIGHT, LEGEND_LINE = 480, 19  # px: the image, a line of its legend
 
 
-class GapLayout(NamedTuple):
-    """Where the gap histogram puts things: its plot area, log-scale x axis, bins and thresholds."""
-
-    box: Box
-    x: Scale
-    lefts: list[float]
-    rights: list[float]
-    counts: list[int]
-    marks: list[Threshold]
-
-
-def gap_layout(stats: dict[str, Any]) -> GapLayout:
+def plot_gaps(stats: dict[str, Any]) -> Figure:
     edges, counts = list(stats["gaps"]["edges_minutes"]) or [0], list(stats["gaps"]["counts"])
+    total = sum(counts)
     # a log axis has no 0: the first bin (shorter than edges[1]) is drawn from half of edges[1],
     # the last one (longer than edges[-1]) up to twice edges[-1]
     positive = [e for e in edges if e > 0] or [1.0]
@@ -343,90 +247,82 @@ def gap_layout(stats: dict[str, Any]) -> GapLayout:
     marks = thresholds(stats)
     # a threshold beyond the bins widens the axis; one below it (0: no merging) sits on its left edge
     hi = max([rights[-1]] + [m.minutes * 1.5 for m in marks])
-    tick_labels = max([text_width(minutes_label(e), LABEL) for e in lefts[1:]] + [0]) * 0.71 + 16
-    bottom = GAP_HEIGHT - 10 - GAP_LEGEND * (len(marks) + 1) - 22 - tick_labels
-    box = Box(text_width(f"{max(counts + [1]):,}", LABEL) + 34, 36, WIDTH - 66, bottom)
-    x = Scale(lefts[0], hi, box.left, box.right, log=True)
-    return GapLayout(box, x, lefts, rights, counts, marks)
-
-
-def plot_gaps(stats: dict[str, Any]) -> Canvas:
-    g = gap_layout(stats)
-    box, x, counts, total = g.box, g.x, g.counts, sum(g.counts)
-    c = Canvas(WIDTH, GAP_HEIGHT)
-    c.text(
-        (WIDTH / 2, 10), f"Gaps between consecutive messages ({total:,})", size=TITLE, anchor="ma", bold=True
-    )
     top = max(counts + [1]) * 1.05
-    y = Scale(0, top, box.bottom, box.top)
-    y_axis(c, box, y, nice_ticks(top, integer=True, most=8))
-    for left, right, n in zip(g.lefts, g.rights, counts):
-        c.rect(x(left) + 0.5, y(n), x(right) - 0.5, box.bottom, BAR_COLOR)  # a white line between bars
-    # x ticks on the bin edges, turned 45 degrees like matplotlib's so that close ones do not overlap
-    for edge in g.lefts[1:]:
-        c.vline(x(edge), box.bottom, box.bottom + 4, SPINE)
-        c.rotated_text((x(edge) + 4, box.bottom + 7), minutes_label(edge), 45, anchor="rt")
-    c.hline(box.bottom, box.left, box.right + 1, SPINE)
-    legend_top = GAP_HEIGHT - 10 - GAP_LEGEND * (len(g.marks) + 1)
-    c.text(
-        ((box.left + box.right) / 2, legend_top - 8),
-        "gap between consecutive messages (log scale)",
-        anchor="md",
+    y_ticks = ticks(top)
+    # the x tick labels are turned 45 degrees so that close ones do not overlap; under them the axis
+    # label, then a legend line per threshold and one for the cumulative share
+    labels = [minutes_label(e) for e in lefts[1:]]
+    turned = max([text_width(label, LABEL) for label in labels] + [0]) * 0.71 + 12
+    bottom = GAP_HEIGHT - 8 - LEGEND_LINE * (len(marks) + 1) - 26 - turned
+    left = max(text_width(number(t), LABEL) for t in y_ticks) + 34  # the tick labels and "gaps"
+    fig = figure(WIDTH, GAP_HEIGHT, f"Gaps between consecutive messages ({total:,})")
+    ax = axes(fig, left, 36, WIDTH - 66, bottom)
+    ax.bar(
+        lefts,
+        counts,
+        width=[r - x for x, r in zip(lefts, rights)],
+        align="edge",
+        color=BAR_COLOR,
+        edgecolor="white",
+        linewidth=0.7,
     )
-    c.rotated_text((12, (box.top + box.bottom) / 2), "gaps", 90)
-    for mark in g.marks:
-        px = min(max(x(max(mark.minutes, g.lefts[0])), box.left), box.right)
-        c.vline(px, box.top, box.bottom, mark.color, width=2, dash=(7, 4) if mark.dashed else None)
+    ax.set_xscale("log")
+    ax.set_xlim(lefts[0], hi)
+    ax.set_xticks(lefts[1:], labels, rotation=45, ha="right", rotation_mode="anchor")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("gap between consecutive messages (log scale)")
+    ax.set_yticks(y_ticks)
+    ax.yaxis.set_major_formatter(NUMBER)
+    ax.set_ylim(0, top)
+    ax.set_ylabel("gaps")
+    ax.yaxis.grid(True)
+    handles = [
+        ax.axvline(
+            max(mark.minutes, lefts[0]),
+            color=mark.color,
+            linestyle="--" if mark.dashed else "-",
+            linewidth=1.5,
+        )
+        for mark in marks
+    ]
     if not total:
-        nothing(c, box, "no gaps: no chat has two kept messages")
+        nothing(ax, "no gaps: no chat has two kept messages")
     # the cumulative share helps read "how many gaps would this threshold cut"
-    share = Scale(0, 1.02, box.bottom, box.top)
-    for t in (0, 0.2, 0.4, 0.6, 0.8, 1.0):
-        c.hline(share(t), box.right, box.right + 4, SPINE)
-        c.text((box.right + 7, share(t)), f"{t:.0%}", anchor="lm")
-    c.vline(box.right, box.top, box.bottom + 1, SPINE)
-    c.rotated_text((WIDTH - 12, (box.top + box.bottom) / 2), "share of gaps up to x", 270)
-    if total:
-        running, points = 0, []
-        for right, n in zip(g.rights, counts):
-            running += n
-            points.append((x(right), share(running / total)))
-        c.polyline(points, MUTED, width=1.2, dot=2.6)
-    # the legend, one line per threshold and one for the cumulative line
-    lines = [(m.color, m.dashed, m.legend) for m in g.marks] + [(MUTED, None, "share of gaps up to x")]
-    left = max(10, (WIDTH - max(30 + text_width(text, SMALL) for *_, text in lines)) / 2)
-    for i, (color, dashed, text) in enumerate(lines):
-        ly = legend_top + 8 + GAP_LEGEND * i
-        if dashed is None:
-            c.polyline([(left, ly), (left + 22, ly)], color, width=1.2, dot=0)
-            c.polyline([(left + 11, ly)], color, width=0, dot=2.6)
-        else:
-            c.hline(ly, left, left + 22, color, width=2, dash=(6, 3) if dashed else None)
-        c.text((left + 30, ly), one_line(text, SMALL, WIDTH - 40 - left), size=SMALL, anchor="lm")
-    return c
+    share = ax.twinx()
+    share.spines["right"].set_visible(True)
+    share.set_ylim(0, 1.02)
+    share.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    share.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    share.set_ylabel("share of gaps up to x", rotation=270, va="bottom")
+    shares = [n / total for n in accumulate(counts)] if total else []
+    (line,) = share.plot(rights[: len(shares)], shares, color=MUTED, linewidth=1, marker="o", markersize=3.5)
+    handles.append(line)
+    texts = [m.legend for m in marks] + ["share of gaps up to x"]
+    fig.legend(
+        handles,
+        [one_line(text, SMALL, WIDTH - 80) for text in texts],
+        loc="lower center",
+        bbox_to_anchor=(0.5, 6 / GAP_HEIGHT),
+        borderaxespad=0,
+        handlelength=2.5,
+    )
+    return fig
 
 
-# ---- lengths -----------------------------------------------------------------------------------
+# ---- lengths ---------------------------------------------------------------------------------
 
 _PERCENTILES = ("min", "p50", "mean", "p90", "p99", "max")
 
 
-def plot_lengths(stats: dict[str, Any]) -> Canvas:
+def plot_lengths(stats: dict[str, Any]) -> Figure:
     panels = (
         ("turns", "turns_per_sample"),
         ("characters", "chars_per_sample"),
         ("approx. tokens", "approx_tokens_per_sample"),
     )
     width, height = 900, 320
-    c = Canvas(width, height)
     count = stats.get("turns_per_sample", {}).get("count", 0)
-    c.text(
-        (width / 2, 8),
-        f"Per sample: percentiles across the {count:,} samples",
-        size=TITLE,
-        anchor="ma",
-        bold=True,
-    )
+    fig = figure(width, height, f"Per sample: percentiles across the {count:,} samples")
     panel_width = width / len(panels)
     for i, (title, key) in enumerate(panels):
         summary = stats.get(key, {})
@@ -436,49 +332,43 @@ def plot_lengths(stats: dict[str, Any]) -> Canvas:
         limit = stats["settings"]["max_tokens"] if key == "approx_tokens_per_sample" else None
         if limit:
             top = max(top, limit * 1.12)
-        ticks = nice_ticks(top, integer=all(float(v).is_integer() for v in values))
-        label_width = max(text_width(number(t), LABEL) for t in ticks)
-        box = Box(i * panel_width + label_width + 20, 58, (i + 1) * panel_width - 12, height - 30)
-        c.text(((box.left + box.right) / 2, 34), title, anchor="ma", bold=True)
-        y = Scale(0, top, box.bottom, box.top)
+        y_ticks = ticks(top, integer=all(float(v).is_integer() for v in values), most=6)
+        left = i * panel_width + max(text_width(number(t), LABEL) for t in y_ticks) + 20
+        ax = axes(fig, left, 58, (i + 1) * panel_width - 12, height - 30)
+        ax.set_title(title)
         if not names:
-            nothing(c, box, "no samples")
-            c.vline(box.left, box.top, box.bottom + 1, SPINE)
-            c.hline(box.bottom, box.left, box.right + 1, SPINE)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            nothing(ax, "no samples")
             continue
-        y_axis(c, box, y, ticks)
-        slot = (box.right - box.left) / len(names)
-        for j, (name, value) in enumerate(zip(names, values)):
-            left = box.left + slot * (j + 0.1)
-            c.rect(left, y(value), left + slot * 0.8, box.bottom, ME_COLOR if name == "p50" else BAR_COLOR)
-            label = f"{value:,.0f}" if value >= 10 else f"{value:g}"
-            if text_width(label, SMALL) > slot:
-                label = short_number(value)
-            c.text((left + slot * 0.4, y(value) - 2), label, size=SMALL, anchor="md")
-            c.vline(left + slot * 0.4, box.bottom, box.bottom + 4, SPINE)
-            c.text((left + slot * 0.4, box.bottom + 7), name, anchor="ma")
-        c.hline(box.bottom, box.left, box.right + 1, SPINE)
+        bars = ax.bar(
+            range(len(names)), values, width=0.8, color=[ME_COLOR if n == "p50" else BAR_COLOR for n in names]
+        )
+        ax.set_xticks(range(len(names)), names)
+        ax.set_xlim(-0.5, len(names) - 0.5)
+        ax.set_yticks(y_ticks)
+        ax.yaxis.set_major_formatter(NUMBER)
+        ax.set_ylim(0, top)
+        ax.yaxis.grid(True)
+        slot = ax.bbox.width / len(names)  # px per bar
+        labels = [f"{v:,.0f}" if v >= 10 else f"{v:g}" for v in values]
+        labels = [s if text_width(s, SMALL) <= slot else short_number(v) for s, v in zip(labels, values)]
+        ax.bar_label(bars, labels, fontsize=SMALL, padding=2)
         if limit:
-            c.hline(y(limit), box.left, box.right, GAP_COLOR, dash=(5, 3))
-            c.text(
-                (box.right, y(limit) - 3), f"max_tokens {limit:,}", size=SMALL, color=GAP_COLOR, anchor="rd"
+            ax.axhline(limit, color=GAP_COLOR, linestyle=(0, (4, 2.5)), linewidth=0.8)
+            ax.text(
+                len(names) - 0.5,
+                limit,
+                f"max_tokens {limit:,}",
+                ha="right",
+                va="bottom",
+                color=GAP_COLOR,
+                fontsize=SMALL,
             )
-    return c
+    return fig
 
 
-# ---- bars per contact --------------------------------------------------------------------------
-
-
-def _rows_box(names: list[str], top: float, bottom: float, right: float) -> Box:
-    """The plot area right of the row names (cut by one_line to NAME_WIDTH)."""
-    return Box(max(text_width(n, LABEL) for n in names) + 18, top, right, bottom)
-
-
-def _row_names(c: Canvas, box: Box, names: list[str], row: float) -> None:
-    for i, name in enumerate(names):
-        c.text((box.left - 7, box.top + row * (i + 0.5)), name, anchor="rm")
-        c.hline(box.top + row * (i + 0.5), box.left - 4, box.left, SPINE)
-    c.vline(box.left, box.top, box.bottom + 1, SPINE)
+# ---- bars per contact ------------------------------------------------------------------------
 
 
 def contact_rows(stats: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
@@ -492,34 +382,42 @@ def contact_rows(stats: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
     return shown
 
 
-def plot_contacts(stats: dict[str, Any]) -> Canvas:
+def _names(rows: list[tuple[str, Any]]) -> tuple[list[str], float]:
+    """The row names cut to NAME_WIDTH, and the px left of the plot area that they take."""
+    names = [one_line(name, LABEL, NAME_WIDTH) for name, _ in rows]
+    return names, max([text_width(n, LABEL) for n in names] + [0]) + 18
+
+
+def plot_contacts(stats: dict[str, Any]) -> Figure:
     shown = contact_rows(stats)
     height = 120 + ROW * max(len(shown), 1)
-    c = Canvas(WIDTH, height)
-    c.text((WIDTH / 2, 10), "Conversations and samples per contact", size=TITLE, anchor="ma", bold=True)
+    fig = figure(WIDTH, height, "Conversations and samples per contact")
     if not shown:
-        nothing(c, Box(0, 36, WIDTH, height), "no samples")
-        return c
-    names = [one_line(name, LABEL, NAME_WIDTH) for name, _ in shown]
-    box = _rows_box(names, 40, height - 80, WIDTH - 20)
-    row = ROW
-    totals = [sum(v[s] for s in SPLIT_COLORS) for _, v in shown]
-    top = max(totals) * 1.18 or 1
-    x = Scale(0, top, box.left, box.right)
-    x_axis(c, box, x, nice_ticks(top, integer=True, most=8))
-    for i, ((_, v), total) in enumerate(zip(shown, totals)):
-        y0, left = box.top + row * (i + 0.1), 0
-        for split, color in SPLIT_COLORS.items():
-            c.rect(x(left), y0, x(left + v[split]), y0 + row * 0.8, color)
-            left += v[split]
-        c.text((x(total) + 6, y0 + row * 0.4), f"{v['conversations']:,} conv.", size=SMALL, anchor="lm")
-    _row_names(c, box, names, row)
-    c.text(((box.left + box.right) / 2, box.bottom + 26), "samples", anchor="ma")
-    legend(c, WIDTH / 2, height - 16, [(color, f"{split} samples") for split, color in SPLIT_COLORS.items()])
-    return c
+        ax = axes(fig, 20, 40, WIDTH - 20, height - 40)
+        ax.set_axis_off()
+        nothing(ax, "no samples")
+        return fig
+    names, left = _names(shown)
+    ax = axes(fig, left, 40, WIDTH - 20, height - 80)
+    totals = [0] * len(shown)
+    for split, color in SPLIT_COLORS.items():
+        values = [v[split] for _, v in shown]
+        bars = ax.barh(range(len(shown)), values, left=totals, height=0.8, color=color)
+        totals = [a + b for a, b in zip(totals, values)]
+    labels = [f"{v['conversations']:,} conv." for _, v in shown]
+    ax.bar_label(bars, labels, fontsize=SMALL, padding=3)  # at the end of the last split's bars
+    names_left(ax, names)
+    top = beyond_bars(ax, max(totals), labels)
+    ax.set_xticks(ticks(top))
+    ax.xaxis.set_major_formatter(NUMBER)
+    ax.set_xlim(0, top)
+    ax.xaxis.grid(True)
+    ax.set_xlabel("samples")
+    legend_below(fig, [(color, f"{split} samples") for split, color in SPLIT_COLORS.items()], 8)
+    return fig
 
 
-def plot_my_share(stats: dict[str, Any]) -> Canvas:
+def plot_my_share(stats: dict[str, Any]) -> Figure:
     # per contact when stats.json holds it, else the whole dataset only
     rows = [("all samples", stats["my_share_of_turns"])] + [
         (name, v["my_share_of_turns"])
@@ -527,34 +425,33 @@ def plot_my_share(stats: dict[str, Any]) -> Canvas:
         if "my_share_of_turns" in v
     ]
     height = 102 + ROW * len(rows)
-    c = Canvas(WIDTH, height)
-    c.text((WIDTH / 2, 10), "My share of turns", size=TITLE, anchor="ma", bold=True)
-    names = [one_line(name, LABEL, NAME_WIDTH) for name, _ in rows]
-    box = _rows_box(names, 40, height - 62, WIDTH - 24)
-    row = ROW
-    x = Scale(0, 1, box.left, box.right)
-    x_axis(c, box, x, [0, 0.25, 0.5, 0.75, 1], ["0%", "25%", "50%", "75%", "100%"])
-    for i, (_, share) in enumerate(rows):
-        y0, y1, mid = box.top + row * (i + 0.1), box.top + row * (i + 0.9), box.top + row * (i + 0.5)
-        c.rect(x(0), y0, x(share), y1, ME_COLOR)
-        c.rect(x(share), y0, x(1), y1, THEM_COLOR)
+    fig = figure(WIDTH, height, "My share of turns")
+    names, left = _names(rows)
+    ax = axes(fig, left, 40, WIDTH - 24, height - 62)
+    shares = [share for _, share in rows]
+    ax.barh(range(len(rows)), shares, height=0.8, color=ME_COLOR)
+    ax.barh(range(len(rows)), [1 - s for s in shares], left=shares, height=0.8, color=THEM_COLOR)
+    for y, share in enumerate(shares):
         for lo, hi, text, color in (
             (0, share, f"{share:.0%}", "white"),
             (share, 1, f"{1 - share:.0%}", TEXT),
         ):
-            if x(hi) - x(lo) > text_width(text, SMALL) + 4:  # a sliver has no room for its number
-                c.text(((x(lo) + x(hi)) / 2, mid), text, size=SMALL, color=color, anchor="mm")
-    c.vline(x(0.5), box.top, box.bottom, MUTED, dash=(2, 3))
-    _row_names(c, box, names, row)
+            if (hi - lo) * ax.bbox.width > text_width(text, SMALL) + 4:  # a sliver has no room for it
+                ax.text((lo + hi) / 2, y, text, ha="center", va="center", color=color, fontsize=SMALL)
+    ax.axvline(0.5, color=MUTED, linewidth=0.8, linestyle=(0, (1.5, 2)))
+    names_left(ax, names)
+    ax.set_xlim(0, 1)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     me = one_line(stats["source"]["me"], SMALL, 300)
-    legend(c, WIDTH / 2, height - 18, [(ME_COLOR, f"mine ({me}, assistant)"), (THEM_COLOR, "theirs (user)")])
-    return c
+    legend_below(fig, [(ME_COLOR, f"mine ({me}, assistant)"), (THEM_COLOR, "theirs (user)")], 8)
+    return fig
 
 
-# ---- filters -----------------------------------------------------------------------------------
+# ---- filters ---------------------------------------------------------------------------------
 
 
-def plot_filters(stats: dict[str, Any]) -> Canvas:
+def plot_filters(stats: dict[str, Any]) -> Figure:
     f, seg = stats["filter"], stats["segment"]
     conversations = dict(seg["conversations_dropped"])
     if seg.get("duplicates_dropped"):
@@ -570,39 +467,43 @@ def plot_filters(stats: dict[str, Any]) -> Canvas:
     )
     row, head, foot = 24, 30, 32  # px: a bar, a panel's title, its x axis
     height = 40 + sum(head + row * max(len(d), 1) + foot for _, d in panels)
-    c = Canvas(WIDTH, height)
-    c.text((WIDTH / 2, 10), "What each filter removed", size=TITLE, anchor="ma", bold=True)
-    names = [one_line(name, LABEL, NAME_WIDTH) for _, d in panels for name in d] or [""]
-    left = _rows_box(names, 0, 0, 0).left
+    fig = figure(WIDTH, height, "What each filter removed")
+    _, left = _names([item for _, d in panels for item in d.items()])
     top = 40
     for title, removed in panels:
-        box = Box(left, top + head, WIDTH - 24, top + head + row * max(len(removed), 1))
-        c.text((box.left, top + 18), one_line(title, LABEL, WIDTH - 24 - box.left), anchor="ls", bold=True)
-        top = box.bottom + foot
+        ax = axes(fig, left, top + head, WIDTH - 24, top + head + row * max(len(removed), 1))
+        top += head + row * max(len(removed), 1) + foot
+        ax.set_title(one_line(title, LABEL, WIDTH - 24 - left, bold=True), loc="left")
         if not removed:
-            nothing(c, box, "nothing removed")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            nothing(ax, "nothing removed")
             continue
         items = sorted(removed.items(), key=lambda kv: (-kv[1], kv[0]))
-        most = max(v for _, v in items) * 1.15 or 1
-        x = Scale(0, most, box.left, box.right)
-        x_axis(c, box, x, nice_ticks(most, integer=True, most=8))
-        for i, (_, n) in enumerate(items):
-            c.rect(x(0), box.top + row * (i + 0.12), x(n), box.top + row * (i + 0.88), FILTER_COLOR)
-            c.text((x(n) + 4, box.top + row * (i + 0.5)), f"{n:,}", size=SMALL, anchor="lm")
-        _row_names(c, box, [one_line(k, LABEL, NAME_WIDTH) for k, _ in items], row)
-    return c
+        values = [v for _, v in items]
+        labels = [f"{v:,}" for v in values]
+        bars = ax.barh(range(len(items)), values, height=0.76, color=FILTER_COLOR)
+        ax.bar_label(bars, labels, fontsize=SMALL, padding=3)
+        names_left(ax, _names(items)[0])
+        most = beyond_bars(ax, max(values), labels)
+        ax.set_xticks(ticks(most))
+        ax.xaxis.set_major_formatter(NUMBER)
+        ax.set_xlim(0, most)
+        ax.xaxis.grid(True)
+    return fig
 
 
-# ---- files -------------------------------------------------------------------------------------
+# ---- files -----------------------------------------------------------------------------------
 
 
 def write_plots(run_dir: Path, stats: dict[str, Any]) -> None:
     """RUN/plots/*.png from the stats."""
-    for name, plot in (
-        ("gaps", plot_gaps),
-        ("lengths", plot_lengths),
-        ("contacts", plot_contacts),
-        ("my_share", plot_my_share),
-        ("filters", plot_filters),
-    ):
-        write_bytes(run_dir / PLOTS[name], plot(stats).png())
+    with style(LOOK):
+        for name, plot in (
+            ("gaps", plot_gaps),
+            ("lengths", plot_lengths),
+            ("contacts", plot_contacts),
+            ("my_share", plot_my_share),
+            ("filters", plot_filters),
+        ):
+            write_bytes(run_dir / PLOTS[name], png_bytes(plot(stats)))

@@ -1,5 +1,5 @@
-"""The dataset report: report.md and its plots (RUN/plots/*.png, drawn by chatlike.data.plots) from
-stats.json, and the summary table.
+"""The dataset report: report.md and its plots (RUN/plots/*.png, drawn by chatlike.data.plots with
+matplotlib, imported only then) from stats.json, and the summary table.
 
 report.md starts with the dataset section, closed by SECTION_END; later stages (eval) put their own
 sections after it, and a rerun of prepare rewrites only the dataset section.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 import shlex
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -205,64 +204,18 @@ def _after_dataset_section(report: Path) -> str:
     return old[marked.start() :] if marked else ""
 
 
-def write_report(run_dir: Path, stats: dict[str, Any], plots: bool = True) -> None:
-    """RUN/plots/*.png (unless drawn elsewhere: Plotter) and RUN/report.md; sections after the
-    dataset section (eval) are kept."""
-    if plots:
-        from chatlike.data.plots import write_plots  # Pillow, imported only to draw
+def write_report(run_dir: Path, stats: dict[str, Any]) -> None:
+    """RUN/plots/*.png and RUN/report.md; sections after the dataset section (eval) are kept."""
+    from chatlike.data.plots import write_plots  # matplotlib: imported only to draw
 
+    try:
         write_plots(run_dir, stats)
+    except Exception as exc:  # matplotlib's or the file system's: one line that names the folder
+        raise ChatlikeError(
+            f"drawing the report plots into {run_dir / 'plots'} failed: {type(exc).__name__}: {exc}"
+        ) from None
     report = run_dir / "report.md"
     write_text(report, render(stats) + _after_dataset_section(report))
-
-
-# ---- plots: drawn by chatlike.data.plots ------------------------------------------------------
-
-
-class Plotter:
-    """Draws the plots on a thread while prepare writes the data files.
-
-    The drawing holds the GIL most of its ~50 ms, but compressing and writing the PNGs does not: a
-    thread saved ~15 ms of wall time against drawing in line, and a process forked at the start
-    (matplotlib's old way) cost ~40 ms more than it saved on the sample export."""
-
-    def __init__(self) -> None:
-        self._thread: threading.Thread | None = None
-        self._error: str | None = None
-        # import Pillow and load the fonts now, on a thread, while prepare reads the chats
-        threading.Thread(target=_warm_up, daemon=True).start()
-
-    def draw(self, run_dir: Path, stats: dict[str, Any]) -> None:
-        """Start drawing RUN/plots/*.png."""
-        self._plots = run_dir / "plots"
-        self._thread = threading.Thread(target=self._draw, args=(run_dir, stats), daemon=True)
-        self._thread.start()
-
-    def _draw(self, run_dir: Path, stats: dict[str, Any]) -> None:
-        try:
-            from chatlike.data.plots import write_plots  # Pillow, imported only to draw
-
-            write_plots(run_dir, stats)
-        except Exception as exc:  # raised by wait() in the caller's thread
-            self._error = f"{type(exc).__name__}: {exc}"
-
-    def wait(self) -> None:
-        """Return when the plots are written; raise ChatlikeError when drawing them failed."""
-        self.close()
-        if self._error:
-            raise ChatlikeError(f"drawing the report plots into {self._plots} failed: {self._error}")
-
-    def close(self) -> None:
-        """Wait for a drawing under way (never half a file: each PNG is written atomically)."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-
-def _warm_up() -> None:
-    from chatlike.data import plots
-
-    plots.warm_up()
 
 
 # ---- the terminal ------------------------------------------------------------------------------

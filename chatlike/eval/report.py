@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from chatlike.files import write_bytes, write_text
@@ -18,13 +17,13 @@ ROWS = ("mean_chars", "mean_words", "mean_lines", "emoji_share", "question_share
 
 
 def write_plot(run_dir: Path, style: dict) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from chatlike.data.plots import png_bytes
 
     sets = ("real", "base", "tuned")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig = Figure(figsize=(12, 4.2))
+    left, right = fig.subplots(1, 2)
     bins = list(style["real"]["chars"]["histogram"])
     width = 0.27
     for k, name in enumerate(sets):
@@ -43,10 +42,7 @@ def write_plot(run_dir: Path, style: dict) -> None:
     right.set_title("habits and degeneracy (share of replies)")
     left.legend()
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    write_bytes(run_dir / PLOT, buf.getvalue())
+    write_bytes(run_dir / PLOT, png_bytes(fig))
 
 
 def _or_nan(x: float | None) -> float:
