@@ -72,14 +72,49 @@ class RunDir:
         return self.root / TRAIN
 
     @property
+    def train_log(self) -> Path:
+        return self.train / "train.log"
+
+    @property
     def prepared(self) -> Path:
         return self.root / PREPARED
 
-    # eval, merge
+    # eval
     @property
     def eval(self) -> Path:
         return self.root / "eval"
 
     @property
+    def eval_results(self) -> Path:
+        return self.eval / "results.json"
+
+    @property
+    def eval_samples(self) -> Path:
+        """Each compared reply: its context, the real one, the base model's and the tuned model's."""
+        return self.eval / "samples.jsonl"
+
+    @property
+    def eval_tasks(self) -> Path:
+        """The reply-likelihood lm-eval task written for this run."""
+        return self.eval / "tasks"
+
+    @property
+    def blind_test(self) -> Path:
+        return self.eval / "blind_test.md"
+
+    @property
+    def blind_key(self) -> Path:
+        return self.eval / "blind_key.json"
+
+    @property
+    def eval_plot(self) -> Path:
+        return self.plots / "eval.png"
+
+    # merge
+    @property
     def merged(self) -> Path:
         return self.root / "merged"
+
+
+# The paths as files inside the run dir write them (axolotl.yaml, launch.sh, report.md's links)
+IN_RUN = RunDir(Path("."))
