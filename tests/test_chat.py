@@ -75,7 +75,7 @@ def test_unknown_contact_is_refused_listing_the_chats(tmp_path):
     )
 
 
-def test_in_a_personal_chat_you_are_the_contact(tmp_path):
+def test_in_a_personal_chat_you_are_the_contact():
     lorenzo = personal("Lorenzo", 1)
     assert speaker_of(chat_cfg(contact="Lorenzo"), lorenzo) == "Lorenzo"
     with pytest.raises(ChatlikeError, match="chat.speaker='Sara' is for group chats"):
