@@ -1,9 +1,10 @@
-"""Atomic file output: a failed or interrupted run leaves earlier outputs as they were."""
+"""Atomic file and folder output: a failed or interrupted run leaves earlier outputs as they were."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -39,3 +40,28 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Give a fresh temporary folder beside `path` to fill; on success it takes the place of `path`
+    (an earlier one is removed), on an exception it is removed and `path` stays as it was."""
+    path = Path(path)
+    tmp, old = path.with_name(f".{path.name}.tmp"), path.with_name(f".{path.name}.old")
+    if old.exists() and not path.exists():  # killed between the two renames below: the old one is back
+        old.rename(path)
+    for leftover in (tmp, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        # a folder cannot be renamed over a folder: move the old one aside, then the new one in
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            old.rename(path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

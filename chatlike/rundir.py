@@ -29,12 +29,24 @@ class RunDir:
         self.deepspeed_json = root / "deepspeed.json"
         self.launch_sh = root / "launch.sh"
         self.tiny_model = root / TINY_MODEL
-        # train, eval, merge
+        # train
         self.train = root / TRAIN
+        self.train_log = self.train / "train.log"
         self.prepared = root / PREPARED
+        # eval
         self.eval = root / "eval"
+        self.eval_results = self.eval / "results.json"
+        self.eval_samples = self.eval / "samples.jsonl"  # real, base and tuned replies side by side
+        self.eval_tasks = self.eval / "tasks"  # the lm-eval task written for this run
+        self.blind_test = self.eval / "blind_test.md"
+        self.blind_key = self.eval / "blind_key.json"
+        self.eval_plot = self.plots / "eval.png"
+        # merge
         self.merged = root / "merged"
 
     def split(self, name: str) -> Path:
         """data/{train,val,test}.jsonl"""
         return self.data / f"{name}.jsonl"
+
+
+IN_RUN = RunDir(".")  # the paths as files inside the run dir name them (axolotl.yaml, report.md links)

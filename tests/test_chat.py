@@ -1,5 +1,5 @@
-"""chat and merge: the persona from the data, history within the context, chat lines, and the real CLI
-driven with piped stdin (and a terminal) on a tiny trained run."""
+"""chat and merge: the chat to play from data/chats.json, history within the context, chat lines, and the
+real CLI driven with piped stdin (and a terminal) on a tiny trained run."""
 
 import json
 import os
@@ -13,38 +13,31 @@ import pytest
 from conftest import ROOT, run_cli
 
 from chatlike.config import ChatConfig, Config
+from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.errors import ChatlikeError
 from chatlike.model.load import fit_context
-from chatlike.model.samples import personas
-from chatlike.stages.chat import Lines, messages_of, persona, speaker_of
+from chatlike.rundir import RunDir
+from chatlike.stages.chat import Lines, chat_of, messages_of, speaker_of
 
 SYSTEM = "You are Pasquale, chatting with {}. Respond naturally in their conversational style."
+GROUP_SYSTEM = (
+    "You are Pasquale, chatting in the group Calcetto with Marco, Sara. Respond naturally in their "
+    "conversational style."
+)
 
 
-def sample(contact: str, *texts: str, system: str | None = None) -> dict:
-    messages = [{"role": "system", "content": system or SYSTEM.format(contact)}]
-    for i, text in enumerate(texts):
-        if i % 2 == 0:
-            messages.append({"role": "user", "name": contact, "content": text})
-        else:
-            messages.append({"role": "assistant", "name": "Pasquale", "content": text})
-    return {"messages": messages}
+def personal(name: str, conversations: int, system: str | None = None) -> ChatInfo:
+    return ChatInfo(
+        name, "personal_chat", (name,), system or SYSTEM.format(name), 1, conversations, conversations
+    )
 
 
-def write_jsonl(path: Path, samples: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
-    return path
+CALCETTO = ChatInfo("Calcetto", "private_group", ("Marco", "Sara"), GROUP_SYSTEM, 2, 2, 3)
 
 
-# -- the persona --------------------------------------------------------------------------------
-
-
-def run_with(tmp_path: Path, samples: list[dict], stats: dict | None = None) -> Path:
-    """A run dir whose data/ holds `samples` (and, given, prepare's stats.json)."""
-    write_jsonl(tmp_path / "data" / "train.jsonl", samples)
-    if stats is not None:
-        (tmp_path / "data" / "stats.json").write_text(json.dumps(stats), encoding="utf-8")
+def run_with(tmp_path: Path, *chats: ChatInfo) -> Path:
+    """A run dir whose data/chats.json lists `chats` (in that order, as prepare sorts them)."""
+    write_chats(RunDir(tmp_path).chats, ChatIndex("Pasquale", chats))
     return tmp_path
 
 
@@ -52,82 +45,72 @@ def chat_cfg(**chat) -> Config:
     return Config(chat=ChatConfig(**chat))
 
 
-def test_default_contact_is_the_one_with_most_samples_without_stats(tmp_path):
-    run = run_with(tmp_path, [sample("Anna", "hi", "hey")] * 2 + [sample("Lorenzo", "ciao!", "sì ahah")] * 3)
-    p = persona(chat_cfg(), run)
-    assert (p.contact, p.me, p.system, p.group) == ("Lorenzo", "Pasquale", SYSTEM.format("Lorenzo"), False)
+def chats_of(run: Path) -> ChatIndex:
+    return read_chats(RunDir(run).chats)
 
 
-def test_default_contact_is_the_one_with_most_conversations_per_prepares_stats(tmp_path):
-    # Lorenzo's one long conversation was cut into 3 windows; Anna had 2 conversations
-    samples = [sample("Anna", "hi", "hey")] * 2 + [sample("Lorenzo", "ciao!", "sì ahah")] * 3
-    stats = {
-        "contacts": {
-            "Lorenzo": {"conversations": 1, "samples": 3},
-            "Anna": {"conversations": 2, "samples": 2},
-        }
-    }
-    assert persona(chat_cfg(), run_with(tmp_path, samples, stats)).contact == "Anna"
+# -- the chat to play, from data/chats.json -----------------------------------------------------
 
 
-def test_system_prompt_is_taken_verbatim_from_the_contacts_training_samples(tmp_path):
+def test_the_default_chat_is_the_first_of_chats_json_the_one_with_most_conversations(tmp_path):
+    run = run_with(tmp_path, personal("Anna", 5), personal("Lorenzo", 3))
+    chat = chat_of(chat_cfg(), chats_of(run))
+    assert (chat.name, chat.system, chat.group) == ("Anna", SYSTEM.format("Anna"), False)
+    assert chat_of(chat_cfg(contact="Lorenzo"), chats_of(run)).name == "Lorenzo"
+
+
+def test_the_system_prompt_is_chats_json_s_verbatim(tmp_path):
     custom = "Sei Pasquale. Scrivi come scrive Pasquale a Giulia."
-    run = run_with(
-        tmp_path,
-        [
-            sample("Giulia", "hey", "ciao", system=custom),
-            sample("Anna", "hi", "hey"),
-            sample("Anna", "yo", "ok"),
-        ],
-    )
-    assert persona(chat_cfg(contact="Giulia"), run).system == custom
-    assert persona(chat_cfg(), run).contact == "Anna"
+    run = run_with(tmp_path, personal("Anna", 2), personal("Giulia", 1, system=custom))
+    assert chat_of(chat_cfg(contact="Giulia"), chats_of(run)).system == custom
 
 
-def test_unknown_contact_is_refused_listing_the_contacts(tmp_path):
-    run = run_with(tmp_path, [sample("Anna", "hi", "hey"), sample("Dmitri", "привет", "да")])
+def test_unknown_contact_is_refused_listing_the_chats(tmp_path):
+    run = run_with(tmp_path, personal("Anna", 2), personal("Dmitri", 1), CALCETTO)
     with pytest.raises(ChatlikeError) as err:
-        persona(chat_cfg(contact="Nobody"), run)
-    assert "'Nobody'" in str(err.value) and "Anna" in str(err.value) and "Dmitri" in str(err.value)
-
-
-GROUP_SYSTEM = (
-    "You are Pasquale, chatting in the group Calcetto with Marco, Sara. Respond naturally in their "
-    "conversational style."
-)
-
-
-def group_sample(*turns: tuple[str, str]) -> dict:
-    """A group window as prepare writes it: each speaker's name leads their content."""
-    messages = [{"role": "system", "content": GROUP_SYSTEM}]
-    for who, text in turns:
-        if who == "Pasquale":
-            messages.append({"role": "assistant", "name": who, "content": text})
-        else:
-            messages.append({"role": "user", "name": who, "content": f"{who}: {text}"})
-    return {"messages": messages}
-
-
-def test_a_group_is_one_chat_named_after_the_group_with_its_members_as_speakers(tmp_path):
-    run = run_with(
-        tmp_path,
-        [
-            group_sample(("Marco", "partita stasera?"), ("Sara", "io ci sono"), ("Pasquale", "anch'io")),
-            group_sample(("Marco", "campo 3"), ("Pasquale", "ok")),
-            sample("Lorenzo", "ciao!", "sì ahah"),
-        ],
+        chat_of(chat_cfg(contact="Nobody"), chats_of(run))
+    assert (
+        str(err.value)
+        == "chat.contact='Nobody' is not a chat of this run; choose one of: Anna, Dmitri, Calcetto"
     )
-    known = personas(run / "data" / "train.jsonl", Config().persona)
-    assert list(known) == ["Calcetto", "Lorenzo"]  # not "Marco" or "Sara" as contacts
-    group = known["Calcetto"]
-    assert group.group and group.system == GROUP_SYSTEM and group.speakers == ("Marco", "Sara")
-    assert not known["Lorenzo"].group and known["Lorenzo"].system == SYSTEM.format("Lorenzo")
-    # in the group you are its most frequent speaker, or chat.speaker
+
+
+def test_in_a_personal_chat_you_are_the_contact():
+    lorenzo = personal("Lorenzo", 1)
+    assert speaker_of(chat_cfg(contact="Lorenzo"), lorenzo) == "Lorenzo"
+    with pytest.raises(ChatlikeError, match="chat.speaker='Sara' is for group chats"):
+        speaker_of(chat_cfg(contact="Lorenzo", speaker="Sara"), lorenzo)
+
+
+def test_in_a_group_you_are_its_member_who_spoke_most_or_chat_speaker(tmp_path):
+    run = run_with(tmp_path, CALCETTO, personal("Lorenzo", 1))
+    group = chat_of(chat_cfg(contact="Calcetto"), chats_of(run))
+    assert group.group and group.system == GROUP_SYSTEM
     assert speaker_of(chat_cfg(contact="Calcetto"), group) == "Marco"
     assert speaker_of(chat_cfg(contact="Calcetto", speaker="Sara"), group) == "Sara"
-    assert speaker_of(chat_cfg(contact="Lorenzo"), known["Lorenzo"]) == "Lorenzo"
-    with pytest.raises(ChatlikeError, match="chat.speaker='Sara' is for group chats"):
-        speaker_of(chat_cfg(contact="Lorenzo", speaker="Sara"), known["Lorenzo"])
+
+
+def test_prepares_chats_json_names_the_contacts_and_the_group_with_their_training_system_prompts(tmp_path):
+    run = tmp_path / "run"
+    run_cli(f"hydra.run.dir={run}", "stages=[prepare]", "filter.chat_types=[personal_chat,private_group]",
+            check=True)  # fmt: skip
+    index = chats_of(run)
+    systems = {json.loads(line)["messages"][0]["content"] for line in open(RunDir(run).split("train"))}
+    assert {c.system for c in index.chats} == systems  # one system prompt a chat, each as training saw it
+    first = chat_of(chat_cfg(), index)
+    assert first == index.chats[0] and not first.group and speaker_of(chat_cfg(), first) == first.name
+    group = next(c for c in index.chats if c.group)
+    assert group.name in group.system and speaker_of(chat_cfg(contact=group.name), group) == group.members[0]
+
+
+def test_a_run_dir_without_chats_json_is_one_line_saying_to_run_prepare(tmp_path):
+    from chatlike.stages.chat import Session
+
+    (tmp_path / "data").mkdir()  # prepared by a chatlike that wrote no data/chats.json
+    with pytest.raises(ChatlikeError) as err:
+        Session(chat_cfg(), tmp_path)
+    assert str(RunDir(tmp_path).chats) in str(err.value) and "stages=[prepare]" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 # -- history and display ------------------------------------------------------------------------
@@ -246,6 +229,19 @@ def test_chat_on_a_run_made_with_another_model_is_a_one_line_error_naming_the_ov
     assert "meta-llama/Llama-3.1-8B-Instruct" in line and "experiment=smoke" in line
 
 
+@pytest.mark.slow
+def test_chat_and_merge_on_a_run_dir_without_chats_json_say_to_run_prepare_again(trained_run, tmp_path):
+    run = tmp_path / "old"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "merged"))
+    RunDir(run).chats.unlink()  # made by a chatlike before data/chats.json
+    for stages in ("stages=[chat]", "stages=[merge]"):
+        proc = run_cli("experiment=smoke", f"hydra.run.dir={run}", stages, input="ciao\n")
+        assert proc.returncode == 1
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith(f"chatlike: error: {RunDir(run).chats} is missing") and "prepare" in line
+    assert not RunDir(run).merged.exists()
+
+
 def smoke_cfg(*overrides: str) -> Config:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
@@ -264,9 +260,8 @@ def test_in_a_group_chat_your_messages_are_sent_as_the_speaker_as_in_training(tr
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "merged"))
-    with open(run / "data" / "train.jsonl", "a", encoding="utf-8") as f:
-        for s in [group_sample(("Marco", "partita?"), ("Sara", "sì"), ("Pasquale", "ci sono"))] * 2:
-            f.write(json.dumps(s, ensure_ascii=False) + "\n")
+    index = chats_of(run)
+    write_chats(RunDir(run).chats, ChatIndex(index.me, (*index.chats, CALCETTO)))
     session = Session(smoke_cfg("chat.contact=Calcetto", "chat.max_new_tokens=4", "chat.temperature=0"), run)
     assert session.history == [{"role": "system", "content": GROUP_SYSTEM}] and session.speaker == "Marco"
     session.reply("stasera?")
@@ -278,7 +273,8 @@ def test_in_a_group_chat_your_messages_are_sent_as_the_speaker_as_in_training(tr
 def test_interactive_chat_prompts_and_streams_replies_as_chat_lines(trained_run):
     import pty
 
-    who = persona(Config(), trained_run)
+    index = chats_of(trained_run)
+    me, contact = index.me, index.chats[0].name
     pid, fd = pty.fork()
     if pid == 0:  # the child: the CLI on a terminal
         os.chdir(ROOT)
@@ -296,7 +292,7 @@ def test_interactive_chat_prompts_and_streams_replies_as_chat_lines(trained_run)
                 except OSError:  # the child has exited: end of output
                     return
 
-    prompt = f"{who.contact}> ".encode()
+    prompt = f"{contact}> ".encode()
     read_until(lambda out: out.count(prompt) == 1)
     os.write(fd, b"ciao!\r")
     read_until(lambda out: out.count(prompt) == 2)
@@ -305,12 +301,12 @@ def test_interactive_chat_prompts_and_streams_replies_as_chat_lines(trained_run)
     _, status = os.waitpid(pid, 0)
     text = seen.decode("utf-8", "replace")
     assert os.waitstatus_to_exitcode(status) == 0, text
-    banner, exchange, _ = text.split(f"{who.contact}> ")
-    assert f"chatting as {who.me} with {who.contact}" in banner
+    banner, exchange, _ = text.split(f"{contact}> ")
+    assert f"chatting as {me} with {contact}" in banner
     echo, *reply = exchange.splitlines()
     assert echo == "ciao!"
     # each message of the reply on its own line behind "Me: " (a tiny model may also say nothing)
-    assert reply and all(line.startswith((f"{who.me}: ", f"({who.me} did not reply)")) for line in reply)
+    assert reply and all(line.startswith((f"{me}: ", f"({me} did not reply)")) for line in reply)
 
 
 @pytest.mark.slow
@@ -322,12 +318,12 @@ def test_merge_writes_a_standalone_model_that_matches_base_plus_adapter(trained_
 
     proc = run_cli("experiment=smoke", f"hydra.run.dir={trained_run}", "stages=[merge]")
     assert proc.returncode == 0, proc.stderr
-    merged_dir = trained_run / "merged"
+    merged_dir = RunDir(trained_run).merged
     assert (merged_dir / "model.safetensors").is_file() and not (merged_dir / "adapter_config.json").exists()
     assert not list(trained_run.glob(".merged.*"))  # nothing half-written left behind
     prompts = json.loads((merged_dir / "system_prompts.json").read_text(encoding="utf-8"))
-    who = persona(Config(), trained_run)
-    assert prompts[who.contact] == who.system  # what a client of the served model must send
+    # what a client of the served model must send: each chat's system prompt, as data/chats.json has it
+    assert prompts == {c.name: c.system for c in chats_of(trained_run).chats}
 
     merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)

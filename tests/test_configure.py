@@ -1,5 +1,6 @@
-"""configure: the Axolotl config, DeepSpeed config and launch script written for each profile pass
-Axolotl's own schema; sequence_len and the plan come from the data; the tiny model is built locally."""
+"""configure and the model side under it: the Axolotl config, DeepSpeed config and launch script
+written for each profile pass Axolotl's own schema; sequence_len and the plan come from the data; the
+tiny model is built locally."""
 
 import hashlib
 import json
@@ -16,8 +17,10 @@ from omegaconf import OmegaConf
 
 from chatlike.config import Config, register
 from chatlike.errors import ChatlikeError
+from chatlike.model import axolotl, tiny
 from chatlike.model import plan as planning
-from chatlike.model import tiny
+from chatlike.model.load import tokenizer_from
+from chatlike.rundir import RunDir
 from chatlike.stages import configure
 
 LINES = {
@@ -81,8 +84,8 @@ def run_dir_with_data(tmp_path: Path, tiny_run: Path | None = None) -> Path:
     if tiny_run is None:
         write_samples(run)
     else:
-        shutil.copytree(tiny_run / "data", run / "data")
-        shutil.copytree(tiny_run / tiny.DIR_NAME, run / tiny.DIR_NAME)
+        shutil.copytree(RunDir(tiny_run).data, RunDir(run).data)
+        shutil.copytree(RunDir(tiny_run).tiny_model, RunDir(run).tiny_model)
     return run
 
 
@@ -107,7 +110,7 @@ def test_every_hardware_profile_writes_a_config_that_passes_axolotls_schema(over
     configure.run(cfg, run)  # validates in-process and raises on a schema failure
 
     doc = yaml.safe_load((run / "axolotl.yaml").read_text(encoding="utf-8"))
-    configure.validate(doc, run)  # the file as written passes too
+    axolotl.validate(doc, run)  # the file as written passes too
     assert doc["datasets"][0]["path"] == "data/train.jsonl"
     assert doc["datasets"][0]["type"] == "chat_template"
     assert doc["datasets"][0]["roles_to_train"] == ["assistant"]
@@ -144,6 +147,13 @@ def test_every_hardware_profile_writes_a_config_that_passes_axolotls_schema(over
         assert doc["peft_use_dora"] is True
 
 
+@pytest.mark.parametrize("hardware", ["cpu", "single_gpu", "multi_gpu"])
+def test_launch_sh_runs_the_commands_the_train_stage_runs(hardware):
+    cfg = make_cfg(f"hardware={hardware}")
+    tail = axolotl.launch_script(cfg).splitlines()[-2:]
+    assert tail == [" ".join(axolotl.preprocess_command()), " ".join(axolotl.train_command(cfg))]
+
+
 def test_a_value_axolotls_schema_rejects_is_refused_naming_the_key(tmp_path):
     cfg = make_cfg("+train.extra.micro_batch_size=many")
     run = run_dir_with_data(tmp_path)
@@ -176,7 +186,8 @@ def test_a_tokenizer_without_pad_gets_one_distinct_from_the_end_of_turn(tmp_path
     doc = yaml.safe_load((run / "axolotl.yaml").read_text(encoding="utf-8"))
     assert doc["special_tokens"]["pad_token"] == "<|finetune_right_pad_id|>"
     # the tiny model's tokenizer already has its own distinct pad token
-    assert configure.pad_token_needed(make_cfg("model=tiny"), str(tiny_run / tiny.DIR_NAME)) is None
+    tok = tokenizer_from(str(RunDir(tiny_run).tiny_model))
+    assert axolotl.pad_token_needed(make_cfg("model=tiny"), tok) is None
 
 
 def test_sequence_len_covers_the_longest_sample_rounded_up_to_64_and_capped():
@@ -197,10 +208,11 @@ def test_only_a_binding_cap_truncates_and_the_plan_warns_how_many_lose_their_las
         f.write(json.dumps(long) + "\n")
     tiny.ensure(run)  # the data changed: the tiny model's tokenizer is trained again
     cfg = make_cfg("model=tiny", "hardware=cpu", "train=lora")
-    data = planning.plan_data(cfg, run, str(run / tiny.DIR_NAME))
+    tok = tokenizer_from(str(RunDir(run).tiny_model))
+    data = planning.plan_data(cfg, run, tok)
     assert data.exact and data.over == 0 and data.sequence_len >= max(data.lengths) == data.longest
     capped = make_cfg("model=tiny", "hardware=cpu", "train=lora", "train.max_sequence_len=128")
-    data = planning.plan_data(capped, run, str(run / tiny.DIR_NAME))
+    data = planning.plan_data(capped, run, tok)
     assert data.over == 1 and data.sequence_len == 128 < max(data.lengths)
     configure.run(capped, run)
     out = " ".join(capsys.readouterr().out.split())
@@ -211,9 +223,7 @@ def test_only_a_binding_cap_truncates_and_the_plan_warns_how_many_lose_their_las
 
 
 def test_token_lengths_render_with_the_training_template_not_the_tokenizers_own(tiny_run):
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(tiny_run / tiny.DIR_NAME)
+    tok = tokenizer_from(str(RunDir(tiny_run).tiny_model))
     tok.chat_template = "{{ bos_token }}{% for m in messages %}DATE HEADER {{ m['content'] }}{% endfor %}"
     msgs = [{"role": "user", "content": "ciao!"}, {"role": "assistant", "content": "sì ahah"}]
     (n,) = planning.token_lengths([msgs], tok, "llama3")
@@ -251,18 +261,17 @@ def test_the_plan_estimates_memory_and_time_by_the_documented_formula():
 
 def test_the_tiny_model_is_built_deterministically_with_the_llama3_tokens(tmp_path, tiny_run):
     run = tmp_path / "run"
-    shutil.copytree(tiny_run / "data", run / "data")
-    tiny.build(run)
+    shutil.copytree(RunDir(tiny_run).data, RunDir(run).data)
+    built = tiny.build(run)
+    assert built == RunDir(run).tiny_model and not list(run.glob(".tiny_model.*"))
 
     def digest(p: Path) -> str:
         return hashlib.sha256(p.read_bytes()).hexdigest()
 
     for name in ("model.safetensors", "tokenizer.json", "config.json"):
-        assert digest(run / tiny.DIR_NAME / name) == digest(tiny_run / tiny.DIR_NAME / name)
+        assert digest(built / name) == digest(RunDir(tiny_run).tiny_model / name)
 
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(run / tiny.DIR_NAME)
+    tok = tokenizer_from(str(built))
     for t in tiny.SPECIAL_TOKENS:
         assert tok.convert_tokens_to_ids(t) != tok.unk_token_id and len(tok.tokenize(t)) == 1
     assert tok.pad_token == tiny.PAD and tok.pad_token != tok.eos_token == "<|eot_id|>"
@@ -275,22 +284,21 @@ def test_the_tiny_model_is_built_deterministically_with_the_llama3_tokens(tmp_pa
     )
     assert tok.decode(tok("привет, sì ahah").input_ids, skip_special_tokens=True) == "привет, sì ahah"
     cfg = make_cfg("model=tiny")
-    assert tiny.base_model_path(cfg, run) == str((run / tiny.DIR_NAME).resolve())
+    assert tiny.base_model_path(cfg, run) == str(built.resolve())
     assert tiny.base_model_path(make_cfg(), run) == "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def test_the_tiny_model_is_built_again_when_prepare_changed_the_data(tmp_path, tiny_run):
     run = run_dir_with_data(tmp_path, tiny_run)
-    built = run / tiny.DIR_NAME
+    built = RunDir(run).tiny_model
     assert tiny.ensure(run) == built and (built / "chatlike_data.sha256").is_file()
     stamp = (built / "tokenizer.json").stat().st_mtime_ns
     assert tiny.ensure(run) == built and (built / "tokenizer.json").stat().st_mtime_ns == stamp  # same data
     write_samples(run, seed=1)  # prepare ran again: other samples, so another tokenizer
     tiny.ensure(run)
     assert (built / "chatlike_data.sha256").read_text().strip() != (
-        tiny_run / tiny.DIR_NAME / "chatlike_data.sha256"
+        RunDir(tiny_run).tiny_model / "chatlike_data.sha256"
     ).read_text().strip()
     fresh = tmp_path / "fresh"
-    shutil.copytree(run / "data", fresh / "data")
-    tiny.build(fresh)
-    assert (built / "tokenizer.json").read_bytes() == (fresh / tiny.DIR_NAME / "tokenizer.json").read_bytes()
+    shutil.copytree(RunDir(run).data, RunDir(fresh).data)
+    assert (built / "tokenizer.json").read_bytes() == (tiny.build(fresh) / "tokenizer.json").read_bytes()

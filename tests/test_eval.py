@@ -3,15 +3,17 @@ lm-eval task, the regression check, the blind test and the report section; end t
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 from conftest import run_cli
 
+from chatlike.errors import ChatlikeError
 from chatlike.eval import blind, likelihood, report
+from chatlike.rundir import RunDir
 from chatlike.stages import eval as stage
 
 SYSTEM = {"role": "system", "content": "You are Pasquale, chatting with Lorenzo."}
+CHATS = {SYSTEM["content"]: "Lorenzo"}  # data/chats.json's chats: system prompt -> name
 
 
 def conv(*turns: tuple[str, str]) -> dict:
@@ -20,21 +22,32 @@ def conv(*turns: tuple[str, str]) -> dict:
 
 def test_each_assistant_turn_becomes_a_reply_to_compare_with_everything_before_it():
     samples = [conv(("user", "ciao"), ("assistant", "ehi"), ("user", "come va?"), ("assistant", "bene"))]
-    items = stage.reply_items(samples, max_samples=10, seed=0)
+    items = stage.reply_items(samples, CHATS, max_samples=10, seed=0)
     assert [it["real"] for it in items] == ["ehi", "bene"]
     assert items[1]["context"] == samples[0]["messages"][:4]
     assert items[0]["context"][0] == SYSTEM
 
 
 def test_a_conversation_opened_by_the_person_has_only_the_system_prompt_as_context():
-    items = stage.reply_items([conv(("assistant", "buongiorno"))], max_samples=10, seed=0)
-    assert items == [{"contact": None, "context": [SYSTEM], "real": "buongiorno"}]
+    items = stage.reply_items([conv(("assistant", "buongiorno"))], CHATS, max_samples=10, seed=0)
+    assert items == [{"contact": "Lorenzo", "context": [SYSTEM], "real": "buongiorno"}]
+
+
+def test_each_reply_is_named_after_its_chat_as_chats_json_lists_it_not_after_a_speaker():
+    group = {
+        "role": "system",
+        "content": "You are Pasquale, chatting in the group Calcetto with Marco, Sara.",
+    }
+    sample = {"messages": [group, {"role": "user", "name": "Marco", "content": "Marco: stasera?"},
+                           {"role": "assistant", "name": "Pasquale", "content": "ci sono"}]}  # fmt: skip
+    (item,) = stage.reply_items([sample], {group["content"]: "Calcetto"}, max_samples=10, seed=0)
+    assert item["contact"] == "Calcetto"
 
 
 def test_max_samples_keeps_a_seeded_subset_in_file_order():
     samples = [conv(("user", str(i)), ("assistant", f"r{i}")) for i in range(50)]
-    a = stage.reply_items(samples, max_samples=7, seed=3)
-    assert a == stage.reply_items(samples, max_samples=7, seed=3)
+    a = stage.reply_items(samples, CHATS, max_samples=7, seed=3)
+    assert a == stage.reply_items(samples, CHATS, max_samples=7, seed=3)
     reals = [int(it["real"][1:]) for it in a]
     assert len(reals) == 7 and reals == sorted(reals)
 
@@ -52,8 +65,8 @@ def test_blind_test_shuffles_real_and_tuned_and_keeps_the_key_apart(tmp_path):
     samples = [{"context": [SYSTEM, {"role": "user", "name": "Lorenzo", "content": f"q{i}"}],
                 "real": f"REAL{i}", "tuned": f"CLONE{i}", "base": ""} for i in range(30)]  # fmt: skip
     assert blind.write_blind_test(tmp_path, samples, pairs=10, seed=0) == 10
-    text = (tmp_path / "blind_test.md").read_text()
-    key = json.loads((tmp_path / "blind_key.json").read_text())
+    text = RunDir(tmp_path).blind_test.read_text()
+    key = json.loads(RunDir(tmp_path).blind_key.read_text())
     assert "REAL" in text and "CLONE" in text and '"real"' not in text
     sides = {k["real"] for k in key}
     assert sides == {"A", "B"}  # both orders occur
@@ -114,6 +127,17 @@ def cfg():
         return OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke"]))
 
 
+def test_eval_on_a_run_dir_without_chats_json_is_one_line_saying_to_run_prepare(tmp_path, cfg):
+    run = RunDir(tmp_path)  # prepared by a chatlike that wrote no data/chats.json
+    for name in ("train", "test"):
+        run.data.mkdir(exist_ok=True)
+        run.split(name).write_text(json.dumps(conv(("user", "ciao"), ("assistant", "ehi"))) + "\n")
+    with pytest.raises(ChatlikeError) as err:
+        stage.run(cfg, tmp_path)
+    assert str(run.chats) in str(err.value) and "stages=[prepare]" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
 def fixed_head(model, favourite: int | None):
     """Replace the output layer by one with zero weights and a bias: the next-token distribution is
     then known exactly (uniform, or all on `favourite`)."""
@@ -166,7 +190,7 @@ def test_reply_likelihood_task_scores_a_uniform_model_at_perplexity_equal_to_the
     pairs = [(load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "come va?"}]), "bene 😊"),
              (load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "Привет"}]), "привет!\nкак дела?")]  # fmt: skip
     task_dir = likelihood.write_reply_task(
-        tiny_run / "eval" / "tasks", tok, pairs, load.end_of_turn_text(tok)
+        RunDir(tiny_run).eval_tasks, tok, pairs, load.end_of_turn_text(tok)
     )
     manager = likelihood.task_manager([likelihood.SHIPPED_TASKS, task_dir], [likelihood.REPLY_TASK])
     scores = likelihood.evaluate(model, tok, [likelihood.REPLY_TASK], manager, None, 2)[likelihood.REPLY_TASK]
@@ -223,8 +247,8 @@ def test_eval_stage_on_a_tiny_run_writes_results_samples_blind_test_and_report(t
     run_cli(*args, check=True)
     # a rerun replaces the eval section; with fail_on_regression its exit code follows the verdict
     rerun = run_cli(*args, "eval.fail_on_regression=true", "eval.tolerance=0")
-    ev = tiny_run / "eval"
-    results = json.loads((ev / "results.json").read_text())
+    run = RunDir(tiny_run)
+    results = json.loads(run.eval_results.read_text())
     assert rerun.returncode == (0 if results["regression"]["ok"] else 1), rerun.stderr[-2000:]
     if not results["regression"]["ok"]:
         assert "regressed beyond eval.tolerance" in rerun.stderr.strip().splitlines()[-1]
@@ -235,11 +259,13 @@ def test_eval_stage_on_a_tiny_run_writes_results_samples_blind_test_and_report(t
         assert results["lm_eval"]["replies"][name]["bits_per_byte"] > 0
         assert "chatlike_mc" in results["lm_eval"]["tasks"][name]
     assert "chatlike_mc" in results["regression"]["tasks"]
-    samples = [json.loads(line) for line in (ev / "samples.jsonl").read_text().splitlines()]
+    samples = [json.loads(line) for line in run.eval_samples.read_text().splitlines()]
     assert len(samples) == 6 and all({"context", "real", "base", "tuned"} <= set(s) for s in samples)
     assert samples[0]["context"][0]["role"] == "system"
-    assert len(json.loads((ev / "blind_key.json").read_text())) == 4
-    assert (ev / "blind_test.md").read_text().count("**Reply A:**") == 4
-    text = (tiny_run / "report.md").read_text()
+    chats = {c["name"] for c in json.loads(run.chats.read_text())["chats"]}
+    assert all(s["contact"] in chats for s in samples)
+    assert len(json.loads(run.blind_key.read_text())) == 4
+    assert run.blind_test.read_text().count("**Reply A:**") == 4
+    text = run.report.read_text()
     assert text.count(report.START) == 1 and "<!-- end of dataset section -->" in text
-    assert Path(tiny_run / report.PLOT).stat().st_size > 1000
+    assert "![eval](plots/eval.png)" in text and run.eval_plot.stat().st_size > 1000

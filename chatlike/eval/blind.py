@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 from chatlike.files import write_text
+from chatlike.rundir import RunDir
 
 CONTEXT_MESSAGES = 6  # the last messages of the conversation shown before the two replies
 
@@ -16,8 +17,10 @@ def _quote(text: str) -> str:
     return "\n".join("> " + line if line.strip() else ">" for line in (text or "(empty)").split("\n"))
 
 
-def write_blind_test(eval_dir: Path, samples: list[dict], pairs: int, seed: int) -> int:
-    """Write blind_test.md and blind_key.json from samples (context, real, tuned); return the count."""
+def write_blind_test(run_dir: Path, samples: list[dict], pairs: int, seed: int) -> int:
+    """Write RUN/eval/blind_test.md and blind_key.json from samples (context, real, tuned); return
+    the count."""
+    run = RunDir(run_dir)
     rng = random.Random(seed)
     chosen = sorted(rng.sample(range(len(samples)), min(pairs, len(samples))))
     doc = [
@@ -25,7 +28,7 @@ def write_blind_test(eval_dir: Path, samples: list[dict], pairs: int, seed: int)
         "",
         "Each item shows the end of a conversation and two replies: one is the real person's, the "
         "other is the fine-tuned model's. Note which one you think is real (A or B); the answers are "
-        "in `blind_key.json` (do not open it first).",
+        f"in `{run.blind_key.name}` (do not open it first).",
         "",
     ]
     key = []
@@ -39,6 +42,6 @@ def write_blind_test(eval_dir: Path, samples: list[dict], pairs: int, seed: int)
             doc += [f"**{who}:**", "", _quote(m["content"]), ""]
         doc += ["**Reply A:**", "", _quote(a), "", "**Reply B:**", "", _quote(b), ""]
         key.append({"item": n, "real": "A" if real_first else "B", "clone": "B" if real_first else "A"})
-    write_text(eval_dir / "blind_test.md", "\n".join(doc))
-    write_text(eval_dir / "blind_key.json", json.dumps(key, indent=1) + "\n")
+    write_text(run.blind_test, "\n".join(doc))
+    write_text(run.blind_key, json.dumps(key, indent=1) + "\n")
     return len(key)

@@ -26,6 +26,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from chatlike.quantiles import quantile
+
 # Emoji code points: pictographs, symbols and dingbats, plus their modifiers. A sequence joined
 # by ZWJ, with skin tones or VS16, or a pair of regional indicators (a flag) is one emoji.
 _PICTO = (
@@ -124,15 +126,6 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _quantile(sorted_values: Sequence[int], q: float) -> float:
-    """Linear-interpolation quantile (numpy's default)."""
-    if not sorted_values:
-        return 0.0
-    pos = (len(sorted_values) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
 def histogram(lengths: Sequence[int], edges: Sequence[int] = CHAR_BINS) -> dict[str, int]:
     """Counts per length bin, keyed "lo-hi" (hi exclusive) and "lo+" for the last."""
     keys = [f"{lo}-{hi}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
@@ -160,9 +153,9 @@ def style(replies: Sequence[str], profile_words: Sequence[str], profile_ngrams: 
         "n": len(replies),
         "mean_chars": _mean(chars),
         "chars": {
-            "p10": _quantile(ordered, 0.1),
-            "p50": _quantile(ordered, 0.5),
-            "p90": _quantile(ordered, 0.9),
+            "p10": quantile(ordered, 0.1),
+            "p50": quantile(ordered, 0.5),
+            "p90": quantile(ordered, 0.9),
             "max": ordered[-1] if ordered else 0,
             "histogram": histogram(chars),
         },

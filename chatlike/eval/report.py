@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from chatlike.files import write_bytes, write_text
+from chatlike.rundir import IN_RUN, RunDir
 
 START = "<!-- eval section -->"
 END = "<!-- end of eval section -->"
-PLOT = "plots/eval.png"
 RATES = ("emoji_share", "question_share", "starts_lowercase", "ends_with_punct", "short_share",
          "repeated_3gram_share")  # fmt: skip
 ROWS = ("mean_chars", "mean_words", "mean_lines", "emoji_share", "question_share", "exclaim_share",
@@ -42,7 +42,7 @@ def write_plot(run_dir: Path, style: dict) -> None:
     right.set_title("habits and degeneracy (share of replies)")
     left.legend()
     fig.tight_layout()
-    write_bytes(run_dir / PLOT, png_bytes(fig))
+    write_bytes(RunDir(run_dir).eval_plot, png_bytes(fig))
 
 
 def _or_nan(x: float | None) -> float:
@@ -62,12 +62,12 @@ def render(results: dict) -> str:
         START,
         "## Eval: base vs tuned against the real held-out replies",
         "",
-        f"{s['real']['n']} held-out replies from data/test.jsonl; replies generated {how}, at most "
+        f"{s['real']['n']} held-out replies from {IN_RUN.split('test').as_posix()}; replies generated {how}, at most "
         f"{g['max_new_tokens']} new tokens, on {g['device']}.",
         f"**Style distance to the real replies** (lower is closer; see chatlike/eval/metrics.py): "
         f"base {d['base']:.3f}, tuned {d['tuned']:.3f}.",
         "",
-        f"![eval]({PLOT})",
+        f"![eval]({IN_RUN.eval_plot.as_posix()})",
         "",
         "| metric | real | base | tuned |",
         "|---|---|---|---|",
@@ -88,14 +88,15 @@ def render(results: dict) -> str:
                   "| task | metric | base | tuned | drop |", "|---|---|---|---|---|",
                   *(f"| {t} | {v['metric']} | {_fmt(v['base'])} | {_fmt(v['tuned'])} | {_fmt(v['drop'])} |"
                     for t, v in reg["tasks"].items()), ""]  # fmt: skip
-    lines += [f"Blind test: `eval/blind_test.md` ({results['blind_pairs']} pairs; key in "
-              "`eval/blind_key.json`). Side by side: `eval/samples.jsonl`.", "", END, ""]  # fmt: skip
+    lines += [f"Blind test: `{IN_RUN.blind_test.as_posix()}` ({results['blind_pairs']} pairs; key in "
+              f"`{IN_RUN.blind_key.as_posix()}`). Side by side: `{IN_RUN.eval_samples.as_posix()}`.", "",
+              END, ""]  # fmt: skip
     return "\n".join(lines)
 
 
 def write_section(run_dir: Path, results: dict) -> None:
     """Put the eval section into report.md, replacing an earlier one, keeping everything else."""
-    path = run_dir / "report.md"
+    path = RunDir(run_dir).report
     old = path.read_text(encoding="utf-8") if path.is_file() else "# chatlike report\n\n"
     if START in old and END in old:
         head, rest = old.split(START, 1)

@@ -1,5 +1,6 @@
-"""Loading a run's model for generation (eval, chat): the tokenizer with the training chat template,
-the base model, the run's adapter, and batched generation that stops at the end of a turn.
+"""Loading a run's model, offline: a tokenizer from a path (configure's plan too), the run's tokenizer
+with the training chat template, the base model with the run's adapter (eval, chat, merge); and
+batched generation that stops at the end of a turn.
 
 Everything heavy (torch, transformers, peft) is imported inside the functions.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.model.tiny import base_model_path
+from chatlike.rundir import RunDir
 
 # End-of-turn and end-of-text tokens of the common chat templates; those a tokenizer knows stop a reply.
 END_OF_TURN_TOKENS = (
@@ -22,19 +24,16 @@ END_OF_TURN_TOKENS = (
 )  # fmt: skip
 
 
-def trained_dir(run_dir: Path) -> Path:
-    """Where the train stage leaves the adapter (or, for a full fine-tune, the whole model)."""
-    return Path(run_dir) / "train"
-
-
 def has_adapter(run_dir: Path) -> bool:
-    return (trained_dir(run_dir) / "adapter_config.json").is_file()
+    """Whether RUN/train holds an adapter (else, after a full fine-tune, the whole model)."""
+    return (RunDir(run_dir).train / "adapter_config.json").is_file()
 
 
 def check_trained_base(cfg: Config, run_dir: Path) -> None:
     """Refuse, in one line, to put the run's adapter on another base than it was trained on (a
     chat/eval/merge without the run's experiment=smoke would load Llama 3.1 8B for a tiny run)."""
-    config = trained_dir(run_dir) / "adapter_config.json"
+    train = RunDir(run_dir).train
+    config = train / "adapter_config.json"
     if not config.is_file():
         return
     try:
@@ -51,7 +50,7 @@ def check_trained_base(cfg: Config, run_dir: Path) -> None:
         same = trained == configured or Path(trained).name == Path(configured).name
     if not same:
         raise ChatlikeError(
-            f"{trained_dir(run_dir)} was trained on the base model {trained}, but this config loads "
+            f"{train} was trained on the base model {trained}, but this config loads "
             f"{configured}: pass the overrides the run was made with (e.g. experiment=smoke, or model=...)"
         )
 
@@ -76,21 +75,26 @@ def template_of(name: str) -> str | None:
     return None
 
 
+def tokenizer_from(path: str) -> Any:
+    """The tokenizer in a local folder or the local Hugging Face cache; nothing is downloaded."""
+    try:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except Exception as exc:
+        raise ChatlikeError(
+            f"cannot load the tokenizer from {path} ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+            "download the model first (huggingface-cli download) or set model.base_model to a local path"
+        ) from None
+
+
 def load_tokenizer(cfg: Config, run_dir: Path) -> Any:
     """The tokenizer as training used it: RUN/train's copy when there is one (Axolotl saves it
     there), else the base model's; with Axolotl's `model.chat_template` set on it exactly as
     Axolotl does in training, and left padding for batched generation."""
-    from transformers import AutoTokenizer
-
-    train = trained_dir(run_dir)
+    train = RunDir(run_dir).train
     source = str(train) if (train / "tokenizer_config.json").is_file() else base_model_path(cfg, run_dir)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-    except Exception as exc:
-        raise ChatlikeError(
-            f"cannot load the tokenizer from {source} ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
-            "download the model first (huggingface-cli download) or set model.base_model to a local path"
-        ) from None
+    tokenizer = tokenizer_from(source)
     template = template_of(cfg.model.chat_template)
     if template is not None:
         tokenizer.chat_template = template
@@ -117,7 +121,7 @@ def load_model(cfg: Config, run_dir: Path, adapter: bool = True) -> Any:
     check_trained_base(cfg, run_dir)
     device = device_of(cfg)
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    train = trained_dir(run_dir)
+    train = RunDir(run_dir).train
     path = base_model_path(cfg, run_dir)
     if adapter and not has_adapter(run_dir):
         if (train / "config.json").is_file():
@@ -148,9 +152,7 @@ def _saved_vocab_size(train: Path) -> int | None:
     """The vocabulary size training used, when its tokenizer was saved beside the adapter."""
     if not (train / "tokenizer_config.json").is_file():
         return None
-    from transformers import AutoTokenizer
-
-    return len(AutoTokenizer.from_pretrained(str(train)))
+    return len(tokenizer_from(str(train)))
 
 
 def build_prompt(tokenizer: Any, messages: list[dict]) -> str:

@@ -41,11 +41,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from chatlike.config import Config
 from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
 from chatlike.model.samples import read_samples
+from chatlike.quantiles import quantile
+from chatlike.rundir import RunDir
 
 ROUND_TO = 64
 PACKING_FILL = 0.95
@@ -64,7 +66,7 @@ class DataPlan:
 
     @property
     def p99(self) -> int:
-        return percentile(self.lengths, 0.99)
+        return quantile(sorted(self.lengths), 0.99)
 
     @property
     def longest(self) -> int:
@@ -100,16 +102,6 @@ def sample_tokens(messages: list[dict]) -> int:
     return 1 + sum(approx_tokens(m["content"]) + TURN_OVERHEAD_TOKENS for m in messages)
 
 
-def load_tokenizer(path: str):
-    """The model's tokenizer from a local folder or the local Hugging Face cache, or None."""
-    try:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except Exception:  # not downloaded, no transformers, a broken folder: count approximately
-        return None
-
-
 def token_lengths(samples: list[list[dict]], tokenizer, chat_template: str) -> list[int]:
     """Each sample's token length as training sees it: rendered with Axolotl's `chat_template`
     (Llama 3.1 Instruct's own template adds a date header that training does not have)."""
@@ -132,14 +124,6 @@ def token_lengths(samples: list[list[dict]], tokenizer, chat_template: str) -> l
     return out
 
 
-def percentile(lengths: list[int], q: float) -> int:
-    """The q-quantile of the lengths (nearest rank); 0 for none."""
-    if not lengths:
-        return 0
-    ordered = sorted(lengths)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
 def choose_sequence_len(lengths: list[int], cap: int) -> int:
     """The longest length, rounded up to a multiple of 64, within [64, cap]: no sample is cut
     unless the cap binds."""
@@ -149,11 +133,12 @@ def choose_sequence_len(lengths: list[int], cap: int) -> int:
     return max(ROUND_TO, min(rounded, cap))
 
 
-def plan_data(cfg: Config, run_dir: Path, tokenizer_path: Optional[str]) -> DataPlan:
-    data = Path(run_dir) / "data"
-    samples = [s["messages"] for s in read_samples(data / "train.jsonl", missing_ok=True)]
-    val = read_samples(data / "val.jsonl", missing_ok=True)
-    tokenizer = load_tokenizer(tokenizer_path) if tokenizer_path else None
+def plan_data(cfg: Config, run_dir: Path, tokenizer: Any) -> DataPlan:
+    """The token lengths of the training samples, counted with `tokenizer` (the base model's; None
+    when it is not on disk: approximately), and the sequence_len they need."""
+    run = RunDir(run_dir)
+    samples = [s["messages"] for s in read_samples(run.split("train"), missing_ok=True)]
+    val = read_samples(run.split("val"), missing_ok=True)
     lengths = token_lengths(samples, tokenizer, cfg.model.chat_template)
     cap = min(cfg.model.max_context, cfg.train.max_sequence_len)
     seq = choose_sequence_len(lengths, cap)

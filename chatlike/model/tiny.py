@@ -7,16 +7,14 @@ real model), and a randomly initialised 2-layer `LlamaConfig`. Same data + seed 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
-from chatlike.files import write_text
-from chatlike.model.samples import DATA_HASH_FILE, data_hash, made_from
-
-DIR_NAME = "tiny_model"
+from chatlike.files import atomic_folder, write_text
+from chatlike.model.samples import DATA_HASH_FILE, data_hash, made_from, read_samples
+from chatlike.rundir import RunDir
 
 BOS, EOS, START_HEADER, END_HEADER, EOT = (
     "<|begin_of_text|>",
@@ -57,17 +55,15 @@ MAX_POSITIONS = 2048
 def base_model_path(cfg: Config, run_dir: Path) -> str:
     """What to load as the base model: RUN/tiny_model for model=tiny, else cfg.model.base_model."""
     if cfg.model.tiny:
-        return str((Path(run_dir) / DIR_NAME).resolve())
+        return str(RunDir(run_dir).tiny_model.resolve())
     return cfg.model.base_model
 
 
 def _texts(train_jsonl: Path) -> Iterator[str]:
     """Every sample rendered the way the chat template will show it to the tokenizer."""
-    with open(train_jsonl, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                for m in json.loads(line)["messages"]:
-                    yield f"{m['role']}\n\n{m['content']}"
+    for sample in read_samples(train_jsonl):
+        for m in sample["messages"]:
+            yield f"{m['role']}\n\n{m['content']}"
 
 
 def build_tokenizer(train_jsonl: Path):
@@ -105,10 +101,10 @@ def build(run_dir: Path, seed: int = 0) -> Path:
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
-    train_jsonl = Path(run_dir) / "data" / "train.jsonl"
+    run = RunDir(run_dir)
+    train_jsonl = run.split("train")
     if not train_jsonl.is_file():
         raise ChatlikeError(f"{train_jsonl} is missing: run the prepare stage first (stages=[prepare,...])")
-    out = Path(run_dir) / DIR_NAME
     tokenizer = build_tokenizer(train_jsonl)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     config = LlamaConfig(
@@ -131,26 +127,16 @@ def build(run_dir: Path, seed: int = 0) -> Path:
     model.generation_config = GenerationConfig(
         bos_token_id=ids[BOS], eos_token_id=[ids[EOS], ids[EOT]], pad_token_id=ids[PAD]
     )
-    # Written to a temporary folder and renamed, so a half-built model is never taken as built.
-    tmp = out.with_name(f".{DIR_NAME}.tmp")
-    if tmp.exists():
-        import shutil
-
-        shutil.rmtree(tmp)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    write_text(tmp / DATA_HASH_FILE, data_hash(run_dir) + "\n")
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return out
+    with atomic_folder(run.tiny_model) as tmp:  # a half-built model is never taken as built
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        write_text(tmp / DATA_HASH_FILE, data_hash(run.root) + "\n")
+    return run.tiny_model
 
 
 def ensure(run_dir: Path, seed: int = 0) -> Path:
     """RUN/tiny_model, built if missing or made from other data (its tokenizer is trained on it)."""
-    out = Path(run_dir) / DIR_NAME
+    out = RunDir(run_dir).tiny_model
     built = (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
     if built and made_from(out) == data_hash(run_dir):
         return out

@@ -5,10 +5,10 @@ a reply on its own `Me: ` line. Piped (stdin is not a terminal): every non-empty
 message from the contact and gets one reply on stdout: the reply's messages one per line, then an
 empty line (so `awk -v RS=` reads one record per reply); everything else goes to stderr.
 
-You play one chat of the training data (chat.contact, default: the chat with most conversations)
-with its training system prompt. In a group chat you are chat.speaker (default: the member who
-spoke most there) and each message is sent as persona.group_speaker_format ("Marco: ..."), as the
-model saw group messages in training.
+You play one chat of data/chats.json (chat.contact, default: the first, the one with most
+conversations) with its training system prompt. In a group chat you are chat.speaker (default: the
+member who spoke most there) and each message is sent as persona.group_speaker_format
+("Marco: ..."), as the model saw group messages in training.
 """
 
 from __future__ import annotations
@@ -20,35 +20,34 @@ from pathlib import Path
 from typing import Optional, TextIO
 
 from chatlike.config import Config
+from chatlike.data.chats import ChatIndex, ChatInfo, read_chats
 from chatlike.errors import ChatlikeError
-from chatlike.model.samples import Persona, personas
+from chatlike.rundir import RunDir
 
 
-def persona(cfg: Config, run_dir: Path) -> Persona:
-    """The chat to play (chat.contact: a contact's or a group's name; None = the chat with most
-    conversations). Unknown names are refused, listing the chats."""
-    data = Path(run_dir) / "data"
-    known = personas(data / "train.jsonl", cfg.persona, data / "stats.json")
+def chat_of(cfg: Config, index: ChatIndex) -> ChatInfo:
+    """The chat to play (chat.contact: a contact's or a group's name; None = the first of
+    data/chats.json, the one with most conversations). Unknown names are refused, listing the chats."""
     contact = cfg.chat.contact
     if contact is None:
-        return next(iter(known.values()))
-    if contact not in known:
-        raise ChatlikeError(
-            f"chat.contact={contact!r} is not a chat of this run; choose one of: {', '.join(known)}"
-        )
-    return known[contact]
+        return index.chats[0]
+    for chat in index.chats:
+        if chat.name == contact:
+            return chat
+    names = ", ".join(c.name for c in index.chats)
+    raise ChatlikeError(f"chat.contact={contact!r} is not a chat of this run; choose one of: {names}")
 
 
-def speaker_of(cfg: Config, who: Persona) -> str:
+def speaker_of(cfg: Config, chat: ChatInfo) -> str:
     """Who you are: the contact of a personal chat; in a group chat.speaker (None = the member
     who spoke most in that chat)."""
-    if not who.group:
-        if cfg.chat.speaker not in (None, who.contact):
+    if not chat.group:
+        if cfg.chat.speaker not in (None, chat.name):
             raise ChatlikeError(
-                f"chat.speaker={cfg.chat.speaker!r} is for group chats; {who.contact!r} is a personal chat"
+                f"chat.speaker={cfg.chat.speaker!r} is for group chats; {chat.name!r} is a personal chat"
             )
-        return who.contact
-    return cfg.chat.speaker or who.speakers[0]
+        return chat.name
+    return cfg.chat.speaker or chat.members[0]
 
 
 class Lines:
@@ -84,14 +83,16 @@ def messages_of(reply: str) -> list[str]:
 
 
 class Session:
-    """The model, the persona's history and the sampling settings of one conversation."""
+    """The model, the chat's history and the sampling settings of one conversation."""
 
     def __init__(self, cfg: Config, run_dir: Path):
         from chatlike.model import load
 
         self.cfg = cfg
-        self.persona = persona(cfg, run_dir)
-        self.speaker = speaker_of(cfg, self.persona)
+        index = read_chats(RunDir(run_dir).chats)
+        self.me = index.me
+        self.chat = chat_of(cfg, index)
+        self.speaker = speaker_of(cfg, self.chat)
         self.model = load.load_model(cfg, run_dir)  # first: "no adapter" before any tokenizer trouble
         self.tokenizer = load.load_tokenizer(cfg, run_dir)
         self.budget = load.context_budget(cfg, self.model, cfg.chat.max_new_tokens)
@@ -99,7 +100,7 @@ class Session:
         self.reset()
 
     def reset(self) -> None:
-        self.history = [{"role": "system", "content": self.persona.system}]
+        self.history = [{"role": "system", "content": self.chat.system}]
 
     def _prompt(self, history: list[dict]) -> str:
         from chatlike.model import load
@@ -120,7 +121,7 @@ class Session:
         if last["role"] == "user":  # the last reply was empty: one more message of the same turn
             last["content"] += "\n" + text
         else:
-            if self.persona.group:
+            if self.chat.group:
                 text = self.cfg.persona.group_speaker_format.format(name=self.speaker, text=text)
             self.history.append({"role": "user", "name": self.speaker, "content": text})
         budget = self.budget
@@ -134,7 +135,7 @@ class Session:
             )
         reply = self._generate(self._prompt(self.history), on_text)
         if reply:
-            self.history.append({"role": "assistant", "name": self.persona.me, "content": reply})
+            self.history.append({"role": "assistant", "name": self.me, "content": reply})
         return reply
 
     def _generate(self, prompt: str, on_text: Optional[Callable[[str], None]]) -> str:
@@ -187,8 +188,8 @@ def interactive(session: Session) -> None:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         pass
-    me, who = session.persona.me, session.persona
-    where = f"in the group {who.contact} (you are {session.speaker})" if who.group else f"with {who.contact}"
+    me, chat = session.me, session.chat
+    where = f"in the group {chat.name} (you are {session.speaker})" if chat.group else f"with {chat.name}"
     print(
         f"chatting as {me} {where} (temperature {session.cfg.chat.temperature}); "
         "/reset starts over, /quit or Ctrl-D ends.",

@@ -1,8 +1,9 @@
 """eval: does the tuned model reply more like the person than the base model, and did it forget
 general ability?
 
-Reads RUN/data/{train,test}.jsonl and RUN/train/; writes RUN/eval/{results.json, samples.jsonl,
-blind_test.md, blind_key.json, tasks/}, RUN/plots/eval.png and the eval section of RUN/report.md.
+Reads RUN/data/{train,test}.jsonl, RUN/data/chats.json and RUN/train/; writes RUN/eval/{results.json,
+samples.jsonl, blind_test.md, blind_key.json, tasks/}, RUN/plots/eval.png and the eval section of
+RUN/report.md.
 """
 
 from __future__ import annotations
@@ -15,19 +16,23 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from chatlike.config import Config
+from chatlike.data.chats import read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.eval import blind, likelihood, metrics, report
 from chatlike.files import write_text
 from chatlike.model.samples import read_samples
+from chatlike.rundir import RunDir
 
 
-def reply_items(samples: list[dict], max_samples: int, seed: int) -> list[dict]:
+def reply_items(samples: list[dict], chats: dict[str, str], max_samples: int, seed: int) -> list[dict]:
     """Every assistant turn of the test conversations with what came before it (system prompt
-    included); a seeded subset of max_samples when there are more, kept in file order."""
+    included) and the name of its chat (`chats`: system prompt -> name, as data/chats.json lists
+    them); a seeded subset of max_samples when there are more, kept in file order."""
     items = []
     for sample in samples:
         messages = sample["messages"]
-        contact = next((m.get("name") for m in messages if m["role"] == "user" and m.get("name")), None)
+        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
+        contact = chats.get(system)
         for i, m in enumerate(messages):
             if m["role"] == "assistant" and i > 0:
                 items.append({"contact": contact, "context": messages[:i], "real": m["content"]})
@@ -57,12 +62,13 @@ def run(cfg: Config, run_dir: Path) -> None:
 
     e = cfg.eval
     started = time.time()
-    eval_dir = run_dir / "eval"
-    train_replies = [m["content"] for s in read_samples(run_dir / "data" / "train.jsonl")
+    run = RunDir(run_dir)
+    chats = {c.system: c.name for c in read_chats(run.chats).chats}
+    train_replies = [m["content"] for s in read_samples(run.split("train"))
                      for m in s["messages"] if m["role"] == "assistant"]  # fmt: skip
-    items = reply_items(read_samples(run_dir / "data" / "test.jsonl"), e.max_samples, e.seed)
+    items = reply_items(read_samples(run.split("test")), chats, e.max_samples, e.seed)
     if not items:
-        raise ChatlikeError(f"{run_dir / 'data' / 'test.jsonl'} has no assistant turns to compare with; "
+        raise ChatlikeError(f"{run.split('test')} has no assistant turns to compare with; "
                             "raise split.test_fraction or add data")  # fmt: skip
 
     model = load.load_model(cfg, run_dir, adapter=True)
@@ -81,7 +87,7 @@ def run(cfg: Config, run_dir: Path) -> None:
 
     samples = [{"contact": it["contact"], "context": it["context"], "real": r, "base": b, "tuned": t}
                for it, r, b, t in zip(items, real, base, tuned)]  # fmt: skip
-    write_text(eval_dir / "samples.jsonl", "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
+    write_text(run.eval_samples, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
 
     profile_words = metrics.frequent_words(train_replies)
     profile_ngrams = metrics.char_ngrams(train_replies)
@@ -91,7 +97,7 @@ def run(cfg: Config, run_dir: Path) -> None:
 
     # lm-eval: the likelihood of the real replies (every item) and the regression tasks (limit)
     task_dir = likelihood.write_reply_task(
-        eval_dir / "tasks", tokenizer, list(zip(prompts, real)), load.end_of_turn_text(tokenizer)
+        run.eval_tasks, tokenizer, list(zip(prompts, real)), load.end_of_turn_text(tokenizer)
     )
     reply_task = [likelihood.REPLY_TASK]
     manager = likelihood.task_manager([likelihood.SHIPPED_TASKS, task_dir], reply_task + e.tasks)
@@ -111,7 +117,7 @@ def run(cfg: Config, run_dir: Path) -> None:
         scores[name] = {"replies": found.pop(likelihood.REPLY_TASK), "tasks": found}
     regression = likelihood.regression(scores["base"]["tasks"], scores["tuned"]["tasks"], e.tolerance)
 
-    pairs = blind.write_blind_test(eval_dir, samples, e.blind_pairs, e.seed)
+    pairs = blind.write_blind_test(run.root, samples, e.blind_pairs, e.seed)
     results = {
         "style": style,
         "distance": distance,
@@ -127,14 +133,14 @@ def run(cfg: Config, run_dir: Path) -> None:
         "blind_pairs": pairs,
         "seconds": round(time.time() - started, 1),
     }  # fmt: skip
-    write_text(eval_dir / "results.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    report.write_plot(run_dir, style)
-    report.write_section(run_dir, results)
-    _print_summary(results, run_dir)
+    write_text(run.eval_results, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    report.write_plot(run.root, style)
+    report.write_section(run.root, results)
+    _print_summary(results, run.root)
     if e.fail_on_regression and not regression["ok"]:
         raise ChatlikeError(
             f"eval: tuned model regressed beyond eval.tolerance={e.tolerance} on {regression['regressed']} "
-            f"(see {eval_dir / 'results.json'})"
+            f"(see {run.eval_results})"
         )
 
 

@@ -13,39 +13,39 @@ from pathlib import Path
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
+from chatlike.model.axolotl import preprocess_command, train_command
 from chatlike.model.samples import DATA_HASH_FILE, data_hash, made_from
 from chatlike.proc import run_streamed, tool_env
-from chatlike.stages.configure import OUTPUT_DIR, PREPARED_DIR, train_command
+from chatlike.rundir import RunDir
 
 _DROPPED = re.compile(r"Dropped (\d+) ")
 _ERROR = re.compile(r"(Error|Exception|error:|CUDA out of memory|Killed)")
 
 
 def run(cfg: Config, run_dir: Path) -> None:
-    run_dir = Path(run_dir).resolve()
-    if not (run_dir / "axolotl.yaml").is_file():
+    run = RunDir(Path(run_dir).resolve())
+    if not run.axolotl_yaml.is_file():
         raise ChatlikeError(
-            f"{run_dir / 'axolotl.yaml'} is missing: run the configure stage first (stages=[configure,train])"
+            f"{run.axolotl_yaml} is missing: run the configure stage first (stages=[configure,train])"
         )
     if cfg.hardware.num_nodes > 1:
         raise ChatlikeError(
-            f"hardware.num_nodes={cfg.hardware.num_nodes}: run {run_dir / 'launch.sh'} on every node, with "
+            f"hardware.num_nodes={cfg.hardware.num_nodes}: run {run.launch_sh} on every node, with "
             "MACHINE_RANK and MAIN_PROCESS_IP set (see launch/accelerate/multi_node.yaml)"
         )
-    out = run_dir / OUTPUT_DIR
-    digest = data_hash(run_dir)
+    out = run.train
+    digest = data_hash(run.root)
     check_resumable(out, digest)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / DATA_HASH_FILE, digest + "\n")
-    prepared = run_dir / PREPARED_DIR
-    if prepared.exists() and made_from(prepared) != digest:
+    if run.prepared.exists() and made_from(run.prepared) != digest:
         # Axolotl keys its tokenized cache by config, not by file content: drop the stale one
-        shutil.rmtree(prepared)
-    log = out / "train.log"
+        shutil.rmtree(run.prepared)
+    log = run.train_log
     env = tool_env(cfg.train.wandb_project)
 
-    dropped = preprocess(run_dir, env, log)
-    write_text(prepared / DATA_HASH_FILE, digest + "\n")
+    dropped = preprocess(run, env, log)
+    write_text(run.prepared / DATA_HASH_FILE, digest + "\n")
     if dropped:
         raise ChatlikeError(
             f"axolotl preprocess dropped {dropped} training sample(s) (see {log}): every prepared sample "
@@ -54,7 +54,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     last = last_checkpoint(out)
     if last:
         print(f"chatlike: resuming from {last}")
-    rc, tail = run_streamed(train_command(cfg), env=env, cwd=run_dir, log_path=log)
+    rc, tail = run_streamed(train_command(cfg), env=env, cwd=run.root, log_path=log)
     if rc != 0:
         raise ChatlikeError(f"axolotl train failed (exit {rc}): {error_line(tail)} (full log: {log})")
     weights = "adapter_model.safetensors" if cfg.train.adapter else "model.safetensors"
@@ -82,8 +82,8 @@ def check_resumable(out: Path, digest: str) -> None:
         )
 
 
-def preprocess(run_dir: Path, env: dict[str, str], log: Path) -> int:
-    """Tokenize once (Axolotl's advice), failing early on dataset errors; return samples dropped."""
+def preprocess(run: RunDir, env: dict[str, str], log: Path) -> int:
+    """Tokenize once, failing early on dataset errors; return the samples Axolotl dropped."""
     dropped = 0
 
     def count(line: str) -> None:
@@ -92,9 +92,7 @@ def preprocess(run_dir: Path, env: dict[str, str], log: Path) -> int:
         if m:
             dropped += int(m.group(1))
 
-    rc, tail = run_streamed(
-        ["axolotl", "preprocess", "axolotl.yaml"], env=env, cwd=run_dir, on_line=count, log_path=log
-    )
+    rc, tail = run_streamed(preprocess_command(), env=env, cwd=run.root, on_line=count, log_path=log)
     if rc != 0:
         raise ChatlikeError(f"axolotl preprocess failed (exit {rc}): {error_line(tail)} (full log: {log})")
     return dropped
