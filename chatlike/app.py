@@ -215,7 +215,5 @@ def main() -> None:
     hydra.main(config_path=str(conf_dir()), config_name="config")(_task)()
 
 
-
-
 if __name__ == "__main__":
     main()

@@ -461,3 +461,18 @@ def test_an_export_replaced_while_prepare_runs_is_one_line_and_earlier_outputs_s
     finally:
         prepare.dedupe = original
     assert {p.name: p.read_bytes() for p in (run / "data").iterdir()} == before
+
+
+def test_a_bad_chat_read_in_a_worker_is_the_same_one_line_as_in_one_process(tmp_path):
+    broken = synth.quirky_exports()["modern_full"].replace(b'"text": "', b'"text": "\\q', 1)
+    src = tmp_path / "result.json"
+    src.write_bytes(broken)
+    errors = []
+    for workers in (1, 2):
+        cfg = Config()
+        cfg.source.path, cfg.source.workers = str(src), workers
+        cfg.filter.chat_types = ["personal_chat", "private_group"]
+        with pytest.raises(ChatlikeError) as err:
+            prepare.run(cfg, tmp_path / f"run{workers}")
+        errors.append(str(err.value))
+    assert errors[0] == errors[1] and errors[0].startswith(f"{src}: ")
