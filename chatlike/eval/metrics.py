@@ -16,6 +16,19 @@ Definitions (each reply is one assistant turn; its messages are joined with "\\n
   distinct_2, empty_share, short_share, long_share, repeated_3gram_share.
 A term that is None on either side (starts_lowercase n/a) is left out of the mean.
 Lower is closer to the person; the real replies are at distance 0 from themselves.
+
+`score`, the one headline number of an eval (0 to 100, higher is better), multiplies three factors:
+  score = chrF x max(0, 1 - distance) x (1 - long_copy_share)
+- chrF (chatlike/eval/closeness.py): the mean closeness, 0 to 100, of each reply to what the person
+  really answered in that conversation. Only a reply that answers its context gets close; a parrot
+  (a random reply of the person's) gets what chance gives.
+- 1 - distance: how much the set sounds like the person (the style distance above, capped at 1).
+- 1 - long_copy_share (chatlike/eval/memorisation.py): the share of replies of 20+ characters that
+  are not verbatim copies of a training reply (1 when there are none). Copying is penalised even
+  when the person repeats themselves: their own held-out replies score 100 x (1 - their
+  long_copy_share), the ceiling shown beside the models.
+A parrot copies every reply and ignores the conversation, so it scores low on two factors of three
+however well it matches the style.
 """
 
 from __future__ import annotations
@@ -25,7 +38,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from chatlike.eval.closeness import chrf
+from chatlike.eval.memorisation import TrainingReplies, memorisation
 from chatlike.quantiles import quantile
 
 # Emoji code points: pictographs, symbols and dingbats, plus their modifiers. A sequence joined
@@ -202,3 +218,36 @@ def distance(model: dict, real: dict) -> float:
     """One number for how far a model's replies are from the person's: the mean of the terms."""
     terms = distance_terms(model, real)
     return sum(terms.values()) / len(terms)
+
+
+def score(chrf: float, distance: float, long_copy_share: float | None) -> float:
+    """The headline score (see the module docstring): chrF x max(0, 1 - distance) x (1 - long copies)."""
+    return chrf * max(0.0, 1.0 - distance) * (1.0 - (long_copy_share or 0.0))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What every reply set is judged against: the real held-out replies (and their style) and the
+    person's training replies (their frequent words, character n-grams, and the copy index)."""
+
+    real: list[str]
+    profile_words: list[str]
+    profile_ngrams: Counter[str]
+    real_style: dict
+    training: TrainingReplies
+
+    @classmethod
+    def of(cls, real: Sequence[str], train_replies: Sequence[str]) -> Reference:
+        words, ngrams = frequent_words(train_replies), char_ngrams(train_replies)
+        return cls(list(real), words, ngrams, style(real, words, ngrams), TrainingReplies(train_replies))
+
+
+def judge(replies: Sequence[str], ref: Reference) -> dict:
+    """Every text metric of one reply set (one reply per held-out item, in order): its style and
+    style distance, chrF of each reply, memorisation, and the headline score."""
+    s = style(replies, ref.profile_words, ref.profile_ngrams)
+    d = distance(s, ref.real_style)
+    closeness = chrf(replies, ref.real)
+    copies = memorisation(replies, ref.training)
+    return {"style": s, "distance": d, "chrf": closeness, "memorisation": copies,
+            "score": score(_mean(closeness), d, copies["long_copy_share"])}  # fmt: skip
