@@ -143,8 +143,8 @@ def _ranking(names: list[str], rows: list[dict[str, Any]]) -> list[str]:
         "## Clones ranked by score",
         "",
         "`score` = chrF to the real reply × (1 − style distance) × (1 − share of 20+ character replies "
-        "copied from training), 0 to 100 (chatlike/eval/metrics.py); the parrot answers with random replies "
-        "of yours; context gain is in bits per byte (each job's report: `JOB/report.md`).",
+        "copied from training beyond your own rate), 0 to 100 (chatlike/eval/metrics.py); the parrot answers "
+        "with random replies of yours; context gain is in bits per byte (each job's report: `JOB/report.md`).",
         "",
         "| rank | job | overrides | score | parrot score | chrF | context gain | style distance | verbatim copies |",
         "|---|---|---|---|---|---|---|---|---|",

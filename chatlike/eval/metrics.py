@@ -18,16 +18,18 @@ A term that is None on either side (starts_lowercase n/a) is left out of the mea
 Lower is closer to the person; the real replies are at distance 0 from themselves.
 
 `score`, the one headline number of an eval (0 to 100, higher is better), multiplies three factors:
-  score = chrF x max(0, 1 - distance) x (1 - long_copy_share)
+  score = chrF x max(0, 1 - distance) x (1 - max(0, long_copy_share - real_long_copy_share))
 - chrF (chatlike/eval/closeness.py): the mean closeness, 0 to 100, of each reply to what the person
   really answered in that conversation. Only a reply that answers its context gets close; a parrot
   (a random reply of the person's) gets what chance gives.
 - 1 - distance: how much the set sounds like the person (the style distance above, capped at 1).
-- 1 - long_copy_share (chatlike/eval/memorisation.py): the share of replies of 20+ characters that
-  are not verbatim copies of a training reply (1 when there are none). Copying is penalised even
-  when the person repeats themselves: their own held-out replies score 100 x (1 - their
-  long_copy_share), the ceiling shown beside the models.
-A parrot copies every reply and ignores the conversation, so it scores low on two factors of three
+- the copying factor (chatlike/eval/memorisation.py): long_copy_share is the share of the set's
+  replies of 20+ characters that are verbatim copies of a training reply (0 when there are none);
+  real_long_copy_share the same for the person's real held-out replies. People repeat themselves
+  (a greeting, a sign-off), so copying is penalised beyond the person's own rate: a clone that
+  copies a long reply as often as the person repeats one loses nothing, one that copies every long
+  reply loses 1 - real_long_copy_share of its score. The real replies score 100.
+A parrot copies every reply and ignores the conversation: chance chrF, and the largest copying penalty,
 however well it matches the style.
 """
 
@@ -220,9 +222,12 @@ def distance(model: dict, real: dict) -> float:
     return sum(terms.values()) / len(terms)
 
 
-def score(chrf: float, distance: float, long_copy_share: float | None) -> float:
-    """The headline score (see the module docstring): chrF x max(0, 1 - distance) x (1 - long copies)."""
-    return chrf * max(0.0, 1.0 - distance) * (1.0 - (long_copy_share or 0.0))
+def score(
+    chrf: float, distance: float, long_copy_share: float | None, real_long_copy_share: float | None
+) -> float:
+    """The headline score (see the module docstring): chrF x (1 - distance) x (1 - excess long copies)."""
+    excess = max(0.0, (long_copy_share or 0.0) - (real_long_copy_share or 0.0))
+    return chrf * max(0.0, 1.0 - distance) * (1.0 - excess)
 
 
 @dataclass(frozen=True)
@@ -235,11 +240,14 @@ class Reference:
     profile_ngrams: Counter[str]
     real_style: dict
     training: TrainingReplies
+    real_long_copy_share: float | None  # how often the person's own long replies repeat a training one
 
     @classmethod
     def of(cls, real: Sequence[str], train_replies: Sequence[str]) -> Reference:
         words, ngrams = frequent_words(train_replies), char_ngrams(train_replies)
-        return cls(list(real), words, ngrams, style(real, words, ngrams), TrainingReplies(train_replies))
+        training = TrainingReplies(train_replies)
+        repeats = memorisation(real, training)["long_copy_share"]
+        return cls(list(real), words, ngrams, style(real, words, ngrams), training, repeats)
 
 
 def judge(replies: Sequence[str], ref: Reference) -> dict:
@@ -250,4 +258,4 @@ def judge(replies: Sequence[str], ref: Reference) -> dict:
     closeness = chrf(replies, ref.real)
     copies = memorisation(replies, ref.training)
     return {"style": s, "distance": d, "chrf": closeness, "memorisation": copies,
-            "score": score(_mean(closeness), d, copies["long_copy_share"])}  # fmt: skip
+            "score": score(_mean(closeness), d, copies["long_copy_share"], ref.real_long_copy_share)}  # fmt: skip

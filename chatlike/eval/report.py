@@ -142,8 +142,8 @@ def _memorisation(results: dict) -> list[str]:
         f"**Memorisation.** {real['copies']} of your {results['style']['real']['n']} held-out replies "
         f"({real['copy_share']:.0%}) also occur verbatim in your training replies ({real['long_copies']} of the "
         f"{real['long_replies']} of 20+ characters). The more your replies repeat themselves, the closer a parrot "
-        "comes on style and chrF, the better a model that copies looks on both, and the lower the score's "
-        f"ceiling: your own replies score {results['scores']['real']:.1f}.",
+        "comes on style and chrF, and the better a model that copies looks on both; the score forgives a clone "
+        "copying long replies as often as you repeat yours, and penalises copying beyond that.",
         "",
         *rows,
         "",
@@ -186,9 +186,8 @@ def render(results: dict) -> str:
         "over the replies; parrot ranges run from its worst draw to its best.",
         "",
         f"**Score** (chrF × (1 − style distance) × (1 − share of 20+ character replies copied verbatim from "
-        f"training), 0 to 100; see chatlike/eval/metrics.py): tuned **{results['score']:.1f}**, base "
-        f"{results['scores']['base']:.1f}, parrot {_spread(p['score'], 1)}; your own replies would score "
-        f"{results['scores']['real']:.1f}.",
+        f"training beyond your own rate), 0 to 100, your own replies 100; see chatlike/eval/metrics.py): tuned "
+        f"**{results['score']:.1f}**, base {results['scores']['base']:.1f}, parrot {_spread(p['score'], 1)}.",
         "",
         *_versus(results, with_gain=True),
         *_context(results),

@@ -1,5 +1,11 @@
-"""eval: does the tuned model reply more like the person than the base model, and did it forget
-general ability?
+"""eval: does the tuned model answer the conversation like the person, or only sound like them?
+And did it forget general ability?
+
+For held-out replies of data/test.jsonl it generates the tuned and the base model's replies (greedy;
+with eval.sampling=chat also as chat samples them) and draws the parrot's (random training replies),
+judges every set against the real replies (style distance, chrF, memorisation, score), scores the
+real replies' likelihood under their own and a shuffled context with lm-eval (context gain), runs
+the regression tasks, and compares the tuned model with the parrot.
 
 Reads RUN/data/{train,test}.jsonl, RUN/data/chats.json and RUN/train/; writes RUN/eval/{results.json,
 samples.jsonl, blind_test.md, blind_key.json, tasks/}, RUN/plots/eval.png and the eval section of
@@ -186,7 +192,7 @@ def text_results(judged: dict[str, dict], parrot: list[dict], seed: int) -> dict
     spread = {
         "draws": len(parrot),
         "distance": baselines.spread([p["distance"] for p in parrot]),
-        "chrf": baselines.spread([bootstrap.mean(p["chrf"], seed)["value"] for p in parrot]),
+        "chrf": baselines.spread([sum(p["chrf"]) / len(p["chrf"]) for p in parrot]),
         "score": baselines.spread([p["score"] for p in parrot]),
     }
     chrf = {n: bootstrap.mean(judged[n]["chrf"], seed) for n in names if n != "real"}
@@ -201,7 +207,7 @@ def text_results(judged: dict[str, dict], parrot: list[dict], seed: int) -> dict
                      "parrot": spread["distance"]["median"]},
         "chrf": chrf,
         "memorisation": {**{n: judged[n]["memorisation"] for n in names}, "parrot": parrot[0]["memorisation"]},
-        "scores": {**{n: judged[n]["score"] for n in names}, "parrot": spread["score"]["median"]},
+        "scores": {**{n: judged[n]["score"] for n in names if n != "real"}, "parrot": spread["score"]["median"]},
         "parrot": spread,
         "versus_parrot": {
             "score": baselines.versus_draws(tuned["score"], spread["score"], higher_is_better=True),
@@ -236,7 +242,7 @@ def _print_summary(results: dict, run_dir: Path) -> None:
     table.add_row("verbatim copies", *(f"{mem[n]['copy_share']:.0%}" for n in sets))
     for task, v in results["regression"]["tasks"].items():
         table.add_row(f"{task} {v['metric']}", "", num(v["base"]), num(v["tuned"]))
-    table.add_row("score", num(sc["real"], 1), num(sc["base"], 1), f"[bold]{num(sc['tuned'], 1)}[/bold]",
+    table.add_row("score", "100", num(sc["base"], 1), f"[bold]{num(sc['tuned'], 1)}[/bold]",
                   f"{num(p['score']['median'], 1)} (median)")  # fmt: skip
     table.add_row("seconds", "", "", f"{results['seconds']}")
     Console(stderr=True).print(table)
