@@ -231,8 +231,10 @@ class EvalConfig:
     max_samples: int = 200  # assistant turns of data/test.jsonl to generate for (a seeded subset)
     max_new_tokens: int = 128  # length cap of a generated reply
     batch_size: int = 8  # for generation and lm-eval
-    temperature: float = 0.0  # 0 = greedy, so runs are comparable
-    top_p: float = 1.0  # nucleus sampling when temperature > 0
+    # greedy: replies generated greedily, so runs are comparable; chat: greedily and also as chat
+    # samples them (chat.temperature, chat.top_p, chat.repetition_penalty, seeded by eval.seed)
+    sampling: str = "greedy"
+    parrot_draws: int = 20  # draws of the parrot baseline (a random training reply for each item)
     # lm-eval regression tasks (base vs tuned); chatlike_mc is the small shipped offline task
     tasks: list[str] = field(default_factory=lambda: ["arc_easy", "hellaswag", "mmlu"])
     limit: Optional[int] = 200  # documents per regression task (None = all)
@@ -246,8 +248,8 @@ class EvalConfig:
         _require(self.max_new_tokens > 0, "eval.max_new_tokens", "must be > 0")
         _require(self.tolerance >= 0, "eval.tolerance", "must be >= 0")
         _require(self.batch_size > 0, "eval.batch_size", "must be > 0")
-        _require(self.temperature >= 0, "eval.temperature", "must be >= 0")
-        _require(0 < self.top_p <= 1, "eval.top_p", "must be in (0, 1]")
+        _require(self.sampling in ("greedy", "chat"), "eval.sampling", "must be greedy or chat")
+        _require(self.parrot_draws > 0, "eval.parrot_draws", "must be > 0")
         _require(self.limit is None or self.limit > 0, "eval.limit", "must be > 0 or null")
         _require(self.blind_pairs >= 0, "eval.blind_pairs", "must be >= 0")
 

@@ -1,7 +1,9 @@
-"""A Hydra callback: at the end of a multirun, compare the datasets the jobs prepared.
+"""A Hydra callback: at the end of a multirun, compare the datasets the jobs prepared and rank the
+clones they evaluated.
 
 `python -m chatlike -m segment.gap_minutes=5,30,60,120` leaves one job folder per value in the
 multirun folder; this writes sweep_summary.md, sweep_summary.json and sweep_summary.png beside them.
+Jobs that ran eval are ranked by their eval/results.json `score` (chatlike/eval/metrics.py), best first.
 """
 
 from __future__ import annotations
@@ -61,8 +63,34 @@ def collect(sweep_dir: Path) -> list[dict[str, Any]]:
             row["error"] = "no data/stats.json: the job failed, or did not run the prepare stage"
         except (OSError, ValueError, KeyError, TypeError) as exc:
             row["error"] = f"unreadable data/stats.json ({type(exc).__name__}: {exc})"
+        clone = _eval_of(job)
+        if clone is not None:
+            row["eval"] = clone
         rows.append(row)
+    ranked = sorted((r for r in rows if "score" in r.get("eval", {})), key=lambda r: -r["eval"]["score"])
+    for rank, row in enumerate(ranked, 1):
+        row["eval"]["rank"] = rank
     return rows
+
+
+def _eval_of(job: Path) -> dict[str, Any] | None:
+    """The headline numbers of a job's eval/results.json; None when it has none, {"error"} when it
+    cannot be read or predates the score."""
+    path = job / "eval" / "results.json"
+    if not path.is_file():
+        return None
+    try:
+        r = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            "score": r["score"],
+            "parrot_score": r["parrot"]["score"]["median"],
+            "chrf": r["chrf"]["tuned"]["value"],
+            "context_gain_bpb": r["context_gain_bpb"]["tuned"]["value"],
+            "distance": r["distance"]["tuned"],
+            "copy_share": r["memorisation"]["tuned"]["copy_share"],
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return {"error": f"unreadable eval/results.json ({type(exc).__name__}: {exc}); run eval again"}
 
 
 def labels(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -94,6 +122,7 @@ def render(rows: list[dict[str, Any]]) -> str:
         else:
             cells = [r["job"], f"`{name}`", *(f"{r[k]:,}" for k in keys), f"{r['my_share']:.0%}"]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _ranking(names, rows)
     if any("error" in r for r in rows):
         lines += [
             "",
@@ -101,6 +130,34 @@ def render(rows: list[dict[str, Any]]) -> str:
             "sweep at the first failed job, so the jobs after it did not run.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _ranking(names: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    """The clones ranked by score, best first (only when some job ran eval)."""
+    evaluated = [(n, r) for n, r in zip(names, rows) if "eval" in r]
+    if not evaluated:
+        return []
+    ranked = sorted(evaluated, key=lambda nr: nr[1]["eval"].get("rank", len(rows) + 1))
+    lines = [
+        "",
+        "## Clones ranked by score",
+        "",
+        "`score` = chrF to the real reply × (1 − style distance) × (1 − share of 20+ character replies "
+        "copied from training beyond your own rate), 0 to 100 (chatlike/eval/metrics.py); the parrot answers "
+        "with random replies of yours; context gain is in bits per byte (each job's report: `JOB/report.md`).",
+        "",
+        "| rank | job | overrides | score | parrot score | chrF | context gain | style distance | verbatim copies |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in ranked:
+        e = r["eval"]
+        if "error" in e:
+            lines.append(f"| – | {r['job']} | `{name}` | {e['error']} | | | | | |")
+            continue
+        gain = "–" if e["context_gain_bpb"] is None else f"{e['context_gain_bpb']:+.3f}"
+        lines.append(f"| {e['rank']} | {r['job']} | `{name}` | **{e['score']:.1f}** | {e['parrot_score']:.1f} | "
+                     f"{e['chrf']:.1f} | {gain} | {e['distance']:.3f} | {e['copy_share']:.0%} |")  # fmt: skip
+    return lines
 
 
 def plot(rows: list[dict[str, Any]]):

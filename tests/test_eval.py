@@ -8,7 +8,7 @@ import pytest
 from conftest import run_cli
 
 from chatlike.errors import ChatlikeError
-from chatlike.eval import blind, likelihood, report
+from chatlike.eval import blind, context, likelihood, report
 from chatlike.rundir import RunDir
 from chatlike.stages import eval as stage
 
@@ -75,21 +75,68 @@ def test_blind_test_shuffles_real_and_tuned_and_keeps_the_key_apart(tmp_path):
         assert ("REAL" in a) == (k["real"] == "A")
 
 
-def _results(d_tuned: float) -> dict:
+def _results(score: float, versus: str = "better") -> dict:
+    """The results an eval writes, with made-up numbers: everything the report section reads."""
     zero = {r: 0.0 for r in report.ROWS} | {"n": 3}
-    return {"style": {"real": zero, "base": zero, "tuned": zero}, "distance": {"base": 0.5, "tuned": d_tuned},
-            "generation": {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 8, "device": "cpu"},
+    iv = {"value": 1.0, "low": 0.5, "high": 1.5}
+    spread = {"median": 0.5, "low": 0.25, "high": 0.75}
+    memo = {
+        "replies": 3,
+        "copies": 1,
+        "copy_share": 1 / 3,
+        "long_replies": 1,
+        "long_copies": 0,
+        "long_copy_share": 0.0,
+        "longest_copied_ngram": 2,
+        "longest_copied_text": "ahah sì",
+        "flagged": [],
+    }
+    text = {
+        "style": dict.fromkeys(report.SETS, zero),
+        "distance": {"base": 0.5, "tuned": 0.1, "parrot": 0.5},
+        "chrf": {"base": iv, "tuned": iv, "parrot": iv, "tuned_minus_parrot": iv},
+        "memorisation": dict.fromkeys(report.SETS, memo),
+        "scores": {"base": 1.0, "tuned": score, "parrot": 0.5},
+        "parrot": {"draws": 20, "distance": spread, "chrf": spread, "score": spread},
+        "versus_parrot": {"score": versus, "distance": "tie", "chrf": versus},
+    }
+    return {"score": score, **text, "versus_parrot": {**text["versus_parrot"], "context_gain": versus},
+            "context_gain_bpb": {"base": iv, "tuned": iv},
+            "generation": {"sampling": "greedy", "chat": None, "max_new_tokens": 8, "device": "cpu"},
             "lm_eval": {"replies": {}, "limit": 5}, "regression": {"tasks": {}, "ok": True},
-            "blind_pairs": 3}  # fmt: skip
+            "sampled": None, "blind_pairs": 3}  # fmt: skip
 
 
 def test_report_section_replaces_an_earlier_eval_section_and_keeps_the_rest(tmp_path):
     (tmp_path / "report.md").write_text("# data\n\nrows\n<!-- end of dataset section -->\n")
-    report.write_section(tmp_path, _results(0.111))
-    report.write_section(tmp_path, _results(0.222))
+    report.write_section(tmp_path, _results(11.1))
+    report.write_section(tmp_path, _results(22.2))
     text = (tmp_path / "report.md").read_text()
     assert text.startswith("# data\n\nrows\n<!-- end of dataset section -->")
-    assert text.count(report.START) == 1 and "0.222" in text and "0.111" not in text
+    assert text.count(report.START) == 1 and "22.2" in text and "11.1" not in text
+
+
+@pytest.mark.parametrize(
+    ("versus", "verdict"),
+    [("better", "beats the parrot on score, chrF, context gain**, and not on style distance"),
+     ("tie", "beats the parrot on no headline metric")],
+)  # fmt: skip
+def test_report_says_plainly_whether_the_tuned_model_beats_the_parrot(versus, verdict):
+    text = report.render(_results(9.0, versus))
+    assert verdict in text
+    assert "| score (higher is better) | 9.0 |" in text and "parrot: median (range)" in text
+
+
+def test_report_shows_the_replies_sampled_as_in_chat_beside_the_greedy_ones():
+    results = _results(9.0)
+    results["generation"]["chat"] = {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1, "seed": 0}
+    results["sampled"] = {
+        k: results[k] for k in ("style", "distance", "chrf", "memorisation", "scores", "parrot")
+    }
+    results["sampled"] |= {"versus_parrot": {"score": "tie", "distance": "tie", "chrf": "tie"}}
+    text = report.render(results)
+    assert "greedily, and as the chat stage samples them (temperature 0.7" in text
+    assert "### Sampled as in chat" in text and "beats the parrot on no headline metric" in text
 
 
 # ---- on the tiny model ---------------------------------------------------------------------------
@@ -190,15 +237,47 @@ def test_reply_likelihood_task_scores_a_uniform_model_at_perplexity_equal_to_the
     pairs = [(load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "come va?"}]), "bene 😊"),
              (load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "Привет"}]), "привет!\nкак дела?")]  # fmt: skip
     task_dir = likelihood.write_reply_task(
-        RunDir(tiny_run).eval_tasks, tok, pairs, load.end_of_turn_text(tok)
+        RunDir(tiny_run).eval_tasks, tok, pairs, load.end_of_turn_text(tok), shuffle=[1, 0]
     )
     manager = likelihood.task_manager([likelihood.SHIPPED_TASKS, task_dir], [likelihood.REPLY_TASK])
-    scores = likelihood.evaluate(model, tok, [likelihood.REPLY_TASK], manager, None, 2)[likelihood.REPLY_TASK]
+    found, logged = likelihood.evaluate(
+        model, tok, [likelihood.REPLY_TASK], manager, None, 2, log=(likelihood.REPLY_TASK,)
+    )
+    scores = found[likelihood.REPLY_TASK]
     rows = [json.loads(line) for line in (task_dir / "chatlike_replies.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if not r["shuffled"]]
     assert scores["token_perplexity"] == pytest.approx(vocab, rel=1e-4)
     bits = sum(r["n_tokens"] for r in rows) * math.log2(vocab) / sum(r["n_bytes"] for r in rows)
     assert scores["bits_per_byte"] == pytest.approx(bits, rel=1e-4)
     assert rows[1]["n_bytes"] == len("привет!\nкак дела?".encode())
+    # a model that ignores the context: the same bits per byte under the other item's context
+    assert scores["shuffled_bits_per_byte"] == pytest.approx(scores["bits_per_byte"], rel=1e-6)
+    loglik = likelihood.reply_logliks(logged[likelihood.REPLY_TASK])
+    assert loglik["bytes"] == [r["n_bytes"] for r in rows] and len(loglik["shuffled"]) == 2
+    gain = context.gain(loglik["true"], loglik["shuffled"], loglik["bytes"], seed=0)
+    assert gain["value"] == pytest.approx(0, abs=1e-6)
+    assert -gain["value"] * math.log(2) * sum(loglik["bytes"]) == pytest.approx(
+        sum(loglik["shuffled"]) - sum(loglik["true"]), abs=1e-4
+    )
+
+
+@pytest.mark.slow
+def test_the_reply_task_scores_each_reply_under_the_context_the_derangement_gives_it(tiny_run, cfg):
+    from chatlike.model import load
+
+    tok = load.load_tokenizer(cfg, tiny_run)
+    prompts = [load.build_prompt(tok, [SYSTEM, {"role": "user", "content": q}]) for q in ("a?", "b?", "c?")]
+    pairs = list(zip(prompts, ["ra", "rb", "rc"]))
+    shuffle = context.derangement(3, seed=5)
+    task_dir = likelihood.write_reply_task(
+        RunDir(tiny_run).eval_tasks, tok, pairs, load.end_of_turn_text(tok), shuffle
+    )
+    rows = [json.loads(line) for line in (task_dir / "chatlike_replies.jsonl").read_text().splitlines()]
+    assert [(r["item"], r["shuffled"]) for r in rows] == [(i, s) for s in (False, True) for i in range(3)]
+    for r in rows:
+        own = prompts[shuffle[r["item"]]] if r["shuffled"] else prompts[r["item"]]
+        assert r["context"] == own and r["target"].startswith(pairs[r["item"]][1])
+        assert (r["context"] == prompts[r["item"]]) is not r["shuffled"]
 
 
 @pytest.mark.slow
@@ -222,9 +301,9 @@ def test_shipped_multiple_choice_task_runs_offline_on_base_and_tuned(tiny_run, c
     tok = load.load_tokenizer(cfg, tiny_run)
     model = load.load_model(cfg, tiny_run, adapter=True)
     manager = likelihood.task_manager([likelihood.SHIPPED_TASKS], ["chatlike_mc"])
-    tuned = likelihood.evaluate(model, tok, ["chatlike_mc"], manager, 8, 4)
+    tuned, _ = likelihood.evaluate(model, tok, ["chatlike_mc"], manager, 8, 4)
     with model.disable_adapter():
-        base = likelihood.evaluate(model, tok, ["chatlike_mc"], manager, 8, 4)
+        base, _ = likelihood.evaluate(model, tok, ["chatlike_mc"], manager, 8, 4)
     for scores in (base, tuned):
         assert 0 <= scores["chatlike_mc"]["acc"] <= 1 and "acc_norm" in scores["chatlike_mc"]
     assert likelihood.regression(base, tuned, 0.02)["tasks"]["chatlike_mc"]["metric"] == "acc_norm"
@@ -245,22 +324,57 @@ def test_eval_stage_on_a_tiny_run_writes_results_samples_blind_test_and_report(t
     args = ("experiment=smoke", f"hydra.run.dir={tiny_run}", "stages=[eval]", "eval.max_samples=6",
             "eval.max_new_tokens=8", "eval.blind_pairs=4")  # fmt: skip
     run_cli(*args, check=True)
-    # a rerun replaces the eval section; with fail_on_regression its exit code follows the verdict
-    rerun = run_cli(*args, "eval.fail_on_regression=true", "eval.tolerance=0")
     run = RunDir(tiny_run)
+    greedy = json.loads(run.eval_results.read_text())
+    assert greedy["generation"]["sampling"] == "greedy" and greedy["sampled"] is None
+    # a rerun replaces the eval section; with fail_on_regression its exit code follows the verdict
+    rerun = run_cli(*args, "eval.fail_on_regression=true", "eval.tolerance=0", "eval.sampling=chat")
     results = json.loads(run.eval_results.read_text())
     assert rerun.returncode == (0 if results["regression"]["ok"] else 1), rerun.stderr[-2000:]
     if not results["regression"]["ok"]:
         assert "regressed beyond eval.tolerance" in rerun.stderr.strip().splitlines()[-1]
-    assert set(results["style"]) == {"real", "base", "tuned"}
+    sets = {"real", "base", "tuned", "parrot"}
+    assert set(results["style"]) == sets
     assert all("mean_chars" in s and "repeated_3gram_share" in s for s in results["style"].values())
-    assert set(results["distance"]) == {"base", "tuned"} and results["distance"]["tuned"] >= 0
+    assert set(results["distance"]) == {"base", "tuned", "parrot"} and results["distance"]["tuned"] >= 0
     for name in ("base", "tuned"):
         assert results["lm_eval"]["replies"][name]["bits_per_byte"] > 0
+        assert results["lm_eval"]["replies"][name]["shuffled_bits_per_byte"] > 0
         assert "chatlike_mc" in results["lm_eval"]["tasks"][name]
     assert "chatlike_mc" in results["regression"]["tasks"]
+    # the greedy replies are the headline; the same seed gives the same replies, parrot and intervals
+    for key in ("score", "scores", "chrf", "context_gain_bpb", "memorisation", "parrot", "versus_parrot"):
+        assert results[key] == greedy[key], key
+
+    # the parrot, chrF, context gain, memorisation and the score
+    assert results["parrot"]["draws"] == 20
+    assert all(set(results["parrot"][k]) == {"median", "low", "high"} for k in ("distance", "chrf", "score"))
+    assert set(results["chrf"]) == {"base", "tuned", "parrot", "tuned_minus_parrot"}
+    for interval in (*results["chrf"].values(), *results["context_gain_bpb"].values()):
+        assert interval["low"] <= interval["value"] <= interval["high"]
+    assert set(results["context_gain_bpb"]) == {"base", "tuned"}
+    assert set(results["memorisation"]) == sets
+    assert results["memorisation"]["parrot"]["copy_share"] == 1
+    for m in results["memorisation"].values():
+        assert {"copy_share", "long_copy_share", "longest_copied_ngram", "flagged"} <= set(m)
+    assert results["score"] == results["scores"]["tuned"] >= 0
+    assert set(results["versus_parrot"]) == {"score", "distance", "chrf", "context_gain"}
+    assert set(results["versus_parrot"].values()) <= {"better", "worse", "tie"}
+    # with eval.sampling=chat, the replies sampled as chat samples them, judged the same way
+    assert results["generation"]["chat"] == {
+        "temperature": 0.7,
+        "top_p": 0.9,
+        "repetition_penalty": 1.1,
+        "seed": 0,
+    }
+    assert set(results["sampled"]["scores"]) == {"base", "tuned", "parrot"}
+    assert set(results["sampled"]["chrf"]) == {"base", "tuned", "parrot", "tuned_minus_parrot"}
+
     samples = [json.loads(line) for line in run.eval_samples.read_text().splitlines()]
-    assert len(samples) == 6 and all({"context", "real", "base", "tuned"} <= set(s) for s in samples)
+    assert len(samples) == 6
+    assert all(
+        {"context", "real", "base", "tuned", "parrot", "base_chat", "tuned_chat"} <= set(s) for s in samples
+    )
     assert samples[0]["context"][0]["role"] == "system"
     chats = {c["name"] for c in json.loads(run.chats.read_text())["chats"]}
     assert all(s["contact"] in chats for s in samples)
@@ -269,3 +383,13 @@ def test_eval_stage_on_a_tiny_run_writes_results_samples_blind_test_and_report(t
     text = run.report.read_text()
     assert text.count(report.START) == 1 and "<!-- end of dataset section -->" in text
     assert "![eval](plots/eval.png)" in text and run.eval_plot.stat().st_size > 1000
+    assert f"tuned **{results['score']:.1f}**" in text and "The tuned model **beats the parrot on" in text
+    for heading in (
+        "**Context use**",
+        "**Memorisation.**",
+        "| chrF to the real reply",
+        "### Sampled as in chat",
+    ):
+        assert heading in text
+    assert "| metric | real | base | tuned | parrot |" in text
+    assert "also occur verbatim in your training replies" in text

@@ -149,3 +149,67 @@ def test_closer_style_means_smaller_distance():
 def test_empty_set_gives_zeros_not_errors():
     empty = metrics.style([], [], Counter())
     assert empty["n"] == 0 and empty["mean_chars"] == 0 and empty["chars"]["max"] == 0
+
+
+# ---- closeness, score, and a reply set judged whole ----------------------------------------------
+
+
+def test_chrf_is_100_for_the_real_reply_and_0_for_an_empty_one():
+    from chatlike.eval.closeness import chrf
+
+    scores = chrf(["sì alle 8 al bar", "", "ok", "zzz"], ["sì alle 8 al bar", "ciao", "ok!", "ciao"])
+    assert scores[0] == pytest.approx(100) and scores[1] == 0 and 50 < scores[2] < 100 and scores[3] == 0
+
+
+def test_score_is_chrf_times_style_times_the_share_not_copied_beyond_the_persons_own_rate():
+    assert metrics.score(60.0, 0.25, 0.5, None) == pytest.approx(60 * 0.75 * 0.5)
+    assert metrics.score(60.0, 0.25, 0.5, 0.25) == pytest.approx(60 * 0.75 * 0.75)
+    assert metrics.score(60.0, 0.25, 0.25, 0.5) == pytest.approx(60 * 0.75)  # copying less costs nothing
+    assert metrics.score(60.0, 1.7, None, None) == 0  # a distance beyond 1 leaves nothing of the style factor
+    assert metrics.score(60.0, 0.0, None, 0.5) == 60  # no long replies: nothing to count as copied
+
+
+# The person's training replies (lowercase, "ahah", no final punctuation), and held-out items whose real
+# reply picks up what the contact asked about; the answering set does the same in the person's style.
+PLACES = ["bar", "cinema", "mare", "stadio", "parco", "pizzeria", "museo", "lago", "centro", "teatro",
+          "piscina", "mercato"]  # fmt: skip
+TRAINING = [f"ahah sì {w} dai" for w in ("sempre", "mai", "forse", "boh", "certo", "magari")] + [
+    "ahah ok", "sì dai", "ahah non so", "domani ci sono", "dai ci sentiamo dopo ahah", "ok a dopo",
+]  # fmt: skip
+CONTEXTS = [f"andiamo al {p} alle {8 + i % 3}?" for i, p in enumerate(PLACES)]
+REAL = [f"sì al {p} alle {8 + i % 3} ahah" for i, p in enumerate(PLACES)]
+ANSWERS = [f"ahah ok {c.removeprefix('andiamo ').rstrip('?')}" for c in CONTEXTS]  # "ahah ok al bar alle 8"
+
+
+def test_replies_that_answer_their_context_beat_every_draw_of_the_parrot():
+    from chatlike.eval import baselines
+
+    ref = metrics.Reference.of(REAL, TRAINING)
+    answers = metrics.judge(ANSWERS, ref)
+    parrot = [metrics.judge(p, ref) for p in baselines.parrot(len(REAL), TRAINING, draws=20, seed=0)]
+    assert all(p["memorisation"]["copy_share"] == 1 for p in parrot)
+    assert answers["memorisation"]["copies"] == 0
+    assert sum(answers["chrf"]) > max(sum(p["chrf"]) for p in parrot)
+    assert answers["score"] > max(p["score"] for p in parrot)
+    # the same replies handed to the wrong conversations lose what made them good: closeness
+    shuffled = metrics.judge(ANSWERS[1:] + ANSWERS[:1], ref)
+    assert shuffled["style"] == answers["style"] and shuffled["score"] < answers["score"] / 2
+
+
+def test_copying_long_replies_costs_what_the_person_does_not_repeat_themselves():
+    ref = metrics.Reference.of(REAL, TRAINING)
+    assert ref.real_long_copy_share == 0
+    copied = metrics.judge(["dai ci sentiamo dopo ahah"] * len(REAL), ref)
+    assert copied["memorisation"]["long_copy_share"] == 1 and copied["score"] == 0
+    # the person repeats 1 of their 5 long replies: a set that copies every long reply keeps 1/5
+    habit = metrics.Reference.of(REAL[:4] + ["dai ci sentiamo dopo ahah"], TRAINING)
+    assert habit.real_long_copy_share == pytest.approx(1 / 5)
+    copies = metrics.judge(["dai ci sentiamo dopo ahah"] * 5, habit)
+    assert copies["score"] == pytest.approx(sum(copies["chrf"]) / 5 * (1 - copies["distance"]) * (1 / 5))
+
+
+def test_the_real_replies_score_100():
+    ref = metrics.Reference.of(REAL[:4] + ["dai ci sentiamo dopo ahah"], TRAINING)
+    real = metrics.judge(ref.real, ref)
+    assert real["distance"] == 0 and real["memorisation"]["long_copy_share"] == pytest.approx(1 / 5)
+    assert real["score"] == pytest.approx(100)

@@ -71,3 +71,44 @@ def test_jobs_are_ordered_by_number_and_unreadable_stats_are_reported(tmp_path):
 def test_no_jobs_write_no_summary(tmp_path):
     assert write_summary(tmp_path) is None and write_summary(tmp_path / "absent") is None
     assert not (tmp_path / "sweep_summary.md").exists()
+
+
+def _eval(folder, score, gain=0.2):
+    """An eval/results.json with the headline numbers the summary reads."""
+    (folder / "eval").mkdir()
+    results = {"score": score, "parrot": {"score": {"median": 1.0, "low": 0.5, "high": 2.0}},
+               "chrf": {"tuned": {"value": 40.0}}, "context_gain_bpb": {"tuned": {"value": gain}},
+               "distance": {"tuned": 0.05}, "memorisation": {"tuned": {"copy_share": 0.25}}}  # fmt: skip
+    (folder / "eval" / "results.json").write_text(json.dumps(results))
+
+
+def test_clones_are_ranked_by_their_eval_score(tmp_path):
+    for num, score in ((0, 12.5), (1, 30.25), (2, None)):
+        _job(tmp_path / str(num), num, [f"train.lora_r={8 * (num + 1)}"])
+        if score is not None:
+            _eval(tmp_path / str(num), score)
+    rows = collect(tmp_path)
+    assert [r["job"] for r in rows] == ["0", "1", "2"]  # the dataset table keeps the job order
+    assert [r.get("eval", {}).get("rank") for r in rows] == [2, 1, None]
+    assert rows[1]["eval"] == {"score": 30.25, "parrot_score": 1.0, "chrf": 40.0, "context_gain_bpb": 0.2,
+                               "distance": 0.05, "copy_share": 0.25, "rank": 1}  # fmt: skip
+    summary = write_summary(tmp_path).read_text(encoding="utf-8")
+    ranking = summary.split("## Clones ranked by score")[1]
+    assert ranking.index("`train.lora_r=16`") < ranking.index("`train.lora_r=8`")
+    assert "| 1 | 1 | `train.lora_r=16` | **30.2** | 1.0 | 40.0 | +0.200 | 0.050 | 25% |" in ranking
+    assert "lora_r=24" not in ranking
+
+
+def test_an_eval_without_a_score_is_listed_as_unreadable_and_not_ranked(tmp_path):
+    _job(tmp_path / "0", 0, ["a=1"])
+    (tmp_path / "0" / "eval").mkdir()
+    (tmp_path / "0" / "eval" / "results.json").write_text('{"distance": {"tuned": 0.1}}')
+    (row,) = collect(tmp_path)
+    assert "run eval again" in row["eval"]["error"] and "rank" not in row["eval"]
+    assert "run eval again" in write_summary(tmp_path).read_text(encoding="utf-8")
+
+
+def test_a_dataset_sweep_has_no_ranking(tmp_path):
+    _job(tmp_path / "0", 0, ["a=1"])
+    assert "eval" not in collect(tmp_path)[0]
+    assert "ranked by score" not in write_summary(tmp_path).read_text(encoding="utf-8")

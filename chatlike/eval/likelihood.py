@@ -6,7 +6,8 @@ chat template. The context is the template text up to the assistant header, the 
 reply plus the end-of-turn token. lm-eval moves the header's trailing "\\n\\n" into the scored
 continuation, so the token count holds those tokens too (their cost is the same for base and
 tuned). token_perplexity = exp(-sum loglik / sum tokens); bits_per_byte = -sum loglik /
-(ln 2 * sum UTF-8 bytes of the replies).
+(ln 2 * sum UTF-8 bytes of the replies). Each reply is also scored under another item's context
+(rows with "shuffled": true, see chatlike/eval/context.py): shuffled_bits_per_byte.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ metric_list:
   - metric: bits_per_byte
     aggregation: bits_per_byte
     higher_is_better: false
+  - metric: shuffled_bits_per_byte
+    aggregation: bits_per_byte
+    higher_is_better: false
 metadata:
-  version: 1.0
+  version: 2.0
 """
 
 _TASK_PY = '''\
@@ -65,6 +69,8 @@ def load_replies(path: Path) -> dict:
 
 def process_results(doc: dict, results: list) -> dict:
     loglik, _greedy = results[0]
+    if doc["shuffled"]:
+        return {"shuffled_bits_per_byte": (loglik, doc["n_bytes"])}
     return {"token_perplexity": (loglik, doc["n_tokens"]), "bits_per_byte": (loglik, doc["n_bytes"])}
 
 
@@ -76,12 +82,24 @@ def scored_tokens(tokenizer: Any, context: str, target: str) -> int:
     return len(whole) - len(tokenizer(stem, add_special_tokens=False)["input_ids"])
 
 
-def write_reply_task(task_dir: Path, tokenizer: Any, pairs: list[tuple[str, str]], end_of_turn: str) -> Path:
-    """Write the task (YAML, its hooks, its data) for (prompt, real reply) pairs into task_dir."""
+def write_reply_task(
+    task_dir: Path,
+    tokenizer: Any,
+    pairs: list[tuple[str, str]],
+    end_of_turn: str,
+    shuffle: list[int] | None = None,
+) -> Path:
+    """Write the task (YAML, its hooks, its data) for (prompt, real reply) pairs into task_dir; with
+    `shuffle` (a derangement of the items), reply i is also scored after the prompt of item shuffle[i]."""
     rows = []
-    for context, reply in pairs:
+    scored = [(i, context, False) for i, (context, _) in enumerate(pairs)]
+    scored += [(i, pairs[j][0], True) for i, j in enumerate(shuffle or [])]
+    for item, context, shuffled in scored:
+        reply = pairs[item][1]
         target = reply + end_of_turn
         rows.append({
+            "item": item,
+            "shuffled": shuffled,
             "context": context,
             "target": target,
             "n_tokens": scored_tokens(tokenizer, context, target),
@@ -113,11 +131,18 @@ def task_manager(task_dirs: list[Path], tasks: list[str]) -> Any:
 
 
 def evaluate(
-    model: Any, tokenizer: Any, tasks: list[str], manager: Any, limit: int | None, batch_size: int
-) -> dict:
+    model: Any,
+    tokenizer: Any,
+    tasks: list[str],
+    manager: Any,
+    limit: int | None,
+    batch_size: int,
+    log: tuple[str, ...] = (),
+) -> tuple[dict, dict]:
     """Run lm-eval in-process on an already loaded model (a PeftModel inside
     `disable_adapter()` scores the base); return {task: {metric: value}} for the named tasks
-    (groups such as mmlu give their aggregate)."""
+    (groups such as mmlu give their aggregate), and lm-eval's per-document records of the tasks
+    in `log` ({task: [record]}: each with its "doc" and its per-document metric values)."""
     import lm_eval
     from lm_eval.models.huggingface import HFLM
 
@@ -129,7 +154,7 @@ def evaluate(
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
     try:
         out = lm_eval.simple_evaluate(
-            model=lm, tasks=tasks, limit=limit, task_manager=manager, log_samples=False,
+            model=lm, tasks=tasks, limit=limit, task_manager=manager, log_samples=bool(log),
             bootstrap_iters=0, random_seed=0, numpy_random_seed=0, torch_random_seed=0,
         )  # fmt: skip
     except ChatlikeError:
@@ -141,7 +166,28 @@ def evaluate(
             "or cached (on CPU use eval.tasks=[chatlike_mc])"
         ) from None
     found = {**out.get("results", {}), **out.get("groups", {})}
-    return {t: _numbers(found.get(t, {})) for t in tasks}
+    logged = {t: out.get("samples", {}).get(t, []) for t in log}
+    return {t: _numbers(found.get(t, {})) for t in tasks}, logged
+
+
+def reply_logliks(records: list[dict]) -> dict[str, list]:
+    """From the reply task's per-document records: per item (in item order) the log-likelihood of
+    the real reply under its own context ("true"), under the shuffled one ("shuffled", when scored)
+    and its UTF-8 bytes."""
+    true, shuffled, n_bytes = {}, {}, {}
+    for record in records:
+        doc = record["doc"]
+        if doc["shuffled"]:
+            shuffled[doc["item"]] = record["shuffled_bits_per_byte"][0]
+        else:
+            true[doc["item"]] = record["bits_per_byte"][0]
+            n_bytes[doc["item"]] = doc["n_bytes"]
+    items = sorted(true)
+    return {
+        "true": [true[i] for i in items],
+        "shuffled": [shuffled[i] for i in items] if shuffled else [],
+        "bytes": [n_bytes[i] for i in items],
+    }
 
 
 class _Expected(logging.Filter):

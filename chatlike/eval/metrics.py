@@ -16,6 +16,21 @@ Definitions (each reply is one assistant turn; its messages are joined with "\\n
   distinct_2, empty_share, short_share, long_share, repeated_3gram_share.
 A term that is None on either side (starts_lowercase n/a) is left out of the mean.
 Lower is closer to the person; the real replies are at distance 0 from themselves.
+
+`score`, the one headline number of an eval (0 to 100, higher is better), multiplies three factors:
+  score = chrF x max(0, 1 - distance) x (1 - max(0, long_copy_share - real_long_copy_share))
+- chrF (chatlike/eval/closeness.py): the mean closeness, 0 to 100, of each reply to what the person
+  really answered in that conversation. Only a reply that answers its context gets close; a parrot
+  (a random reply of the person's) gets what chance gives.
+- 1 - distance: how much the set sounds like the person (the style distance above, capped at 1).
+- the copying factor (chatlike/eval/memorisation.py): long_copy_share is the share of the set's
+  replies of 20+ characters that are verbatim copies of a training reply (0 when there are none);
+  real_long_copy_share the same for the person's real held-out replies. People repeat themselves
+  (a greeting, a sign-off), so copying is penalised beyond the person's own rate: a clone that
+  copies a long reply as often as the person repeats one loses nothing, one that copies every long
+  reply loses 1 - real_long_copy_share of its score. The real replies score 100.
+A parrot copies every reply and ignores the conversation: chance chrF, and the largest copying penalty,
+however well it matches the style.
 """
 
 from __future__ import annotations
@@ -25,7 +40,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from chatlike.eval.closeness import chrf
+from chatlike.eval.memorisation import TrainingReplies, memorisation
 from chatlike.quantiles import quantile
 
 # Emoji code points: pictographs, symbols and dingbats, plus their modifiers. A sequence joined
@@ -202,3 +220,42 @@ def distance(model: dict, real: dict) -> float:
     """One number for how far a model's replies are from the person's: the mean of the terms."""
     terms = distance_terms(model, real)
     return sum(terms.values()) / len(terms)
+
+
+def score(
+    chrf: float, distance: float, long_copy_share: float | None, real_long_copy_share: float | None
+) -> float:
+    """The headline score (see the module docstring): chrF x (1 - distance) x (1 - excess long copies)."""
+    excess = max(0.0, (long_copy_share or 0.0) - (real_long_copy_share or 0.0))
+    return chrf * max(0.0, 1.0 - distance) * (1.0 - excess)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What every reply set is judged against: the real held-out replies (and their style) and the
+    person's training replies (their frequent words, character n-grams, and the copy index)."""
+
+    real: list[str]
+    profile_words: list[str]
+    profile_ngrams: Counter[str]
+    real_style: dict
+    training: TrainingReplies
+    real_long_copy_share: float | None  # how often the person's own long replies repeat a training one
+
+    @classmethod
+    def of(cls, real: Sequence[str], train_replies: Sequence[str]) -> Reference:
+        words, ngrams = frequent_words(train_replies), char_ngrams(train_replies)
+        training = TrainingReplies(train_replies)
+        repeats = memorisation(real, training)["long_copy_share"]
+        return cls(list(real), words, ngrams, style(real, words, ngrams), training, repeats)
+
+
+def judge(replies: Sequence[str], ref: Reference) -> dict:
+    """Every text metric of one reply set (one reply per held-out item, in order): its style and
+    style distance, chrF of each reply, memorisation, and the headline score."""
+    s = style(replies, ref.profile_words, ref.profile_ngrams)
+    d = distance(s, ref.real_style)
+    closeness = chrf(replies, ref.real)
+    copies = memorisation(replies, ref.training)
+    return {"style": s, "distance": d, "chrf": closeness, "memorisation": copies,
+            "score": score(_mean(closeness), d, copies["long_copy_share"], ref.real_long_copy_share)}  # fmt: skip

@@ -7,6 +7,7 @@ from pathlib import Path
 from chatlike.files import write_bytes, write_text
 from chatlike.rundir import IN_RUN, RunDir
 
+SETS = ("real", "base", "tuned", "parrot")
 START = "<!-- eval section -->"
 END = "<!-- end of eval section -->"
 RATES = ("emoji_share", "question_share", "starts_lowercase", "ends_with_punct", "short_share",
@@ -21,17 +22,17 @@ def write_plot(run_dir: Path, style: dict) -> None:
 
     from chatlike.data.plots import png_bytes
 
-    sets = ("real", "base", "tuned")
+    sets = [n for n in SETS if n in style]
     fig = Figure(figsize=(12, 4.2))
     left, right = fig.subplots(1, 2)
     bins = list(style["real"]["chars"]["histogram"])
-    width = 0.27
+    width = 0.8 / len(sets)
     for k, name in enumerate(sets):
         counts = style[name]["chars"]["histogram"]
         total = max(1, sum(counts.values()))
-        left.bar([i + (k - 1) * width for i in range(len(bins))], [counts[b] / total for b in bins], width,
-                 label=name)  # fmt: skip
-        right.bar([i + (k - 1) * width for i in range(len(RATES))], [_or_nan(style[name][r]) for r in RATES], width,
+        offset = (k - (len(sets) - 1) / 2) * width
+        left.bar([i + offset for i in range(len(bins))], [counts[b] / total for b in bins], width, label=name)
+        right.bar([i + offset for i in range(len(RATES))], [_or_nan(style[name][r]) for r in RATES], width,
                   label=name)  # fmt: skip
     left.set_xticks(range(len(bins)), bins, rotation=30)
     left.set_xlabel("characters per reply")
@@ -55,31 +56,157 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3f}" if abs(x) < 100 else f"{x:,.1f}"
 
 
+def _interval(iv: dict | None, sign: bool = False, digits: int = 3) -> str:
+    if not iv or iv.get("value") is None:
+        return "–"
+    f = f"{{:{'+' if sign else ''}.{digits}f}}"
+    return f"{f.format(iv['value'])} [{f.format(iv['low'])}, {f.format(iv['high'])}]"
+
+
+def _spread(sp: dict, digits: int = 3) -> str:
+    return f"{sp['median']:.{digits}f} ({sp['low']:.{digits}f}–{sp['high']:.{digits}f})"
+
+
+VERDICT_DRAWS = {
+    "better": "**yes**",
+    "worse": "no: worse than every draw",
+    "tie": "no: within the parrot's range",
+}
+VERDICT_INTERVAL = {"better": "**yes**", "worse": "no: worse", "tie": "no: the interval holds 0"}
+
+
+def _versus(results: dict, with_gain: bool) -> list[str]:
+    """The headline table: tuned, base and parrot on each headline metric, and the verdict."""
+    p, v, c, sc = results["parrot"], results["versus_parrot"], results["chrf"], results["scores"]
+    d = results["distance"]
+    rows = [
+        "| headline metric | tuned | base | parrot: median (range) | tuned beats the parrot? |",
+        "|---|---|---|---|---|",
+        f"| score (higher is better) | {sc['tuned']:.1f} | {sc['base']:.1f} | {_spread(p['score'], 1)} | "
+        f"{VERDICT_DRAWS[v['score']]} |",
+        f"| style distance (lower is better) | {_fmt(d['tuned'])} | {_fmt(d['base'])} | {_spread(p['distance'])} | "
+        f"{VERDICT_DRAWS[v['distance']]} |",
+        f"| chrF to the real reply (higher is better) | {_interval(c['tuned'], digits=1)} | "
+        f"{_interval(c['base'], digits=1)} | {_interval(c['parrot'], digits=1)} | {VERDICT_INTERVAL[v['chrf']]} "
+        f"(tuned − parrot {_interval(c['tuned_minus_parrot'], sign=True, digits=1)}) |",
+    ]
+    if with_gain:
+        g = results["context_gain_bpb"]
+        rows.append(f"| context gain, bits per byte (higher is better) | {_interval(g['tuned'], sign=True)} | "
+                    f"{_interval(g['base'], sign=True)} | 0 (it ignores the context) | "
+                    f"{VERDICT_INTERVAL[v['context_gain']]} |")  # fmt: skip
+    beaten = [k for k, w in v.items() if w == "better"]
+    not_beaten = [k for k, w in v.items() if w != "better"]
+    names = {"score": "score", "distance": "style distance", "chrf": "chrF", "context_gain": "context gain"}
+    if not not_beaten:
+        verdict = "The tuned model **beats the parrot on every headline metric**."
+    elif not beaten:
+        verdict = "The tuned model **beats the parrot on no headline metric**: it is no better than your own replies drawn at random."
+    else:
+        verdict = (f"The tuned model **beats the parrot on {', '.join(names[k] for k in beaten)}**, and not on "
+                   f"{', '.join(names[k] for k in not_beaten)}.")  # fmt: skip
+    return [verdict, "", *rows, ""]
+
+
+def _copies(m: dict) -> str:
+    return f"{m['copies']}/{m['replies']} ({m['copy_share']:.0%})"
+
+
+def _memorisation(results: dict) -> list[str]:
+    mem = results["memorisation"]
+    sets = [n for n in SETS if n in mem]
+    real = mem["real"]
+
+    def long(m: dict) -> str:
+        return (
+            "–"
+            if m["long_copy_share"] is None
+            else f"{m['long_copies']}/{m['long_replies']} ({m['long_copy_share']:.0%})"
+        )
+
+    rows = [
+        "| | " + " | ".join(sets) + " |",
+        "|---|" + "---|" * len(sets),
+        "| verbatim copies of a training reply | " + " | ".join(_copies(mem[n]) for n in sets) + " |",
+        "| ... among replies of 20+ characters | " + " | ".join(long(mem[n]) for n in sets) + " |",
+        "| longest word n-gram copied from training | " + " | ".join(str(mem[n]["longest_copied_ngram"]) for n in sets) + " |",
+    ]  # fmt: skip
+    flagged = [(n, f) for n in ("tuned", "base") for f in mem[n]["flagged"]]
+    flags = (
+        ["**Copies that hold what `filter.redact` would redact** (shown redacted; train with "
+         "`filter.redact=true` to keep them out of the model):", "",
+         *(f"- {n}, item {f['item'] + 1}: `{f['redacted']}`" for n, f in flagged)]
+        if flagged else ["No generated copy holds what `filter.redact` would redact (e-mails, URLs, card or phone numbers)."]
+    )  # fmt: skip
+    return [
+        f"**Memorisation.** {real['copies']} of your {results['style']['real']['n']} held-out replies "
+        f"({real['copy_share']:.0%}) also occur verbatim in your training replies ({real['long_copies']} of the "
+        f"{real['long_replies']} of 20+ characters). The more your replies repeat themselves, the closer a parrot "
+        "comes on style and chrF, and the better a model that copies looks on both; the score forgives a clone "
+        "copying long replies as often as you repeat yours, and penalises copying beyond that.",
+        "",
+        *rows,
+        "",
+        *flags,
+        "",
+    ]
+
+
+def _context(results: dict) -> list[str]:
+    like, gain = results["lm_eval"].get("replies", {}), results["context_gain_bpb"]
+    return [
+        "**Context use** (lm-eval task `chatlike_replies`): each real reply is scored under its own context and "
+        "under another item's (a seeded shuffle that moves every item). The gain is the bits per byte the "
+        "model saves by reading the conversation; about 0 means it ignores it.",
+        "",
+        "| | token perplexity | bits per byte | bits per byte, shuffled context | context gain [95% interval] |",
+        "|---|---|---|---|---|",
+        *(f"| {m} | {_fmt(like[m].get('token_perplexity'))} | {_fmt(like[m].get('bits_per_byte'))} | "
+          f"{_fmt(like[m].get('shuffled_bits_per_byte'))} | {_interval(gain[m], sign=True)} |"
+          for m in ("base", "tuned") if m in like),
+        "",
+    ]  # fmt: skip
+
+
 def render(results: dict) -> str:
-    s, d, g = results["style"], results["distance"], results["generation"]
-    how = "greedily" if g["temperature"] == 0 else f"at temperature {g['temperature']}, top_p {g['top_p']}"
+    s, g, p = results["style"], results["generation"], results["parrot"]
+    how = "greedily"
+    if g.get("chat"):
+        c = g["chat"]
+        how += (f", and as the chat stage samples them (temperature {c['temperature']}, top_p {c['top_p']}, "
+                f"repetition penalty {c['repetition_penalty']}, seed {c['seed']})")  # fmt: skip
     lines = [
         START,
-        "## Eval: base vs tuned against the real held-out replies",
+        "## Eval: does the clone answer the conversation, or only sound like you?",
         "",
         f"{s['real']['n']} held-out replies from {IN_RUN.split('test').as_posix()}; replies generated {how}, at most "
-        f"{g['max_new_tokens']} new tokens, on {g['device']}.",
-        f"**Style distance to the real replies** (lower is closer; see chatlike/eval/metrics.py): "
-        f"base {d['base']:.3f}, tuned {d['tuned']:.3f}.",
+        f"{g['max_new_tokens']} new tokens, on {g['device']}. The **parrot** answers each one with a random reply "
+        f"of yours from {IN_RUN.split('train').as_posix()} ({p['draws']} seeded draws): it sounds like you and ignores "
+        "what was said, so a clone that only imitates you ties with it. Intervals are 95% bootstrap intervals "
+        "over the replies; parrot ranges run from its worst draw to its best.",
+        "",
+        f"**Score** (chrF × (1 − style distance) × (1 − share of 20+ character replies copied verbatim from "
+        f"training beyond your own rate), 0 to 100, your own replies 100; see chatlike/eval/metrics.py): tuned "
+        f"**{results['score']:.1f}**, base {results['scores']['base']:.1f}, parrot {_spread(p['score'], 1)}.",
+        "",
+        *_versus(results, with_gain=True),
+        *_context(results),
+        *_memorisation(results),
+        "**Style** (see chatlike/eval/metrics.py; the parrot column is its first draw):",
         "",
         f"![eval]({IN_RUN.eval_plot.as_posix()})",
         "",
-        "| metric | real | base | tuned |",
-        "|---|---|---|---|",
-        *(f"| {r} | {_fmt(s['real'][r])} | {_fmt(s['base'][r])} | {_fmt(s['tuned'][r])} |" for r in ROWS),
+        "| metric | " + " | ".join(n for n in SETS if n in s) + " |",
+        "|---|" + "---|" * len([n for n in SETS if n in s]),
+        *(f"| {r} | " + " | ".join(_fmt(s[n][r]) for n in SETS if n in s) + " |" for r in ROWS),
         "",
     ]
-    like = results["lm_eval"].get("replies", {})
-    if like:
-        lines += ["**Likelihood of the real replies** (lm-eval task `chatlike_replies`):", "",
-                  "| | token perplexity | bits per byte |", "|---|---|---|",
-                  *(f"| {m} | {_fmt(like[m].get('token_perplexity'))} | {_fmt(like[m].get('bits_per_byte'))} |"
-                    for m in ("base", "tuned") if m in like), ""]  # fmt: skip
+    sampled = results.get("sampled")
+    if sampled:
+        lines += ["### Sampled as in chat", "",
+                  f"The same replies generated as the chat stage samples them: score tuned {sampled['scores']['tuned']:.1f}, "
+                  f"base {sampled['scores']['base']:.1f}; verbatim copies tuned {_copies(sampled['memorisation']['tuned'])}.", "",
+                  *_versus(sampled, with_gain=False)]  # fmt: skip
     reg = results["regression"]
     if reg["tasks"]:
         verdict = "no regression" if reg["ok"] else f"**regressed: {', '.join(reg['regressed'])}**"
