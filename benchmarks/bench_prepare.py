@@ -79,7 +79,7 @@ def _decode_all(data: bytes):
     """Every message of every chat typed as chatlike's RawMessage in one msgspec decode: the floor."""
     import msgspec
 
-    from chatlike.data.export import RawMessage
+    from chatlike.data.sources.telegram import RawMessage
 
     chat = msgspec.defstruct("Chat", [("messages", list[RawMessage], [])], gc=False)
     chats = msgspec.defstruct("Chats", [("list", list[chat], [])], gc=False)
