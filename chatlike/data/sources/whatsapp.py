@@ -31,14 +31,14 @@ _MARKS = "\ufeff\u200e\u200f\u202a-\u202e\u2066-\u2069"  # BOM, direction marks 
 _SP = "[ \u00a0\u202f]"  # iOS and newer Androids put a (narrow) no-break space before AM/PM
 # group 1: "[" (iOS); 2: the date; 3: the time, with its AM/PM; 4: the sender (None: a system line)
 _HEADER = re.compile(
-    rf"^[{_MARKS}]*(\[)?"
+    rf"\n[{_MARKS}]*(\[)?"
     r"(\d{1,4}[./-] ?\d{1,2}[./-] ?\d{1,4}\.?)"
     rf",?{_SP}(?:[^\W\d_]{{1,4}}\.?{_SP})?"  # a word some locales put before the time: "klo", "à"
     rf"(\d{{1,2}}[:.]\d{{2}}(?:[:.]\d{{2}})?(?:{_SP}?[AaPp]\.?{_SP}?[Mm]\.?)?)"
     rf"(?(1)\]{_SP}|{_SP}?[-–]{_SP})"
-    r"(?:([^:\n]+?): )?",
-    re.M,
+    r"(?:([^:\n]+): )?",  # greedy: it stops at the first colon anyway, and is 2x faster than lazy
 )
+_IOS_MARK = ("\u200e", "\u200f")
 _DIGITS = re.compile(r"\d+")
 _NAME_TRIM = "".join(chr(c) for c in (0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 _FILE_TITLE = re.compile(
@@ -169,65 +169,78 @@ def _messages(
     """The messages, in time order; the senders (id -> name) of real messages; the sender iOS gives
     the chat's first system line (the chat's name); the texts of system lines (group events); and
     the layout, "android" or "ios"."""
-    rows: list[tuple[str, str, str | None, str]] = []  # date, time, sender, body
-    add = rows.append
-    prev = None
-    for m in _HEADER.finditer(text):
-        if prev is not None:
-            add((*prev.group(2, 3, 4), text[prev.end() : m.start() - 1]))
-        prev = m
-    if prev is None:
+    first = _HEADER.search("\n" + text[:4096])
+    if first is None:
         raise ChatlikeError(f"{path}: {_no_lines(text)}")
-    add((*prev.group(2, 3, 4), text[prev.end() :].rstrip("\n")))
-    shape = "ios" if _HEADER.search(text).group(1) else "android"
-
-    days = _days(path, dict.fromkeys(r[0] for r in rows), date_order)
+    shape = "ios" if first.group(1) else "android"
+    # a newline before the first line, and a last header after the last message, so that each
+    # header ends the message before it (the last header is never a message itself)
+    text = "\n" + text.rstrip("\n") + "\n1/1/2000, 00:00 - "
     clock: dict[str, int] = {}
     names: dict[str, tuple[str, str]] = {}  # the sender as written -> (id, name)
     senders: dict[str, str] = {}
     chat_sender = None
     events: list[str] = []
+    days: list[tuple[int, str]] = []  # (index of the first message of a day, the date as written)
     out: list[RawMessage] = []
     keep = out.append
-    for date, time, who, body in rows:
-        seconds = clock.get(time)
-        if seconds is None:
-            seconds = clock[time] = _seconds(time)
-        t = days[date] + seconds
+    day = None
+    date = time = who = None
+    end = -1
+    for m in _HEADER.finditer(text):
+        if end < 0:  # the first header: nothing before it is a message
+            date, time, who = m.group(2, 3, 4)
+            end = m.end()
+            continue
+        body = text[end : m.start()]
+        if date != day:
+            day = date
+            days.append((len(out), date))
+        t = clock.get(time)
+        if t is None:
+            t = clock[time] = _seconds(time)
         kind = None  # None: text
-        if body and body[0] in "\u200e\u200f":  # iOS marks what is not text with U+200E
+        if body[:1] in _IOS_MARK:  # iOS marks what is not text with U+200E
             body = body.lstrip(_NAME_TRIM)
             kind = _placeholder(body) or "service"
         elif body in _PLACEHOLDERS:
             kind = _PLACEHOLDERS[body]
-        elif body.endswith(">"):
+        elif body[-1:] == ">":
             body = _unedited(body)
         elif " (file attached)" in body:
-            head, _, body = body.partition("\n")
-            if not body:
-                kind = "file"
+            body = body.partition("\n")[2]
+            kind = None if body else "file"
         elif body.startswith(("location: https://maps.google.com", "POLL:\n")):
             kind = "location" if body[0] == "l" else "poll"
         if who is None:  # an Android system line
             events.append(body)
             keep(RawMessage(type="service", date_unixtime=t))
-            continue
-        sender = names.get(who)
-        if sender is None:
-            clean = who.strip(_NAME_TRIM + " ").lstrip("~").strip(_NAME_TRIM + " \u00a0\u202f")
-            sender = names[who] = (f"{SOURCE}:{clean}", clean)
-        if kind is None:
-            keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], text=body))
-        elif kind == "service" or kind == "deleted":
-            if kind == "service":
-                events.append(body)
-                if not out:  # the encryption notice that opens the chat
-                    chat_sender = sender[1]
-            keep(RawMessage(type=kind, date_unixtime=t))
-            continue
         else:
-            keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], media_type=kind))
-        senders.setdefault(sender[0], sender[1])
+            sender = names.get(who)
+            if sender is None:
+                clean = who.strip(_NAME_TRIM + " ").lstrip("~").strip(_NAME_TRIM + " \u00a0\u202f")
+                sender = names[who] = (f"{SOURCE}:{clean}", clean)
+            if kind is None:
+                keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], text=body))
+                if sender[0] not in senders:
+                    senders[sender[0]] = sender[1]
+            elif kind == "service" or kind == "deleted":
+                if kind == "service":
+                    events.append(body)
+                    if not out:  # the encryption notice that opens the chat
+                        chat_sender = sender[1]
+                keep(RawMessage(type=kind, date_unixtime=t))
+            else:
+                keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], media_type=kind))
+                senders.setdefault(sender[0], sender[1])
+        date, time, who = m.group(2, 3, 4)
+        end = m.end()
+    midnight = _days(path, dict.fromkeys(d for _, d in days), date_order)
+    bounds = [i for i, _ in days[1:]] + [len(out)]
+    for (lo, date), hi in zip(days, bounds):
+        base = midnight[date]
+        for m in out[lo:hi]:
+            m.date_unixtime += base
     if any(b.date_unixtime < a.date_unixtime for a, b in zip(out, out[1:])):
         out.sort(key=lambda m: m.date_unixtime)  # a phone's clock set back: keep time order
     return out, senders, chat_sender, events, shape
@@ -266,7 +279,7 @@ def _seconds(time: str) -> int:
 def _days(path: Path, dates: dict[str, None], date_order: str) -> dict[str, int]:
     """Each date as written -> its midnight in epoch seconds, in the file's one day-month order."""
     parts = [tuple(_DIGITS.findall(d)) for d in dates]
-    order = date_order if date_order != "auto" else _order(path, parts)
+    order = date_order if date_order != "auto" else _order(path, parts, next(iter(dates)))
     out = {}
     for written, (a, b, c) in zip(dates, parts):
         day, month, year = {"dmy": (a, b, c), "mdy": (b, a, c), "ymd": (c, b, a)}[order]
@@ -282,7 +295,7 @@ def _days(path: Path, dates: dict[str, None], date_order: str) -> dict[str, int]
     return out
 
 
-def _order(path: Path, parts: list[tuple[str, ...]]) -> str:
+def _order(path: Path, parts: list[tuple[str, ...]], example: str) -> str:
     """The day-month order of the whole file: year first when it has four digits; otherwise the
     order every date allows, or, when both do, the one under which the dates run forward in time."""
     if all(len(a) == 4 for a, _, _ in parts):
@@ -297,7 +310,6 @@ def _order(path: Path, parts: list[tuple[str, ...]]) -> str:
             [(c, b, a) for a, b, c in nums], [(c, a, b) for a, b, c in nums])]  # fmt: skip
         if back[0] != back[1]:
             return "dmy" if back[0] < back[1] else "mdy"
-    example = "/".join(parts[0])
     what = "can be read day-first or month-first" if dmy else "are neither day-month nor month-day"
     raise ChatlikeError(
         f"{path}: its dates (like {example}) {what}; set source.date_order=dmy (day first) or "
@@ -316,4 +328,4 @@ def _no_lines(text: str) -> str:
 
 def looks_like(head: str) -> bool:
     """Whether a file's first lines are a WhatsApp chat's (format detection)."""
-    return any(_HEADER.match(line) for line in head.replace("\r\n", "\n").split("\n")[:20])
+    return any(_HEADER.match("\n" + line) for line in head.replace("\r\n", "\n").split("\n")[:20])
