@@ -93,12 +93,16 @@ def find_me_among(label: str, reads: list[ReadChat], me: str, key: str, known: l
     (`label`); `me` as source.me_<format> or source.me gives it ("auto" or a name or id), `key` is
     that option's name for errors, `known` my names found in other sources of the run."""
     everyone: dict[str, str] = {}
+    aliases: dict[str, str] = {}
     for r in reads:
         everyone.update(r.senders)
+        aliases.update(r.aliases)
     where = _files(reads)
     me = (me or "auto").strip()
     if me != "auto":
-        ids = sorted(i for i, name in everyone.items() if me in (name, i, i.split(":", 1)[1]))
+        ids = sorted(
+            i for i, name in everyone.items() if me in (name, i, i.split(":", 1)[1]) or aliases.get(me) == i
+        )
         if len(ids) == 1:
             return ids[0], everyone[ids[0]]
         if not ids:

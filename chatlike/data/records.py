@@ -33,6 +33,7 @@ class ReadChat(NamedTuple):
     others: frozenset[str]  # sender ids the export says are the other side (a DM's recipient)
     shape: str  # the layout read: "android", "ios", "dm", "server", ...
     files: list  # [(Path, Snapshot)]: every file read, as it was read
+    aliases: dict[str, str] = {}  # other names a sender goes by (Discord's user names) -> sender id
 
 
 class Message(NamedTuple):

@@ -117,7 +117,7 @@ def read_channel(path: Path) -> ReadChat:
         others = frozenset(usernames[n] for n in channel.name.split(", ") if n in usernames)
     chat_id = int(channel.id) if channel.id.isdigit() else 0
     chat = SourceChat(chat_id, name, kind, messages, SOURCE, str(path), "", version.size)
-    return ReadChat(chat, senders, others, SHAPES.get(channel.type, "server"), [(path, version)])
+    return ReadChat(chat, senders, others, SHAPES.get(channel.type, "server"), [(path, version)], usernames)
 
 
 def _media(m: _Message) -> str:

@@ -103,7 +103,7 @@ def read_chat(path: Path, date_order: str = "auto") -> ReadChat:
     text = _text(path, data)
     messages, senders, chat_sender, events, shape = _messages(path, text, date_order)
     stem = path.stem
-    titled = _FILE_TITLE.match(stem.replace("_", " "))
+    titled = _FILE_TITLE.match(re.sub(r" \(\d+\)$", "", stem.replace("_", " ")))  # "… (1)": a copy
     title = titled.group(1).strip() if titled else None
     # iOS writes system lines as if the chat sent them: a group's name, or the contact's
     group_name = chat_sender if chat_sender and f"{SOURCE}:{chat_sender}" not in senders else None
