@@ -108,8 +108,8 @@ def test_me_by_id_by_user_name_or_by_nickname_and_never_a_bot(tmp_path):
     data = ss.discord_export(dm_messages(), name="someone else")  # no recipient to tell me by
     with pytest.raises(ChatlikeError, match="cannot tell which sender is you.*source.me"):
         read(tmp_path, data)
-    for given in (ME.id, f"discord:{ME.id}", "pasquale.e", "Pasquale Esposito"):
-        assert read(tmp_path, data, me=given)[1].me_ids == {f"discord:{ME.id}"}
+    for name in (ME.id, f"discord:{ME.id}", "pasquale.e", "Pasquale Esposito"):
+        assert read(tmp_path, data, me=name)[1].me_ids == {f"discord:{ME.id}"}
     with pytest.raises(ChatlikeError, match="no sender is named 'MEE6'"):
         read(tmp_path, data, me="MEE6")
 

@@ -105,8 +105,8 @@ def test_a_thread_of_several_files_newest_first_is_read_in_time_order_once(tmp_p
     files = ss.meta_thread(ss.meta_from_lines(lines), participants=(GIULIA, ME), title=GIULIA, per_file=20)
     assert len(files) == 4
     where = thread(tmp_path, files)
-    for given in (where, where / "message_1.json", where / "message_3.json"):  # a file names its thread
-        chat, _ = read(given)
+    for path in (where, where / "message_1.json", where / "message_3.json"):  # a file names its thread
+        chat, _ = read(path)
         assert [(m.date_unixtime, m.text) for m in chat.messages] == [(x.t, x.text) for x in lines]
 
 
