@@ -275,6 +275,8 @@ def print_summary(stats: dict[str, Any], run_dir: Path, seconds: float) -> None:
     table.add_row("conversations kept", f"{stats['segment']['conversations_kept']:,}")
     for k in ("train", "val", "test"):
         table.add_row(f"{k} samples", f"{stats['samples'][k]:,}")
+    for label, v in stats.get("sources", {}).items():
+        table.add_row(f"{label}: chats kept / samples", f"{v['chats_kept']} / {v['samples']:,}")
     table.add_row("my share of turns", f"{stats['my_share_of_turns']:.0%}")
     table.add_row("seconds", f"{seconds:.2f}")
     console = Console(stderr=True)

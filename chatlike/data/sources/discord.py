@@ -18,6 +18,7 @@ from msgspec import UNSET, UnsetType
 from chatlike.data.records import ReadChat, SourceChat
 from chatlike.data.sources import jsonfile
 from chatlike.data.sources.telegram import RawMessage, read_file
+from chatlike.errors import ChatlikeError
 
 SOURCE = "discord"
 AGAIN = "export the channel again with DiscordChatExporter (--format Json)"
@@ -45,6 +46,7 @@ class _Attachment(msgspec.Struct, gc=False):
 
 
 class _Message(msgspec.Struct, gc=False):
+    id: str = ""
     type: str = "Default"
     timestamp: str = ""
     content: str = ""
@@ -88,7 +90,12 @@ def read_channel(path: Path) -> ReadChat:
     keep = messages.append
     for m in root.messages:
         a = m.author
-        t = int(dt.datetime.fromisoformat(m.timestamp).timestamp())
+        try:
+            t = int(dt.datetime.fromisoformat(m.timestamp).timestamp())
+        except ValueError:
+            raise ChatlikeError(
+                f"{path}: message {m.id}: {m.timestamp!r} is not a timestamp; {AGAIN}"
+            ) from None
         if m.type not in TEXT_TYPES:
             keep(RawMessage(type="service", date_unixtime=t))
             continue
