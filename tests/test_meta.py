@@ -110,6 +110,14 @@ def test_a_thread_of_several_files_newest_first_is_read_in_time_order_once(tmp_p
         assert [(m.date_unixtime, m.text) for m in chat.messages] == [(x.t, x.text) for x in lines]
 
 
+def test_a_thread_with_files_bigger_than_the_detectors_look_is_still_one_chat(tmp_path):
+    lines = ss.talk(800, GIULIA)
+    files = ss.meta_thread(ss.meta_from_lines(lines), participants=(GIULIA, ME), title=GIULIA, per_file=1500)
+    assert len(files[0]) > 1 << 16 > len(files[1])  # thread_path lies past the first 64 KB of one file
+    chat, _ = read(thread(tmp_path, files))
+    assert len(chat.messages) == len(lines)
+
+
 def test_a_one_to_one_thread_is_named_after_its_title_and_me_is_the_other_participant(tmp_path):
     chat, sources = read(
         thread(tmp_path, ss.meta_thread(ss.meta_from_lines(ss.talk(3, GIULIA)), (GIULIA, ME), GIULIA))

@@ -204,7 +204,7 @@ def read_sources(cfg: SourceConfig) -> Sources:
             reads.setdefault("discord", []).append((i, discord.read_channel(path)))
         elif fmt == "meta":
             label = meta_label(path)
-            threads.setdefault((label, meta.thread_key(path, _head(path))), []).append((i, path))
+            threads.setdefault((label, str(path.parent)), []).append((i, path))  # a thread is a folder
     for (label, _), members in threads.items():
         i = members[0][0]
         reads.setdefault(label, []).append((i, meta.read_thread([p for _, p in members], label)))

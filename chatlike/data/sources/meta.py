@@ -75,12 +75,6 @@ def fix_text(text: str) -> str:
         return text
 
 
-def thread_key(path: Path, data: bytes) -> str:
-    """Which thread a message file belongs to (its files share it): `thread_path`, else its folder."""
-    found = re.search(rb'"thread_path"\s*:\s*"([^"]*)"', data)
-    return found.group(1).decode("utf-8", "replace") if found else str(path.parent)
-
-
 def read_thread(paths: list[Path], label: str) -> ReadChat:
     """One conversation from all its message_N.json files; `label` is "instagram" or "messenger"."""
     files, threads = [], []
@@ -109,7 +103,7 @@ def read_thread(paths: list[Path], label: str) -> ReadChat:
     name = title or paths[0].parent.name
     size = sum(v.size for _, v in files)
     chat = SourceChat(chat_id, name, kind, messages, label, str(paths[0]), "", size)
-    return ReadChat(chat, senders, others, label, files)
+    return ReadChat(chat, senders, others, "json", files)
 
 
 def _message(m: _Message, label: str, senders: dict[str, str]) -> RawMessage:

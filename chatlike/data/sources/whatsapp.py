@@ -38,7 +38,6 @@ _HEADER = re.compile(
     rf"(?(1)\]{_SP}|{_SP}?[-–]{_SP})"
     r"(?:([^:\n]+): )?",  # greedy: it stops at the first colon anyway, and is 2x faster than lazy
 )
-_IOS_MARK = ("\u200e", "\u200f")
 _DIGITS = re.compile(r"\d+")
 _NAME_TRIM = "".join(chr(c) for c in (0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 _FILE_TITLE = re.compile(
@@ -46,11 +45,10 @@ _FILE_TITLE = re.compile(
     r"|Conversa[ _]d[oe][ _]WhatsApp[ _]com|Discussion[ _]WhatsApp[ _]avec|Чат[ _]WhatsApp[ _]с)[ _](.+)$",
     re.I,
 )
-_GROUP_EVENT = re.compile(
+_GROUP_EVENT = re.compile(  # system lines only a group has (English, Italian)
     r" created group | created this group|^You created group | added | removed | left$| changed the subject "
     r"| changed this group's | changed the group | joined using this group's invite link"
-    r"|^Messages and calls are end-to-end encrypted\. Only people in this chat| ha creato il gruppo "
-    r"| ha aggiunto | è uscito| ha cambiato l'oggetto ",
+    r"|^Messages to this group are now| ha creato il gruppo | ha aggiunto | è uscito| ha cambiato l'oggetto ",
 )
 _SUBJECT = re.compile(
     r"(?:created group|changed the subject from .+ to|changed the subject to) [\"“](.+)[\"”]$"
@@ -173,6 +171,9 @@ def _messages(
     if first is None:
         raise ChatlikeError(f"{path}: {_no_lines(text)}")
     shape = "ios" if first.group(1) else "android"
+    # iOS marks what is not text with U+200E (U+200F in right-to-left locales); on Android a
+    # right-to-left text may start with U+200F
+    not_text_marks = ("\u200e", "\u200f") if shape == "ios" else ("\u200e",)
     # a newline before the first line, and a last header after the last message, so that each
     # header ends the message before it (the last header is never a message itself)
     text = "\n" + text.rstrip("\n") + "\n1/1/2000, 00:00 - "
@@ -200,7 +201,7 @@ def _messages(
         if t is None:
             t = clock[time] = _seconds(time)
         kind = None  # None: text
-        if body[:1] in _IOS_MARK:  # iOS marks what is not text with U+200E
+        if body[:1] in not_text_marks:
             body = body.lstrip(_NAME_TRIM)
             kind = _placeholder(body) or "service"
         elif body in _PLACEHOLDERS:
