@@ -203,8 +203,9 @@ def test_a_hand_written_messenger_file(tmp_path):
         (HAND_WRITTEN[:-120], "truncated"),
         (b'{"participants": []}', "not Meta's messages JSON"),
         (b"<html><body>messages</body></html>", "HTML"),
+        (ss.discord_export([ss.discord_message(1, T0, ss.DISCORD_ME, "x")]), "not Meta's messages JSON"),
     ],
-    ids=["empty", "truncated", "no-messages", "html"],
+    ids=["empty", "truncated", "no-messages", "html", "discord"],
 )
 def test_bad_files_are_one_line_naming_the_file(tmp_path, content, expect):
     path = tmp_path / "message_1.json"

@@ -237,6 +237,15 @@ def test_me_is_the_one_sender_in_every_chat_of_the_run(tmp_path):
     assert [c.name for c in sources.chats] == ["Lorenzo", "Giulia"]
 
 
+def test_the_sender_in_every_chat_is_not_me_when_a_file_name_says_it_is_the_contact(tmp_path):
+    """A group where I never wrote: Lorenzo is in every chat, but his chat's file names him."""
+    a = write(tmp_path, ss.whatsapp_text(lines()), "WhatsApp Chat with Lorenzo.txt")
+    group = [ss.say(T0 + 13 * DAY, "Lorenzo", "giovedì?"), ss.say(T0 + 13 * DAY + 9, "Marco", "sì"),
+             ss.say(T0 + 13 * DAY + 20, "Ciro", "ok")]  # fmt: skip
+    b = write(tmp_path, ss.whatsapp_text(group, chat="Calcetto"), "WhatsApp Chat with Calcetto.txt")
+    assert read_sources(SourceConfig(paths=[str(a), str(b)])).me_ids == {f"whatsapp:{ME}"}
+
+
 def test_without_a_hint_me_is_asked_for_listing_the_senders(tmp_path):
     with pytest.raises(ChatlikeError) as err:
         read(tmp_path, ss.whatsapp_text(lines()), name="chat.txt")

@@ -5,9 +5,10 @@ Telegram (`find_me`): never guessed from display names alone unless the user nam
 in a single personal chat export, the sender who is not the chat's peer.
 
 The other messengers (`find_me_among`) export no account data: a name (or, on Discord, an id) the
-user gives; else the one sender who writes in every chat of that messenger in the run; else the one
-a one-to-one chat's title or file name says is not the contact; else the name "me" has in another
-source of the run (Telegram's account name). Otherwise, always, one line listing the senders.
+user gives; else the one sender who writes in every chat of that messenger in the run (and is no
+chat's named contact); else the one a one-to-one chat's title or file name says is not the contact;
+else the name "me" has in another source of the run (Telegram's account name). Otherwise, always,
+one line listing the senders.
 """
 
 from __future__ import annotations
@@ -111,8 +112,8 @@ def find_me_among(label: str, reads: list[ReadChat], me: str, key: str, known: l
             f"{where}: several senders are named {me!r}; set {key} to one of the ids: "
             + ", ".join(i.split(":", 1)[1] for i in ids)
         )
-    if len(reads) > 1:
-        common = set.intersection(*(set(r.senders) for r in reads))
+    if len(reads) > 1:  # not one a chat's title or file name says is the contact
+        common = set.intersection(*(set(r.senders) for r in reads)).difference(*(r.others for r in reads))
         if len(common) == 1:
             (only,) = common
             return only, everyone[only]

@@ -38,8 +38,8 @@ class _Participant(msgspec.Struct, gc=False):
 
 
 class _Message(msgspec.Struct, gc=False):
-    sender_name: str = ""
-    timestamp_ms: int = 0
+    sender_name: str  # required, with timestamp_ms: what tells Meta's messages from another app's
+    timestamp_ms: int
     content: Optional[str] = None
     type: str = "Generic"
     is_unsent: bool = False
