@@ -49,6 +49,10 @@ def lines() -> list:
         ss.media(t + 60, ME, "photo"),
         ss.edited(t + 120, ME, "sì ahah"),
         ss.deleted(t + 180, "Lorenzo"),
+        ss.system(
+            t + 200,
+            "Lorenzo changed their phone number to a new number. Tap to message or add the new number.",
+        ),
         ss.say(t + 240, "Lorenzo", "perfetto 😊"),
     ]
 
@@ -135,10 +139,10 @@ def test_media_deleted_edited_and_system_lines_are_counted_and_never_text(tmp_pa
         out, chat_filter = kept(chat, sources)
         texts = [m.text for m in out.messages]
         assert "sì ahah" in texts  # the edit marker is gone
-        assert not any("omitted" in t or "deleted" in t or "encrypted" in t or "<" in t for t in texts)
+        assert not any(w in t for t in texts for w in ("omitted", "deleted", "encrypted", "number", "<"))
         removed = chat_filter.finish().messages_removed
         media = "no_text:media" if layout.endswith("android") else "no_text:photo"
-        assert removed == {media: 1, "deleted": 1, "service": 1}
+        assert removed == {media: 1, "deleted": 1, "service": 2}  # the encryption notice, the new number
 
 
 def test_attachment_lines_of_an_export_with_media_drop_the_file_keep_the_caption(tmp_path):
@@ -178,7 +182,9 @@ GROUP = [
 
 
 def test_an_android_group_is_a_private_group_named_after_its_file_or_its_subject(tmp_path):
-    text = ss.whatsapp_text([ss.system(T0 + 13 * DAY, 'Marco created group "Calcetto del giovedì"'), *GROUP])
+    events = [ss.system(T0 + 13 * DAY, 'Marco created group "Calcetto del giovedì"'),
+              ss.system(T0 + 14 * DAY, "Ciro joined using this group's invite link")]  # fmt: skip
+    text = ss.whatsapp_text([*events, *GROUP])
     chat, _ = read(tmp_path, text, name="WhatsApp Chat with Calcetto del giovedì.txt", me=ME)
     assert (chat.type, chat.name) == ("private_group", "Calcetto del giovedì")
     chat, _ = read(tmp_path, text, name="chat.txt", me=ME)  # no title in the name: the subject
