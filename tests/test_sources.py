@@ -236,3 +236,13 @@ def test_bad_inputs_are_one_line_through_the_cli(tmp_path, name, content, expect
     err = proc.stderr.strip()
     assert proc.returncode == 1 and "Traceback" not in err and err.count("\n") == 0, err
     assert str(path) in err and expect in err
+
+
+def test_workers_write_the_same_files_for_a_mixed_run_as_one_process(tmp_path):
+    files = list(exports(tmp_path).values())
+    one = run_prepare(tmp_path / "one", files, source__workers=1)
+    two = run_prepare(tmp_path / "two", files, source__workers=2)
+    for split in ("train", "val", "test"):
+        a = (tmp_path / "one" / "run" / "data" / f"{split}.jsonl").read_bytes()
+        assert a == (tmp_path / "two" / "run" / "data" / f"{split}.jsonl").read_bytes()
+    assert one["sources"] == two["sources"]
