@@ -6,6 +6,7 @@ Each implementation runs in a fresh process, so its peak memory (ru_maxrss from 
   chatlike in-proc   chatlike.stages.prepare.run(Config(...)) without Hydra
   msgspec decode     chatlike's decoder on the file alone (the floor)
   json.load alone    the plain way's decoding alone
+  WhatsApp CLI       the CLI on a WhatsApp .txt of as many messages (one chat, Android layout)
 
     python benchmarks/bench_prepare.py                 # 100k and 1M messages
     python benchmarks/bench_prepare.py 200k --repeat 2
@@ -32,6 +33,7 @@ DATA = HERE / "data"
 sys.path.insert(0, str(ROOT / "tests"))  # tests/synth.py makes the exports
 SPEEDUP_TARGET = 6.0  # at least 6x faster than the plain way (issue 10)
 MEMORY_TARGET = 0.35  # at most 35% of the plain way's peak memory (issue 10)
+WHATSAPP_TARGET = 2.0  # a WhatsApp .txt: at most 2x the Telegram CLI's time per message (sources issue)
 TARGET_MESSAGES = 1_000_000  # the export size the targets are set for
 
 IMPLS = {
@@ -40,6 +42,7 @@ IMPLS = {
     "inproc": "chatlike in-proc",
     "msgspec": "msgspec decode alone",
     "jsonload": "json.load alone",
+    "whatsapp": "WhatsApp CLI",
 }
 
 
@@ -63,6 +66,20 @@ def export_for(n: int) -> Path:
     return path
 
 
+def whatsapp_for(n: int) -> Path:
+    """The cached WhatsApp .txt of n messages (tests/synth_sources.py's large_whatsapp)."""
+    from synth_sources import large_whatsapp  # tests/synth_sources.py
+
+    path = DATA / f"whatsapp-{n}.txt"
+    if not path.exists():
+        print(f"generating {path.name} ({n:,} messages)…", file=sys.stderr, flush=True)
+        DATA.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        large_whatsapp(tmp, n, seed=0)
+        tmp.replace(path)
+    return path
+
+
 # ---- workers: each runs in its own process and prints {"work_s": ...} as its last line ----
 
 
@@ -79,7 +96,7 @@ def _decode_all(data: bytes):
     """Every message of every chat typed as chatlike's RawMessage in one msgspec decode: the floor."""
     import msgspec
 
-    from chatlike.data.export import RawMessage
+    from chatlike.data.sources.telegram import RawMessage
 
     chat = msgspec.defstruct("Chat", [("messages", list[RawMessage], [])], gc=False)
     chats = msgspec.defstruct("Chats", [("list", list[chat], [])], gc=False)
@@ -138,7 +155,17 @@ def measure(cmd: list[str], log: Path) -> dict | None:
 
 
 def run_impl(impl: str, export: Path, out: Path) -> dict | None:
-    if impl == "cli":
+    if impl == "whatsapp":
+        cmd = [
+            sys.executable,
+            "-m",
+            "chatlike",
+            f"source.path={export}",
+            "source.me=Pasquale Esposito",
+            f"hydra.run.dir={out}",
+            "stages=[prepare]",
+        ]
+    elif impl == "cli":
         cmd = [
             sys.executable,
             "-m",
@@ -168,7 +195,7 @@ def bench(n: int, impls: list[str], repeat: int) -> None:
         for r in range(repeat):
             for impl in impls:
                 out = scratch / f"{impl}-{r}"
-                res = run_impl(impl, export, out)
+                res = run_impl(impl, whatsapp_for(n) if impl == "whatsapp" else export, out)
                 if res is None:
                     continue
                 print(
@@ -199,7 +226,12 @@ def print_table(n: int, mb: float, best: dict[str, dict], repeat: int, checks: l
     print("-" * len(head))
     for impl, res in best.items():
         speed = mem = verdict = ""
-        if plain and impl != "plain":
+        if impl == "whatsapp" and "cli" in best:  # the same number of messages: time per message
+            ratio = res["wall"] / best["cli"]["wall"]
+            verdict = f"{ratio:.2f}x the Telegram CLI's time per message"
+            if n >= TARGET_MESSAGES:
+                verdict += f": {'PASS' if ratio <= WHATSAPP_TARGET else 'FAIL'}"
+        elif plain and impl != "plain":
             s, m = plain["wall"] / res["wall"], res["rss_mb"] / plain["rss_mb"]
             speed, mem = f"{s:.1f}x", f"{m:.0%}"
             if impl in ("cli", "inproc") and n >= TARGET_MESSAGES:
@@ -213,7 +245,8 @@ def print_table(n: int, mb: float, best: dict[str, dict], repeat: int, checks: l
         )
     print(
         f"targets (issue 10, for a {TARGET_MESSAGES:,}-message export): >= {SPEEDUP_TARGET:.0f}x faster than "
-        f"plain (wall), <= {MEMORY_TARGET:.0%} of its peak memory"
+        f"plain (wall), <= {MEMORY_TARGET:.0%} of its peak memory; a WhatsApp .txt <= {WHATSAPP_TARGET:.0f}x "
+        "the Telegram CLI's time per message"
     )
     for c in checks:
         print(f"check: {c}")

@@ -1,3 +1,4 @@
-"""chatlike: from a Telegram export to a model that chats like you."""
+"""chatlike: from your chat exports (Telegram, WhatsApp, Discord, Instagram, Messenger) to a model
+that chats like you."""
 
 __version__ = "0.1.0"

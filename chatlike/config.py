@@ -24,18 +24,45 @@ def _require(ok: bool, key: str, what: str) -> None:
         raise ChatlikeError(f"config: {key} {what}")
 
 
+SOURCE_FORMATS = ("auto", "telegram", "whatsapp", "discord", "meta")
+DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
+
+
 @dataclass
 class SourceConfig:
-    # result.json, or the export folder holding it; None = the bundled sample export.
+    # an export file or a folder holding exports (Telegram's result.json, a WhatsApp .txt/.zip,
+    # DiscordChatExporter .json, Meta's message_N.json); None and no paths = the bundled sample
     path: Optional[str] = None
-    # "auto": personal_information.user_id, else the saved_messages chat, else the
-    # single-personal-chat rule. Otherwise a user id ("123", "user123") or a display name.
+    paths: list[str] = field(default_factory=list)  # more files or folders, read with `path`
+    # auto = told from each file's content; or telegram | whatsapp | discord | meta for every file
+    format: str = "auto"
+    # who you are in every source: a name, or an id where the messenger has ids (Telegram "123" or
+    # "user123", Discord). "auto": Telegram's own account data; elsewhere the sender in every chat
+    # of that messenger, or the one a one-to-one chat's title or file name says is not the contact
     me: str = "auto"
+    # the same per messenger, where your names or ids differ (None = source.me)
+    me_telegram: Optional[str] = None
+    me_whatsapp: Optional[str] = None
+    me_discord: Optional[str] = None
+    me_meta: Optional[str] = None
+    # WhatsApp dates: auto = told from the whole file; dmy, mdy or ymd when it cannot be
+    date_order: str = "auto"
     # processes that read chats in parallel; 0 = one per core for an export over 64 MB, else 1
     workers: int = 0
 
     def __post_init__(self) -> None:
         _require(self.workers >= 0, "source.workers", "must be >= 0 (0 = automatic)")
+        _require(
+            self.format in SOURCE_FORMATS, "source.format", f"must be one of {', '.join(SOURCE_FORMATS)}"
+        )
+        _require(
+            self.date_order in DATE_ORDERS, "source.date_order", f"must be one of {', '.join(DATE_ORDERS)}"
+        )
+
+    def me_for(self, fmt: str) -> str:
+        """Who I am in the exports of one format: source.me_<format>, else source.me."""
+        own = getattr(self, f"me_{fmt}")
+        return own if own is not None else self.me
 
 
 @dataclass

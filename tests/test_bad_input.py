@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chatlike.data.export import read_export
+from chatlike.data.sources.telegram import read_export
 from chatlike.errors import ChatlikeError
 
 

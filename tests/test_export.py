@@ -9,7 +9,7 @@ import time
 import pytest
 import synth
 
-from chatlike.data.export import (
+from chatlike.data.sources.telegram import (
     Entity,
     check_unchanged,
     flatten_text,

@@ -5,9 +5,9 @@ import pytest
 import synth
 
 from chatlike.config import FilterConfig
-from chatlike.data.export import read_export
 from chatlike.data.filters import ChatFilter
 from chatlike.data.records import Chat, Message
+from chatlike.data.sources.telegram import read_export
 
 QUIRKS = synth.quirky_exports()
 GROUPS_TOO = ["personal_chat", "private_group", "private_supergroup"]

@@ -3,7 +3,7 @@
 import pytest
 import synth
 
-from chatlike.data.export import read_export
+from chatlike.data.sources.telegram import read_export
 from chatlike.errors import ChatlikeError
 
 ME = f"user{synth.ME_ID}"

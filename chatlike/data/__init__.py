@@ -1,1 +1,1 @@
-"""The data side: reading, filtering, segmenting, formatting and splitting a Telegram export."""
+"""The data side: reading the exports (sources/), filtering, segmenting, formatting and splitting."""

@@ -20,12 +20,13 @@ class ChatInfo(msgspec.Struct, frozen=True):
     """One chat with at least one sample."""
 
     name: str  # the contact (personal chat) or the group: what chat.contact names
-    kind: str  # Telegram's chat type: personal_chat, private_group, ...
+    kind: str  # the chat type (Telegram's names, for every source): personal_chat, private_group, ...
     members: tuple[str, ...]  # the other senders, most turns first (in a group: the speakers)
     system: str  # the exact system prompt of its samples
     id: int  # the export's chat id
     conversations: int  # kept conversations (windows of one conversation count once)
     samples: int  # in train, val and test together
+    source: str = "telegram"  # the messenger: telegram, whatsapp, discord, instagram, messenger
 
     @property
     def group(self) -> bool:

@@ -10,9 +10,9 @@ from typing import Iterable, Optional
 import msgspec
 
 from chatlike.config import FilterConfig
-from chatlike.data.export import RawChat, RawMessage, flatten_text, normalize_from_id, read_messages
-from chatlike.data.records import Chat, Message
+from chatlike.data.records import Chat, Message, SourceChat
 from chatlike.data.redact import pseudonym, redact
+from chatlike.data.sources.telegram import RawMessage, flatten_text, normalize_from_id, read_messages
 from chatlike.errors import ChatlikeError
 
 GROUP_TYPES = frozenset({"private_group", "private_supergroup", "public_supergroup"})
@@ -66,50 +66,58 @@ def _media_kind(m: RawMessage) -> str:
     return "empty"
 
 
-def chat_name(raw: RawChat, placeholder: str) -> str:
+def chat_name(raw: SourceChat, placeholder: str) -> str:
     if raw.type == "saved_messages":
         return "Saved Messages"
     return raw.name if raw.name is not None else placeholder
 
 
-def _named(raw: RawChat, name: str, wanted: Iterable[str]) -> bool:
-    keys = {name, str(raw.id)}
+def _named(raw: SourceChat, name: str, wanted: Iterable[str]) -> bool:
+    """A chat is named by its name or id, alone or after its source: "Lorenzo", "whatsapp:Lorenzo"."""
+    keys = {name, str(raw.id), f"{raw.source}:{name}", f"{raw.source}:{raw.id}"}
     return any(str(w) in keys for w in wanted)
 
 
 class ChatFilter:
     """Applies the chat and message rules one chat at a time, counting what each removes.
-    A chat the chat rules reject by its head (type, include, exclude) is never decoded."""
+    A chat the chat rules reject by its head (type, include, exclude) is never decoded. `me_id` is
+    my sender id, or my ids in every source of the run (sender ids are namespaced per source)."""
 
-    def __init__(self, cfg: FilterConfig, me_id: str, me_name: str, placeholder: str):
-        self.cfg, self.me_id, self.me_name, self.placeholder = cfg, me_id, me_name, placeholder
+    def __init__(self, cfg: FilterConfig, me_id: str | Iterable[str], me_name: str, placeholder: str):
+        self.cfg, self.me_name, self.placeholder = cfg, me_name, placeholder
+        self.me_ids = frozenset([me_id] if isinstance(me_id, str) else me_id)
         self.since = _parse_date(cfg.date_from, "filter.date_from", end=False)
         self.until = _parse_date(cfg.date_to, "filter.date_to", end=True)
         self.types = set(cfg.chat_types)
         self.stats = FilterStats()
         self.removed: Counter = Counter()
         self.chats_removed: Counter = Counter()
+        self.per_source: Counter = Counter()  # (source, "chats_seen" | ... | "messages_kept")
 
-    def __call__(self, raw: RawChat, path: str) -> Optional[Chat]:
+    def __call__(self, raw: SourceChat, path: str) -> Optional[Chat]:
         """The chat with its kept messages, or None when a chat rule removes it."""
-        stats = self.stats
+        stats, per_source, source = self.stats, self.per_source, raw.source
         stats.chats_seen += 1
+        per_source[source, "chats_seen"] += 1
         name = chat_name(raw, self.placeholder)
         reason = self.select(raw, name)
         if reason:
             self.chats_removed[reason] += 1
             return None
-        decoded = read_messages(raw, path)
+        decoded = raw.messages if type(raw.messages) is list else read_messages(raw, path)
         stats.messages_seen += len(decoded)
+        per_source[source, "messages_seen"] += len(decoded)
         messages, n_mine = self.messages(decoded)
         kind = raw.type or "unknown"
         if kind == "personal_chat" and self.cfg.pseudonymize_contacts:
-            name = pseudonym(f"user{raw.id}")
+            name = pseudonym(raw.peer or f"user{raw.id}")
         if not self.judge(name, kind, len(messages), n_mine):
             return None
-        return Chat(raw.id, name, kind, messages)
+        per_source[source, "chats_kept"] += 1
+        per_source[source, "messages_kept"] += len(messages)
+        return Chat(raw.id, name, kind, messages, source)
 
-    def select(self, raw: RawChat, name: str) -> Optional[str]:
+    def select(self, raw: SourceChat, name: str) -> Optional[str]:
         """Why a chat is not read at all, or None."""
         cfg = self.cfg
         if (raw.type or "unknown") not in self.types:
@@ -144,7 +152,7 @@ class ChatFilter:
         """Keep text messages; drop service, unsupported, media without text, forwards, via-bot.
         The kept `Message`s (as plain tuples), and how many of them are mine."""
         cfg, removed = self.cfg, self.removed
-        me_id, me_name, placeholder = self.me_id, self.me_name, self.placeholder
+        me_ids, me_name, placeholder = self.me_ids, self.me_name, self.placeholder
         since, until = self.since, self.until
         drop_forwarded, drop_via_bot, pseudo = cfg.drop_forwarded, cfg.drop_via_bot, cfg.pseudonymize_contacts
         unset = msgspec.UNSET
@@ -183,7 +191,7 @@ class ChatFilter:
                 text = redact(text)
             from_id = m.from_id
             sender_id = from_id if type(from_id) is str else normalize_from_id(from_id)
-            if sender_id == me_id:
+            if sender_id in me_ids:
                 n_mine += 1
                 keep((t, sender_id, me_name, text, True))
             elif m.from_ is None:
@@ -202,6 +210,17 @@ class ChatFilter:
         s.only_my_messages = [*s.only_my_messages, *o.only_my_messages]
         self.removed.update(other.removed)
         self.chats_removed.update(other.chats_removed)
+        self.per_source.update(other.per_source)
+
+    def source_counts(self) -> dict[str, dict[str, int]]:
+        """Chats and messages seen and kept, per source (stats.json's `sources`)."""
+        out: dict[str, dict[str, int]] = {}
+        for (source, key), n in self.per_source.items():
+            out.setdefault(
+                source, dict.fromkeys(("chats_seen", "chats_kept", "messages_seen", "messages_kept"), 0)
+            )
+            out[source][key] = n
+        return out
 
     def finish(self) -> FilterStats:
         self.stats.chats_removed = dict(sorted(self.chats_removed.items()))

@@ -14,7 +14,7 @@ from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
 from chatlike.errors import ChatlikeError
 
 PERSONAL = "personal_chat"
-_FIELDS = {"me", "contact", "chat", "members"}
+_FIELDS = {"me", "contact", "chat", "members", "source"}
 
 
 def check_templates(cfg: PersonaConfig) -> None:
@@ -36,13 +36,18 @@ def check_templates(cfg: PersonaConfig) -> None:
 
 
 def system_prompt(
-    cfg: PersonaConfig, me: str, chat_name: str, chat_type: str, members: Callable[[], Iterable[str]]
+    cfg: PersonaConfig,
+    me: str,
+    chat_name: str,
+    chat_type: str,
+    members: Callable[[], Iterable[str]],
+    source: str = "telegram",
 ) -> str:
     """The system prompt of a chat; `members()` (the other senders' names, in order of first
-    appearance) is only called when the template uses {members}."""
+    appearance) is only called when the template uses {members}; {source} is the messenger."""
     template = cfg.system_template if chat_type == PERSONAL else cfg.group_system_template
     names = ", ".join(members()) if "{members" in template else ""
-    return template.format(me=me, contact=chat_name, chat=chat_name, members=names)
+    return template.format(me=me, contact=chat_name, chat=chat_name, members=names, source=source)
 
 
 _ENCODER = msgspec.json.Encoder()

@@ -1,10 +1,39 @@
-"""The records the data stages pass along: Message -> Turn -> Conversation -> Sample."""
+"""The records the data stages pass along: SourceChat -> Message -> Turn -> Conversation -> Sample."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import msgspec
+
+
+class SourceChat(msgspec.Struct, gc=False):
+    """One chat as a reader gives it (chatlike.data.sources), before the filters: its head, and its
+    messages as the filter takes them, `RawMessage`s (chatlike.data.sources.telegram). A Telegram
+    chat's are still an undecoded `msgspec.Raw` slice of the file, decoded only if the filters
+    select the chat; the other readers give the list."""
+
+    id: int  # unique in a run: the export's own id (Telegram, Discord), else a stable hash
+    name: Optional[str]  # None: a deleted account (Telegram)
+    type: Optional[str]  # Telegram's chat types: personal_chat, private_group, public_supergroup, ...
+    messages: Any  # msgspec.Raw | list[RawMessage]
+    source: str = "telegram"  # telegram | whatsapp | discord | instagram | messenger | meta
+    path: str = ""  # the file it was read from, for errors
+    peer: str = ""  # a personal chat's other sender id: its pseudonym names the chat
+    size: int = 0  # bytes of the file it takes: workers get runs of chats of about equal size
+
+
+class ReadChat(NamedTuple):
+    """What a reader of a messenger without account data gives for one chat: the chat (its name still
+    the export's title: a one-to-one chat is named after its contact once "me" is known), who writes
+    in it, and what chatlike.data.me needs to tell which of them is me."""
+
+    chat: SourceChat
+    senders: dict[str, str]  # sender id -> name, of those who write messages (not system lines)
+    others: frozenset[str]  # sender ids the export says are the other side (a DM's recipient)
+    shape: str  # the layout read: "android", "ios", "dm", "server", ...
+    files: list  # [(Path, Snapshot)]: every file read, as it was read
+    aliases: dict[str, str] = {}  # other names a sender goes by (Discord's user names) -> sender id
 
 
 class Message(NamedTuple):
@@ -26,6 +55,7 @@ class Chat(msgspec.Struct, frozen=True, gc=False):
     name: str
     type: str
     messages: list[Message]
+    source: str = "telegram"
 
 
 class Turn(msgspec.Struct, frozen=True, gc=False):

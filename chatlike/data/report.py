@@ -86,17 +86,51 @@ def _summary_rows(stats: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _source_arg(src: dict[str, Any]) -> str:
+    """The override that reads these exports again: source.path=..., or source.paths=[...]."""
+    paths = src.get("paths", [src.get("path")])
+    if len(paths) == 1:
+        return shlex.quote(f"source.path={paths[0]}")
+    quoted = [
+        p if re.fullmatch(r"[\w./~+-]+", p) else "'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        for p in paths
+    ]
+    return shlex.quote(f"source.paths=[{','.join(quoted)}]")
+
+
+def _sources_section(sources: dict[str, Any]) -> list[str]:
+    """Each messenger's files, who I am there, and what it gave."""
+    rows = [
+        "## Sources",
+        "",
+        "| source | files | me | chats kept | messages kept | conversations | samples | train | val | test |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, v in sources.items():
+        rows.append(
+            f"| {label} ({v['shape']}) | {len(v['paths']):,} | {v['me_name']} (`{v['me_id']}`) | "
+            f"{v['chats_kept']:,} of {v['chats_seen']:,} | {v['messages_kept']:,} of {v['messages_seen']:,} | "
+            f"{v['conversations']:,} | {v['samples']:,} | {v['train']:,} | {v['val']:,} | {v['test']:,} |"
+        )
+    files = [f"`{p}`" for v in sources.values() for p in v["paths"]]
+    more = f" (and {len(files) - 10} more)" if len(files) > 10 else ""
+    return [*rows, "", "Files: " + ", ".join(files[:10]) + more + ".", ""]
+
+
 def render(stats: dict[str, Any]) -> str:
     """The dataset section of report.md, ending with SECTION_END."""
     src, s, f, seg = stats["source"], stats["samples"], stats["filter"], stats["segment"]
     settings = stats["settings"]
     window, gap = settings["turn_window_minutes"], settings["gap_minutes"]
-    lines = [
-        "# chatlike dataset report",
-        "",
-        f"Source: `{src['path']}` ({src['shape']} export); me: **{src['me']}** (`{src['me_id']}`).",
-        "",
-    ]
+    lines = ["# chatlike dataset report", ""]
+    if "sources" in stats:
+        names = ", ".join(f"**{label}**" for label in stats["sources"])
+        lines += [f"Sources: {names}; me: **{src['me']}**.", ""]
+    else:
+        lines += [
+            f"Source: `{src['path']}` ({src['shape']} export); me: **{src['me']}** (`{src['me_id']}`).",
+            "",
+        ]
     if f["only_my_messages"]:
         lines += [
             '> **Groups exported with "only my messages"**: '
@@ -118,6 +152,7 @@ def render(stats: dict[str, Any]) -> str:
         f"{seg['conversations']:,} ({seg['conversations_split_into_windows']:,} split into windows under "
         f"{settings['max_tokens']:,} tokens); duplicate samples dropped: {seg['duplicates_dropped']:,}.",
         "",
+        *(_sources_section(stats["sources"]) if "sources" in stats else []),
     ]
     gaps = stats["gaps"]
     n_gaps = sum(gaps["counts"])
@@ -141,10 +176,10 @@ def render(stats: dict[str, Any]) -> str:
         "",
         "```",
         "python -m chatlike "
-        + shlex.quote(f"source.path={src['path']}")
+        + _source_arg(src)
         + " 'stages=[prepare]' segment.gap_minutes=30 segment.turn_window_minutes=2",
         "python -m chatlike -m "
-        + shlex.quote(f"source.path={src['path']}")
+        + _source_arg(src)
         + " 'stages=[prepare]' segment.gap_minutes=5,30,60,120   # a sweep: compare them",
         "```",
         "",
@@ -240,6 +275,8 @@ def print_summary(stats: dict[str, Any], run_dir: Path, seconds: float) -> None:
     table.add_row("conversations kept", f"{stats['segment']['conversations_kept']:,}")
     for k in ("train", "val", "test"):
         table.add_row(f"{k} samples", f"{stats['samples'][k]:,}")
+    for label, v in stats.get("sources", {}).items():
+        table.add_row(f"{label}: chats kept / samples", f"{v['chats_kept']} / {v['samples']:,}")
     table.add_row("my share of turns", f"{stats['my_share_of_turns']:.0%}")
     table.add_row("seconds", f"{seconds:.2f}")
     console = Console(stderr=True)

@@ -1,7 +1,8 @@
-"""prepare: a Telegram export -> data/{train,val,test}.jsonl, data/chats.json, data/stats.json, report.md.
+"""prepare: exports (Telegram, WhatsApp, Discord, Instagram, Messenger) -> data/{train,val,test}.jsonl,
+data/chats.json, data/stats.json, report.md.
 
-Reads top to bottom as the pipeline: read the export, then chat by chat filter, segment and format
-(in worker processes for a big export), then de-duplicate, split and write.
+Reads top to bottom as the pipeline: read the exports, then chat by chat filter, segment and format
+(in worker processes for big exports), then de-duplicate, split and write.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import msgspec
 from chatlike.config import Config
 from chatlike.data import report
 from chatlike.data.chats import ChatIndex, ChatInfo, write_chats
-from chatlike.data.export import Export, check_unchanged, read_export, resolve_path
 from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import check_templates, system_prompt, to_line
 from chatlike.data.records import Chat, Sample
 from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens, keep, segment, windows
+from chatlike.data.sources import Sources, read_sources
+from chatlike.data.sources.telegram import check_unchanged
 from chatlike.data.split import split_samples
 from chatlike.errors import ChatlikeError
 from chatlike.files import atomic_open, write_bytes
@@ -105,6 +107,7 @@ class SampleBuilder:
             chat.name,
             chat.type,
             lambda: dict.fromkeys(t.sender for c in conversations for t in c.turns if not t.mine),
+            chat.source,
         )
         reserved = self.count(system) + TURN_OVERHEAD_TOKENS
         kept = []
@@ -131,7 +134,7 @@ class SampleBuilder:
         turns = chain.from_iterable(conv.turns for conv, _ in kept)
         speakers = Counter(map(_SENDER, filterfalse(_MINE, turns)))  # in C: a chat has many turns
         members = tuple(sorted(speakers, key=lambda name: (-speakers[name], name)))
-        return samples, ChatInfo(chat.name, chat.type, members, system, chat.id, 0, 0)
+        return samples, ChatInfo(chat.name, chat.type, members, system, chat.id, 0, 0, chat.source)
 
 
 class Part(NamedTuple):
@@ -143,13 +146,13 @@ class Part(NamedTuple):
     counts: SegmentCounts
 
 
-def prepare_chats(cfg: Config, export: Export, me: str, lo: int, hi: int) -> Part:
+def prepare_chats(cfg: Config, export: Sources, me: str, lo: int, hi: int) -> Part:
     """Filter, segment and format the chats export.chats[lo:hi]."""
-    chat_filter = ChatFilter(cfg.filter, export.me_id, me, cfg.persona.deleted_account_name)
+    chat_filter = ChatFilter(cfg.filter, export.me_ids, me, cfg.persona.deleted_account_name)
     build = SampleBuilder(cfg, me)
     samples, chats = [], []
     for raw in export.chats[lo:hi]:
-        chat = chat_filter(raw, export.path)
+        chat = chat_filter(raw, raw.path)
         if chat is not None:
             more, info = build(chat)
             samples += more
@@ -166,7 +169,7 @@ def prepare_chats(cfg: Config, export: Export, me: str, lo: int, hi: int) -> Par
 # only that worker writes to ends when it dies, so the parent always learns of it.
 
 
-def _prepare_in_worker(send, cfg: Config, export: Export, me: str, lo: int, hi: int) -> None:
+def _prepare_in_worker(send, cfg: Config, export: Sources, me: str, lo: int, hi: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
     try:
         result: Part | Exception = prepare_chats(cfg, export, me, lo, hi)
@@ -196,10 +199,10 @@ def worker_count(cfg: Config, export_bytes: int) -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def prepare_all_chats(cfg: Config, export: Export, me: str, workers: int, progress) -> Part:
+def prepare_all_chats(cfg: Config, export: Sources, me: str, workers: int, progress) -> Part:
     """Every chat, in order: in `workers` forked processes (chunks of chats, merged in chat order, so
     the output is the same as in one process), or in this one."""
-    sizes = [len(c.messages) for c in export.chats]
+    sizes = [c.size for c in export.chats]
     task = progress.add_task("chats", total=sum(sizes))
     if workers <= 1 or len(sizes) < 2:
         part = prepare_chats(cfg, export, me, 0, len(sizes))
@@ -225,7 +228,7 @@ def prepare_all_chats(cfg: Config, export: Export, me: str, workers: int, progre
                 part = receive.recv()
             except EOFError:
                 raise ChatlikeError(
-                    f"{export.path}: a worker process reading the chats died (out of memory, or killed); "
+                    f"{export.where}: a worker process reading the chats died (out of memory, or killed); "
                     "run again, or with source.workers=1"
                 ) from None
             if isinstance(part, Exception):
@@ -282,6 +285,46 @@ def dataset_stats(splits: dict[str, list[Sample]]) -> dict[str, Any]:
         "approx_tokens_per_sample": summarize([s.tokens for s in every]),
         "my_share_of_turns": round(sum(s.mine for s in every) / sum(turns), 4) if turns else 0.0,
         "contacts": dict(sorted(per_contact.items(), key=lambda kv: (-kv[1]["samples"], kv[0]))),
+    }
+
+
+def source_summary(export: Sources, me: str) -> dict[str, Any]:
+    """stats.json's `source`: one Telegram export's as it always was; several files or another
+    messenger's with every path, every source's label and my id in each."""
+    if export.single_telegram:
+        (src,) = export.sources.values()
+        return {"path": src.paths[0], "shape": src.shape, "me_id": src.me_id, "me": me}
+    return {
+        "paths": export.paths,
+        "shape": " + ".join(export.sources),
+        "me_ids": sorted(export.me_ids),
+        "me": me,
+    }
+
+
+def source_stats(export: Sources, chat_filter: ChatFilter, splits: dict[str, list[Sample]]) -> dict[str, Any]:
+    """stats.json's `sources`: per messenger, its files and my id there, and its chats, messages,
+    conversations and samples (the report's per-source table)."""
+    source_of = {c.id: c.source for c in export.chats}
+    seen = chat_filter.source_counts()
+    conversations = Counter(
+        source_of[chat_id] for chat_id, _ in {(s.chat_id, s.start) for n in SPLITS for s in splits[n]}
+    )
+    in_split = {n: Counter(source_of[s.chat_id] for s in splits[n]) for n in SPLITS}
+    zeros = dict.fromkeys(("chats_seen", "chats_kept", "messages_seen", "messages_kept"), 0)
+    return {
+        label: {
+            "format": src.format,
+            "paths": src.paths,
+            "shape": src.shape,
+            "me_id": src.me_id,
+            "me_name": src.me_name,
+            **seen.get(label, zeros),
+            "conversations": conversations[label],
+            "samples": sum(in_split[n][label] for n in SPLITS),
+            **{n: in_split[n][label] for n in SPLITS},
+        }
+        for label, src in export.sources.items()
     }
 
 
@@ -343,9 +386,9 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
     gc.disable()
     try:
         with console.status("reading the export…"):
-            export = read_export(cfg.source.path, cfg.source.me)
+            export = read_sources(cfg.source)
         me = cfg.persona.me_name or export.me_name or "Me"
-        workers = worker_count(cfg, export.version.size)
+        workers = worker_count(cfg, export.size)
         with _progress(console) as progress:
             samples, chats, chat_filter, counts = prepare_all_chats(cfg, export, me, workers, progress)
         fstats = chat_filter.finish()
@@ -354,12 +397,13 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
             samples = dedupe(samples)
         if not samples:
             raise ChatlikeError(
-                f"{export.path}: no training conversations left after filtering " + _why_nothing(cfg, fstats)
+                f"{export.where}: no training conversations left after filtering " + _why_nothing(cfg, fstats)
             )
         splits = split_samples(samples, cfg.split)
         n_dupes = windows_made - len(samples)
         stats: dict[str, Any] = {
-            "source": {"path": export.path, "shape": export.shape, "me_id": export.me_id, "me": me},
+            "source": source_summary(export, me),
+            **({} if export.single_telegram else {"sources": source_stats(export, chat_filter, splits)}),
             "settings": {
                 "gap_minutes": cfg.segment.gap_minutes,
                 "turn_window_minutes": cfg.segment.turn_window_minutes,
@@ -371,7 +415,8 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
             "gaps": {"edges_minutes": GAP_EDGES_MINUTES, "counts": counts.gaps},
             **dataset_stats(splits),
         }
-        check_unchanged(resolve_path(cfg.source.path), export.version)  # before any output is replaced
+        for path, version in export.files:  # before any output is replaced
+            check_unchanged(path, version)
         for name in SPLITS:
             write_jsonl(run.split(name), splits[name])
         write_chats(run.chats, chat_index(me, chats, samples))

@@ -1,11 +1,12 @@
-"""Reading a Telegram Desktop JSON export (../shared/telegram-export-format.md is the spec).
+"""Reading a Telegram Desktop JSON export (docs/export-formats.md, Telegram; the full schema:
+../shared/telegram-export-format.md).
 
 The file is read into memory once and parsed once, into a handful of msgspec Structs that list only
 the fields we use: unknown fields are skipped at C speed, so new Telegram versions don't break us.
 Each chat's messages stay an undecoded `msgspec.Raw` slice until the filters select the chat, so
 memory holds the file and one chat's records, not the whole export as Python objects. Both shapes
 are read: the full export (`personal_information`, `chats.list`, `left_chats.list`) and a single
-chat. Who "me" is: chatlike.data.me.
+chat. Who "me" is: chatlike.data.me. `RawMessage` is also the record the other readers give.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Optional, Union
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from chatlike.data.records import SourceChat
 from chatlike.errors import ChatlikeError
 
-SAMPLE_EXPORT = Path(__file__).resolve().parent / "sample" / "result.json"
+SAMPLE_EXPORT = Path(__file__).resolve().parents[1] / "sample" / "result.json"
 
 
 class Entity(msgspec.Struct, gc=False):
@@ -128,7 +130,7 @@ class Export(msgspec.Struct):
 
     path: str
     shape: str  # "full" | "single"
-    chats: list[RawChat]
+    chats: list[SourceChat]
     me_id: str  # "user123"
     me_name: str
     version: Snapshot  # of the file as it was read
@@ -178,21 +180,25 @@ def read_export(path: Optional[str], me: str = "auto") -> Export:
     path_str = str(p)
     if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
         # left_chats are supergroups and channels you left: always "only my messages"
-        chats = (root.chats.chats if root.chats else []) + (root.left_chats.chats if root.left_chats else [])
+        raws = (root.chats.chats if root.chats else []) + (root.left_chats.chats if root.left_chats else [])
         shape = "full"
     elif len(root.messages):
-        chats = [RawChat(root.id, root.name, root.type, root.messages)]
+        raws = [root]
         shape = "single"
     else:
         raise ChatlikeError(
             f"{p}: JSON, but not a Telegram export (no 'chats' and no 'messages'); "
             "point source.path at the result.json Telegram Desktop wrote"
         )
+    chats = [
+        SourceChat(c.id, c.name, c.type, c.messages, "telegram", path_str, f"user{c.id}", len(c.messages))
+        for c in raws
+    ]
     me_id, me_name = find_me(p, root.personal_information, chats, shape, me)
     return Export(path_str, shape, chats, me_id, me_name, version)
 
 
-def read_messages(chat: RawChat, path: str) -> list[RawMessage]:
+def read_messages(chat: SourceChat, path: str) -> list[RawMessage]:
     """A chat's messages, decoded; an error names the file and the chat."""
     try:
         return _MESSAGES.decode(chat.messages)
