@@ -80,9 +80,16 @@ def run(cfg: Config, run_dir: Path) -> None:
     options = dict(max_new_tokens=e.max_new_tokens, temperature=e.temperature, top_p=e.top_p,
                    batch_size=e.batch_size, seed=e.seed)  # fmt: skip
     print(f"eval: generating {len(prompts)} replies with the tuned and the base model", flush=True)
-    tuned = load.generate(model, tokenizer, prompts, **options)
-    with base_of(model, cfg, run_dir) as base_model:
-        base = load.generate(base_model, tokenizer, prompts, **options)
+    if e.engine == "vllm":  # batched by vLLM on a GPU box; the same prompts, as token ids
+        from chatlike.model.serve import vllm_replies
+
+        ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        tuned, base = vllm_replies(cfg, run_dir, ids, load.stop_ids(tokenizer), e.max_new_tokens,
+                                   e.temperature, e.top_p, e.seed)  # fmt: skip
+    else:
+        tuned = load.generate(model, tokenizer, prompts, **options)
+        with base_of(model, cfg, run_dir) as base_model:
+            base = load.generate(base_model, tokenizer, prompts, **options)
     real = [it["real"] for it in items]
 
     samples = [{"contact": it["contact"], "context": it["context"], "real": r, "base": b, "tuned": t}
