@@ -121,7 +121,7 @@ def test_an_adapter_vllm_refuses_is_served_merged_under_the_clones_name(tmp_path
     run = make_run(tmp_path / "run", **adapter)
     m = vllm_model(cfg_of(), clones_of(cfg_of(), run))
     assert reason in m.whole_because and not m.adapters
-    assert m.model == str(RunDir(run.resolve()).merged) and m.names == ["lorenzo"]
+    assert m.model == str(RunDir(run.resolve()).merged) and m.served_name == "lorenzo"
     cmd = vllm_command(m, cfg_of().serve, Path("T.jinja"), Path("G"))
     assert cmd[2] == str(RunDir(run.resolve()).merged) and flag(cmd, "--served-model-name") == "lorenzo"
     assert "--enable-lora" not in cmd and "--max-lora-rank" not in cmd
@@ -478,7 +478,8 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
         time.sleep(0.2)
     assert not any(alive(p) for p in pids)  # no engine process left behind
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # and the port is free again
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no owner
+        sock.bind(("127.0.0.1", port))  # the port is free again
     files = [f for f in trained_run.rglob("*") if f.is_file() and f.stat().st_size < 10_000_000]
     assert not any(SECRET.encode() in f.read_bytes() for f in files)  # the key is in no file, no snapshot
     assert SECRET not in serving.output

@@ -108,8 +108,6 @@ def clones_of(cfg: Config, run_dir: Path) -> list[Clone]:
             )
         if name in clones:
             raise ChatlikeError(f"serve.runs: {clones[name].run} and {run} would both be served as {name!r}")
-        if not RunDir(run).chats.is_file():
-            raise ChatlikeError(f"serve.runs: {run} is not a prepared run dir (no {RunDir(run).chats.name})")
         clones[name] = Clone(name, run, read_chats(RunDir(run).chats))
     return list(clones.values())
 
@@ -126,7 +124,6 @@ class Adapter:
     rank: int  # the largest rank of any module
     dora: bool
     modules_to_save: tuple[str, ...]
-    base: str  # base_model_name_or_path
 
     @classmethod
     def read(cls, train: Path) -> Adapter:
@@ -141,15 +138,14 @@ class Adapter:
             rank=max(ranks),
             dora=bool(data.get("use_dora")),
             modules_to_save=tuple(data.get("modules_to_save") or ()),
-            base=str(data.get("base_model_name_or_path") or ""),
         )
 
     def vllm_refusal(self) -> str | None:
         """Why vLLM cannot serve this adapter as an adapter (None: it can)."""
         if self.dora:
-            return "it is a DoRA adapter"
+            return "vLLM rejects DoRA adapters"
         if self.modules_to_save:
-            return f"it trains {', '.join(self.modules_to_save)} whole (modules_to_save)"
+            return f"vLLM rejects adapters with modules_to_save; this one trains {', '.join(self.modules_to_save)} whole"
         return None
 
 
@@ -200,11 +196,7 @@ class VllmModel:
     adapters: dict[str, Path]  # clone name -> adapter folder (RUN/train)
     max_lora_rank: int | None
     tokenizer: str | None  # the training tokenizer, saved beside the adapter
-    whole_because: str | None  # why a run is served merged rather than as its adapter
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.adapters) or [self.served_name or self.model]
+    whole_because: str | None  # why a run is served as a whole model rather than as its adapter
 
 
 def vllm_model(cfg: Config, clones: list[Clone]) -> VllmModel:
@@ -220,12 +212,11 @@ def vllm_model(cfg: Config, clones: list[Clone]) -> VllmModel:
         train = RunDir(clone.run).train
         full = full_model(clone.run)
         if full is not None:
-            return VllmModel(str(full), clone.name, {}, None, None, "it is a full fine-tune")
+            return VllmModel(str(full), clone.name, {}, None, None, "a full fine-tune is a whole model")
         if not (train / "adapter_config.json").is_file():
             if RunDir(clone.run).merged.is_dir() and not train.exists():
-                return VllmModel(
-                    str(RunDir(clone.run).merged), clone.name, {}, None, None, "it has no adapter"
-                )
+                because = "only the merged model is here"
+                return VllmModel(str(RunDir(clone.run).merged), clone.name, {}, None, None, because)
             raise ChatlikeError(f"no adapter in {train}; run stages=[train] first")
         refusal = Adapter.read(train).vllm_refusal()
         if refusal is not None:
@@ -365,6 +356,7 @@ def start(cfg: Config, run_dir: Path) -> Server:
     executable = _executable(s.engine, env)
     check_port(s.host, s.port)
     clones = clones_of(cfg, run_dir)
+    run.serve_json.unlink(missing_ok=True)  # it describes a running server: never an earlier one
     run.serve.mkdir(parents=True, exist_ok=True)
     if s.engine == "transformers":
         cmd = _prepare_transformers(cfg, run, clones, executable)
@@ -411,8 +403,7 @@ def _prepare_vllm(cfg: Config, run: RunDir, clones: list[Clone]) -> VllmModel:
     if m.whole_because is not None:
         (clone,) = clones
         folder = whole_model(cfg, clone.run)
-        print(f"serve: vLLM cannot load {RunDir(clone.run).train} as an adapter ({m.whole_because}): "
-              f"serving {folder} instead", flush=True)  # fmt: skip
+        print(f"serve: vLLM serves {folder} whole ({m.whole_because})", flush=True)
         m = VllmModel(str(folder), clone.name, {}, None, None, m.whole_because)
         tokenizer = load.tokenizer_from(str(folder))
     else:
