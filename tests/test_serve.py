@@ -305,6 +305,26 @@ def test_a_run_without_an_adapter_is_one_line_saying_to_train(prepared):
     assert "no adapter in" in line and "stages=[train]" in line
 
 
+def test_a_base_model_not_on_disk_is_one_line_naming_it(prepared, tmp_path):
+    from chatlike.model.serve import check_on_disk
+
+    run = tmp_path / "run"
+    shutil.copytree(prepared / "data", run / "data")
+    make_run(tmp_path / "adapter")
+    shutil.copytree(tmp_path / "adapter" / "train", run / "train")
+    config = json.loads((run / "train" / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "nobody/not-downloaded-model"
+    (run / "train" / "adapter_config.json").write_text(json.dumps(config))
+    line = one_line(run_cli(f"hydra.run.dir={run}", "stages=[serve]", "model.base_model=nobody/not-downloaded-model",
+                            f"serve.port={free_port()}"))  # fmt: skip
+    assert "nobody/not-downloaded-model" in line and "nothing is downloaded" in line
+    with pytest.raises(ChatlikeError, match="huggingface-cli download nobody/not-downloaded-model"):
+        check_on_disk("nobody/not-downloaded-model")  # what vLLM is refused with before it starts
+    with pytest.raises(ChatlikeError, match="set model.base_model to its folder"):
+        check_on_disk(str(tmp_path / "no-such-folder"))
+    check_on_disk(str(tmp_path))
+
+
 def test_every_interface_needs_an_api_key_and_transformers_serve_has_none(tmp_path):
     line = one_line(run_cli(f"hydra.run.dir={tmp_path}", "stages=[serve]", "serve.host=0.0.0.0"))
     assert "CHATLIKE_API_KEY" in line and "serve.host=127.0.0.1" in line
@@ -486,6 +506,24 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
 
 
 @pytest.mark.slow
+def test_an_engine_not_ready_in_time_is_stopped_and_one_line_after_its_log(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "serve*"))
+    port = free_port()
+    serving = Serving(
+        "experiment=smoke", f"hydra.run.dir={run}", f"serve.port={port}", "serve.start_timeout_s=1"
+    )
+    code = serving.proc.wait(300)
+    serving.reader.join(10)
+    assert code == 1
+    assert serving.lines[-1].startswith("chatlike: error: serve: transformers serve did not answer")
+    assert "serve.start_timeout_s=1" in serving.lines[-1] and str(RunDir(run).serve_log) in serving.lines[-1]
+    assert not RunDir(run).serve_json.exists()
+    commands = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout.splitlines()
+    assert not [c for c in commands if "transformers serve" in c and f"--port {port}" in c]  # stopped
+
+
+@pytest.mark.slow
 def test_several_runs_are_served_side_by_side_and_an_engine_that_dies_is_one_line(trained_run, tmp_path):
     from openai import OpenAI
 
@@ -518,3 +556,4 @@ def test_several_runs_are_served_side_by_side_and_an_engine_that_dies_is_one_lin
             serving.stop()
     assert code == 1
     assert serving.lines[-1].startswith("chatlike: error: serve: transformers serve stopped by itself")
+    assert serving.lines[-2].startswith("  | ")  # the engine's last log lines, just above
