@@ -105,6 +105,15 @@ def test_vllm_serves_the_base_with_the_run_as_a_named_adapter_of_its_rank(tmp_pa
     assert flag(cmd, "--max-model-len") == "8192" and "--served-model-name" not in cmd
 
 
+def test_the_max_model_len_is_capped_by_the_models_own(tmp_path):
+    from chatlike.model.serve import VllmModel
+
+    (tmp_path / "config.json").write_text(json.dumps({"max_position_embeddings": 2048}))
+    m = VllmModel(str(tmp_path), "tiny", {}, None, None, "a full fine-tune is a whole model")
+    assert flag(vllm_command(m, ServeConfig(), None, "vllm"), "--max-model-len") == "2048"
+    assert "--max-model-len" not in vllm_command(m, ServeConfig(max_model_len=None), None, "vllm")
+
+
 def test_an_adapters_rank_pattern_counts_for_the_max_lora_rank(tmp_path):
     run = make_run(tmp_path / "run", rank=8)
     config = json.loads((run / "train" / "adapter_config.json").read_text())
@@ -503,6 +512,53 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
     files = [f for f in trained_run.rglob("*") if f.is_file() and f.stat().st_size < 10_000_000]
     assert not any(SECRET.encode() in f.read_bytes() for f in files)  # the key is in no file, no snapshot
     assert SECRET not in serving.output
+
+
+@pytest.mark.slow
+def test_vllms_inputs_for_the_smoke_run_the_merged_model_its_template_and_stop_ids(trained_run, tmp_path):
+    from chatlike.model import load
+    from chatlike.model.serve import prepare_vllm
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "serve*"))
+    cfg = smoke_cfg("serve=vllm")
+    m = prepare_vllm(cfg, RunDir(run), clones_of(cfg, run))
+    assert (
+        m.model == str(RunDir(run).merged) and "embed_tokens, lm_head" in m.whole_because
+    )  # the tiny base's
+    cmd = vllm_command(m, cfg.serve, RunDir(run).serve_template, RunDir(run).serve_generation)
+    assert (
+        flag(cmd, "--served-model-name") == "smoke" and flag(cmd, "--max-model-len") == "2048"
+    )  # the tiny's
+    assert RunDir(run).serve_template.read_text() == load.template_of("llama3")  # Axolotl's, as in training
+    generation = json.loads((RunDir(run).serve_generation / "generation_config.json").read_text())
+    tokenizer = load.tokenizer_from(str(RunDir(run).merged))
+    assert (
+        generation["eos_token_id"] == load.stop_ids(tokenizer)
+        and tokenizer.convert_tokens_to_ids("<|eot_id|>") in generation["eos_token_id"]
+    )
+
+    config = json.loads((RunDir(run).train / "adapter_config.json").read_text())
+    config["modules_to_save"] = None  # an instruct model's adapter: served as one
+    (RunDir(run).train / "adapter_config.json").write_text(json.dumps(config))
+    m = prepare_vllm(cfg, RunDir(run), clones_of(cfg, run))
+    cmd = vllm_command(m, cfg.serve, RunDir(run).serve_template, RunDir(run).serve_generation)
+    assert (
+        cmd[2] == str(RunDir(run).tiny_model) and flag(cmd, "--lora-modules") == f"smoke={RunDir(run).train}"
+    )
+    assert flag(cmd, "--max-lora-rank") == "16" and flag(cmd, "--tokenizer") == str(RunDir(run).train)
+
+
+def smoke_cfg(*overrides: str) -> Config:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from chatlike.app import conf_dir
+    from chatlike.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        return OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke", *overrides]))
 
 
 @pytest.mark.slow

@@ -268,11 +268,27 @@ def vllm_command(
     if chat_template is not None:
         cmd += ["--chat-template", str(chat_template)]
     cmd += ["--generation-config", str(generation)]
-    if s.max_model_len is not None:
-        cmd += ["--max-model-len", str(s.max_model_len)]
+    if s.max_model_len is not None:  # vLLM refuses a length above the model's own
+        cmd += ["--max-model-len", str(min(s.max_model_len, model_context(m.model) or s.max_model_len))]
     cmd += ["--gpu-memory-utilization", str(s.gpu_memory_utilization)]
     cmd += ["--host", s.host, "--port", str(s.port), *s.extra_args]
     return cmd
+
+
+def model_context(model: str) -> int | None:
+    """max_position_embeddings of a model on disk (a folder or in the HF cache); None when unknown."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        config = (
+            Path(model) / "config.json"
+            if Path(model).is_dir()
+            else try_to_load_from_cache(model, "config.json")
+        )
+        data = json.loads(Path(config).read_text(encoding="utf-8"))
+        return int(data.get("max_position_embeddings") or data["text_config"]["max_position_embeddings"])
+    except (TypeError, OSError, ValueError, KeyError):  # not on disk, not a repo id, no such key
+        return None
 
 
 def transformers_command(names: list[str], s: ServeConfig, transformers: str = "transformers") -> list[str]:
@@ -359,10 +375,10 @@ def start(cfg: Config, run_dir: Path) -> Server:
     run.serve_json.unlink(missing_ok=True)  # it describes a running server: never an earlier one
     run.serve.mkdir(parents=True, exist_ok=True)
     if s.engine == "transformers":
-        cmd = _prepare_transformers(cfg, run, clones, executable)
+        cmd = prepare_transformers(cfg, run, clones, executable)
         env["HF_HUB_CACHE"] = str(run.serve_hub.resolve())  # its own cache: the clones, by name
     else:
-        m = _prepare_vllm(cfg, run, clones)
+        m = prepare_vllm(cfg, run, clones)
         cmd = vllm_command(m, s, run.serve_template, run.serve_generation, executable)
         if api_key:
             env["VLLM_API_KEY"] = api_key
@@ -380,7 +396,8 @@ def start(cfg: Config, run_dir: Path) -> Server:
     return server
 
 
-def _prepare_transformers(cfg: Config, run: RunDir, clones: list[Clone], executable: str) -> list[str]:
+def prepare_transformers(cfg: Config, run: RunDir, clones: list[Clone], executable: str) -> list[str]:
+    """Write RUN/serve/hub for `clones` (merging where needed); the command serving them."""
     from chatlike.model import load
 
     models = {}
@@ -396,7 +413,9 @@ def _prepare_transformers(cfg: Config, run: RunDir, clones: list[Clone], executa
     return transformers_command([c.name for c in clones], cfg.serve, executable)
 
 
-def _prepare_vllm(cfg: Config, run: RunDir, clones: list[Clone]) -> VllmModel:
+def prepare_vllm(cfg: Config, run: RunDir, clones: list[Clone]) -> VllmModel:
+    """Decide what vLLM serves for `clones` (merging where needed) and write its chat template and
+    generation config to RUN/serve/."""
     from chatlike.model import load
 
     m = vllm_model(cfg, clones)
