@@ -1,6 +1,6 @@
-"""serve: the engines' command lines (vLLM's is built and checked here, where vLLM cannot run), the
-files transformers serve is given, the one-line refusals, and the real CLI serving the smoke clone
-with `transformers serve` to the official openai client."""
+"""serve and chatlike.model.engines: the engines' command lines (vLLM's is built and checked here,
+where vLLM cannot run), the files transformers serve is given, the one-line refusals, and the real
+CLI serving the smoke clone with `transformers serve` to the official openai client."""
 
 import json
 import os
@@ -20,7 +20,7 @@ from chatlike.config import Config, ServeConfig
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.errors import ChatlikeError
 from chatlike.model import merge
-from chatlike.model.serve import (
+from chatlike.model.engines import (
     Adapter,
     clones_of,
     transformers_command,
@@ -106,7 +106,7 @@ def test_vllm_serves_the_base_with_the_run_as_a_named_adapter_of_its_rank(tmp_pa
 
 
 def test_the_max_model_len_is_capped_by_the_models_own(tmp_path):
-    from chatlike.model.serve import VllmModel
+    from chatlike.model.engines import VllmModel
 
     (tmp_path / "config.json").write_text(json.dumps({"max_position_embeddings": 2048}))
     m = VllmModel(str(tmp_path), "tiny", {}, None, None, "a full fine-tune is a whole model")
@@ -290,7 +290,7 @@ def prepared(tmp_path_factory):
 
 def test_the_generation_config_stops_at_the_end_of_a_turn_and_samples_as_chat(prepared, tmp_path):
     from chatlike.config import ChatConfig
-    from chatlike.model.serve import generation_config
+    from chatlike.model.engines import generation_config
     from chatlike.model.tiny import EOS, EOT, PAD, build_tokenizer
 
     tokenizer = build_tokenizer(RunDir(prepared).split("train"))
@@ -315,7 +315,7 @@ def test_a_run_without_an_adapter_is_one_line_saying_to_train(prepared):
 
 
 def test_a_base_model_not_on_disk_is_one_line_naming_it(prepared, tmp_path):
-    from chatlike.model.serve import check_on_disk
+    from chatlike.model.engines import check_on_disk
 
     run = tmp_path / "run"
     shutil.copytree(prepared / "data", run / "data")
@@ -517,7 +517,7 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
 @pytest.mark.slow
 def test_vllms_inputs_for_the_smoke_run_the_merged_model_its_template_and_stop_ids(trained_run, tmp_path):
     from chatlike.model import load
-    from chatlike.model.serve import prepare_vllm
+    from chatlike.model.engines import prepare_vllm
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "serve*"))
