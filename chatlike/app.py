@@ -96,7 +96,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _bad_config(exc: BaseException) -> str:
-    return f"bad config: {_one_line(exc)} (see: python -m chatlike --help)"
+    line = _one_line(exc)
+    if "'serve.api_key'" in line:  # kept out of the config, so no snapshot holds it
+        line += "; the API key comes from the CHATLIKE_API_KEY environment variable only"
+    return f"bad config: {line} (see: python -m chatlike --help)"
 
 
 def to_config(dcfg: DictConfig) -> Config:

@@ -8,6 +8,7 @@ adds the range checks a schema cannot express (Axolotl's own schema checks none)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -15,7 +16,8 @@ from hydra.core.config_store import ConfigStore
 
 from chatlike.errors import ChatlikeError
 
-STAGES = ("prepare", "configure", "train", "eval", "chat", "merge")
+STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve")
+ENGINES = ("transformers", "vllm")
 
 
 def _require(ok: bool, key: str, what: str) -> None:
@@ -269,6 +271,9 @@ class EvalConfig:
     fail_on_regression: bool = False  # exit non-zero on a regression
     blind_pairs: int = 20  # real-vs-tuned pairs in eval/blind_test.md
     seed: int = 0  # sample choice, sampling, blind shuffling
+    # what generates the replies: transformers (HF generate, anywhere) or vllm (batched, a GPU box
+    # with the serve extra: much faster on hundreds of replies)
+    engine: str = "transformers"
 
     def __post_init__(self) -> None:
         _require(self.max_samples > 0, "eval.max_samples", "must be > 0")
@@ -279,6 +284,7 @@ class EvalConfig:
         _require(self.parrot_draws > 0, "eval.parrot_draws", "must be > 0")
         _require(self.limit is None or self.limit > 0, "eval.limit", "must be > 0 or null")
         _require(self.blind_pairs >= 0, "eval.blind_pairs", "must be >= 0")
+        _require(self.engine in ENGINES, "eval.engine", f"must be one of {list(ENGINES)}")
 
 
 @dataclass
@@ -299,6 +305,52 @@ class ChatConfig:
 
 
 @dataclass
+class ServeConfig:
+    """The defaults are `transformers serve` (conf/serve/transformers.yaml), which runs anywhere, CPU
+    too; conf/serve/vllm.yaml is vLLM on a GPU box. The API key is no setting: it comes from the
+    CHATLIKE_API_KEY environment variable only, so no config snapshot or log ever holds it."""
+
+    name: str = "transformers"
+    engine: str = "transformers"  # transformers | vllm
+    model_name: Optional[str] = None  # what clients call the clone; None = the experiment's name
+    host: str = "127.0.0.1"  # 0.0.0.0 = every interface: then CHATLIKE_API_KEY must be set
+    port: int = 8000
+    # run dirs served side by side (a sweep's jobs), each as <model name>-<its folder>; [] = this run
+    runs: list[str] = field(default_factory=list)
+    start_timeout_s: float = 900.0  # for the engine to load and answer; an 8B model on vLLM takes 1-3 min
+    max_model_len: Optional[int] = 8192  # vLLM: the context it makes room for; None = the model's own
+    gpu_memory_utilization: float = 0.9  # vLLM: the share of the GPU's memory it takes
+    extra_args: list[str] = field(default_factory=list)  # more engine flags, passed last as given
+
+    def __post_init__(self) -> None:
+        _require(self.engine in ENGINES, "serve.engine", f"must be one of {list(ENGINES)}")
+        _require(0 < self.port < 65536, "serve.port", "must be in 1..65535")
+        _require(
+            bool(self.host), "serve.host", "must be an address (127.0.0.1, or 0.0.0.0 for every interface)"
+        )
+        _require(
+            self.model_name is None or valid_model_name(self.model_name),
+            "serve.model_name",
+            "must be letters, digits, '.', '_' or '-' (optionally owner/name), at most 96 characters",
+        )
+        _require(self.start_timeout_s > 0, "serve.start_timeout_s", "must be > 0")
+        _require(
+            self.max_model_len is None or self.max_model_len >= 64,
+            "serve.max_model_len",
+            "must be >= 64 or null",
+        )
+        _require(0 < self.gpu_memory_utilization <= 1, "serve.gpu_memory_utilization", "must be in (0, 1]")
+
+
+def valid_model_name(name: str) -> bool:
+    """A served model's name as a Hugging Face repo id (`transformers serve` finds models by that id)."""
+    return len(name) <= 96 and "--" not in name and ".." not in name and bool(_MODEL_NAME.fullmatch(name))
+
+
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+
+
+@dataclass
 class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
@@ -310,6 +362,7 @@ class Config:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     name: str = "default"  # the experiment's name: outputs/<name>/<date>_<time>
     stages: list[str] = field(default_factory=lambda: ["prepare", "configure"])
     seed: int = 0  # the tiny model's initialisation and chat sampling (split, train, eval have their own)

@@ -1,8 +1,10 @@
-"""Launching the heavy tools (Axolotl, accelerate, lm-eval) as subprocesses with telemetry off."""
+"""Launching the heavy tools (Axolotl, accelerate, lm-eval, the serving engines) as subprocesses with
+telemetry off: in the foreground with their output streamed, or in the background (a server)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ TELEMETRY_OFF = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
+    "VLLM_NO_USAGE_STATS": "1",
 }
 
 
@@ -72,3 +75,53 @@ def run_streamed(
     finally:
         if log:
             log.close()
+
+
+class Background:
+    """A tool running in the background in a process group of its own, its output in a log file.
+
+    The group is its own so that a Ctrl-C in the terminal reaches only chatlike, which then stops
+    the tool in order (`stop`); the whole group goes, helpers the tool spawned (vLLM's engine) too.
+    """
+
+    def __init__(self, cmd: Sequence[str], env: dict[str, str], log_path: str | os.PathLike):
+        self.cmd, self.log_path = list(cmd), Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                self.cmd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self, lines: int = 20) -> list[str]:
+        """The last lines of its output."""
+        try:
+            text = self.log_path.read_bytes()[-64_000:].decode("utf-8", "replace")
+        except OSError:
+            return []
+        return [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+
+    def stop(self, grace_s: float = 20.0) -> int | None:
+        """SIGTERM to the group, SIGKILL to what is left after `grace_s`; the exit code."""
+        if self.running():
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait()
+        self._signal(signal.SIGKILL)  # helpers that outlived the leader
+        return self.process.returncode
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -43,6 +43,13 @@ class RunDir:
         self.eval_plot = self.plots / "eval.png"
         # merge
         self.merged = root / "merged"
+        # serve
+        self.serve_json = root / "serve.json"  # base URL, model names, system prompts: for clients
+        self.serve = root / "serve"  # what the engine is given, and its log
+        self.serve_log = self.serve / "server.log"
+        self.serve_hub = self.serve / "hub"  # transformers serve's own Hugging Face cache: the served models
+        self.serve_template = self.serve / "chat_template.jinja"  # vLLM: the training chat template
+        self.serve_generation = self.serve / "generation"  # vLLM: generation_config.json (stop ids, sampling)
 
     def split(self, name: str) -> Path:
         """data/{train,val,test}.jsonl"""

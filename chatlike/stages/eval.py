@@ -99,6 +99,14 @@ def run(cfg: Config, run_dir: Path) -> None:
             f"eval: generating {len(prompts)} replies ({decoding}) with the tuned and the base model",
             flush=True,
         )
+        if e.engine == "vllm":  # batched by vLLM on a GPU box; the same prompts, as token ids
+            from chatlike.model.serve import vllm_replies
+
+            ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+            tuned, base = vllm_replies(cfg, run_dir, ids, load.stop_ids(tokenizer), e.max_new_tokens,
+                                       options["temperature"], options.get("top_p", 1.0), e.seed)  # fmt: skip
+            replies[decoding] = {"tuned": tuned, "base": base}
+            continue
         common = dict(max_new_tokens=e.max_new_tokens, batch_size=e.batch_size, seed=e.seed, **options)
         replies[decoding] = {"tuned": load.generate(model, tokenizer, prompts, **common)}
         with base_of(model, cfg, run_dir) as base_model:
