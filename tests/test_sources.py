@@ -75,8 +75,10 @@ def test_a_folder_is_searched_for_every_export_and_only_those(tmp_path):
     exports(root)
     (root / "notes.txt").write_text("shopping: milk, eggs\n")
     (root / "settings.json").write_text('{"theme": "dark"}')
+    (root / "photos.zip").write_bytes(ss.whatsapp_zip("not a chat", name="list.txt"))
+    (root / "ios.zip").write_bytes(ss.whatsapp_zip(ss.whatsapp_text(talk(15, "Giulia", T0, "zip"), "it ios")))
     sources = read_sources(SourceConfig(path=str(root), me_whatsapp=ME))
-    assert sorted(c.source for c in sources.chats) == ["discord", "telegram", "whatsapp"]
+    assert sorted(c.source for c in sources.chats) == ["discord", "telegram", "whatsapp", "whatsapp"]
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("nothing here\n")

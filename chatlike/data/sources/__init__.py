@@ -126,6 +126,8 @@ def _folder(folder: Path, fmt: str) -> list[tuple[Path, str]]:
             path = Path(root) / name
             if name.lower().endswith(_SUFFIXES):
                 kind = sniff(_head(path))
+                if kind == "whatsapp" and name.lower().endswith(".zip") and not whatsapp.zip_holds_chat(path):
+                    continue  # some other zip (a download's media)
                 if kind and fmt in ("auto", kind):
                     found.append((path, kind))
     if not found:

@@ -327,6 +327,20 @@ def _no_lines(text: str) -> str:
     )
 
 
+def zip_holds_chat(path: Path) -> bool:
+    """Whether a zip found in a folder holds a WhatsApp chat (a .txt whose lines are a chat's)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.lower().endswith(".txt") and not name.startswith("__MACOSX/"):
+                    with z.open(name) as f:
+                        if looks_like(f.read(4096).decode("utf-8", "replace")):
+                            return True
+    except (zipfile.BadZipFile, OSError, EOFError):
+        pass
+    return False
+
+
 def looks_like(head: str) -> bool:
     """Whether a file's first lines are a WhatsApp chat's (format detection)."""
     return any(_HEADER.match("\n" + line) for line in head.replace("\r\n", "\n").split("\n")[:20])
