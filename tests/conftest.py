@@ -33,3 +33,16 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def smoke_cfg(*overrides: str):
+    """The config `python -m chatlike experiment=smoke OVERRIDES` composes, as the dataclasses."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from chatlike.app import conf_dir
+    from chatlike.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        return OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke", *overrides]))

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, smoke_cfg
 
 from chatlike.config import ChatConfig, Config
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
@@ -240,18 +240,6 @@ def test_chat_and_merge_on_a_run_dir_without_chats_json_say_to_run_prepare_again
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith(f"chatlike: error: {RunDir(run).chats} is missing") and "prepare" in line
     assert not RunDir(run).merged.exists()
-
-
-def smoke_cfg(*overrides: str) -> Config:
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from chatlike.app import conf_dir
-    from chatlike.config import register
-
-    register()
-    with initialize_config_dir(config_dir=str(conf_dir())):
-        return OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke", *overrides]))
 
 
 @pytest.mark.slow

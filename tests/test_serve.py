@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, smoke_cfg
 
 from chatlike.config import Config, ServeConfig
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
@@ -547,18 +547,6 @@ def test_vllms_inputs_for_the_smoke_run_the_merged_model_its_template_and_stop_i
         cmd[2] == str(RunDir(run).tiny_model) and flag(cmd, "--lora-modules") == f"smoke={RunDir(run).train}"
     )
     assert flag(cmd, "--max-lora-rank") == "16" and flag(cmd, "--tokenizer") == str(RunDir(run).train)
-
-
-def smoke_cfg(*overrides: str) -> Config:
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from chatlike.app import conf_dir
-    from chatlike.config import register
-
-    register()
-    with initialize_config_dir(config_dir=str(conf_dir())):
-        return OmegaConf.to_object(compose(config_name="config", overrides=["experiment=smoke", *overrides]))
 
 
 @pytest.mark.slow
