@@ -29,8 +29,13 @@ def conf_dir() -> Path:
 _CONF_PREFIX = re.compile(r"^([+~]{0,2})conf/([\w/]+=)")
 
 
+# A dict of the schema given whole (`bot.allow={111222333: Lorenzo}`): Hydra would merge it into the
+# empty default and refuse its keys as new ("not in struct"); `++` lets them in.
+_WHOLE_DICT = re.compile(r"^(bot\.allow|train\.extra)=\{")
+
+
 def normalize_args(args: list[str]) -> list[str]:
-    return [_CONF_PREFIX.sub(r"\1\2", a) for a in args]
+    return [_WHOLE_DICT.sub(r"++\1={", _CONF_PREFIX.sub(r"\1\2", a)) for a in args]
 
 
 def _overrides_of(args: list[str]) -> list[str] | None:
@@ -99,6 +104,8 @@ def _bad_config(exc: BaseException) -> str:
     line = _one_line(exc)
     if "'serve.api_key'" in line:  # kept out of the config, so no snapshot holds it
         line += "; the API key comes from the CHATLIKE_API_KEY environment variable only"
+    if "'bot.token'" in line:
+        line += "; the bot's token comes from the TELEGRAM_BOT_TOKEN environment variable only"
     return f"bad config: {line} (see: python -m chatlike --help)"
 
 

@@ -16,7 +16,7 @@ from hydra.core.config_store import ConfigStore
 
 from chatlike.errors import ChatlikeError
 
-STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve")
+STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve", "bot")
 ENGINES = ("transformers", "vllm")
 
 
@@ -342,6 +342,69 @@ class ServeConfig:
         _require(0 < self.gpu_memory_utilization <= 1, "serve.gpu_memory_utilization", "must be in (0, 1]")
 
 
+BOT_MODES = ("auto", "draft")
+DISCLOSURE = (
+    "Hi! Replies here are written by an AI trained on {owner}'s messages, not by {owner}. "
+    "Send /forget to clear what it remembers of this chat."
+)
+
+
+@dataclass
+class BotConfig:
+    """The clone in Telegram (chatlike/bot/), a client of the serve stage's OpenAI-compatible server.
+    The bot's token is no setting: it comes from the TELEGRAM_BOT_TOKEN environment variable only, so
+    no config snapshot or log ever holds it. Sampling is chat's (chat.temperature, chat.top_p,
+    chat.max_new_tokens)."""
+
+    # Telegram user ids (or @usernames, or a group's chat id) -> the contact of data/chats.json the
+    # clone believes it talks to; nobody else gets an answer. `bot.allow={111222333: Lorenzo}`:
+    # null, not {}, by default, so that a dict on the command line replaces it (ids parse as ints)
+    allow: dict[Any, str] = field(default_factory=dict)
+    owner: Optional[str] = None  # you: your user id (or @username); draft mode sends you the proposals
+    mode: str = "auto"  # auto: answer directly; draft: propose each reply to the owner (Send / Discard)
+    # the OpenAI-compatible server; None = the one RUN/serve.json names (stages=[serve,bot] starts it)
+    api_base: Optional[str] = None
+    model: Optional[str] = None  # the served model to ask; None = RUN/serve.json's first
+    telegram_api: str = "https://api.telegram.org"  # another Bot API server: self-hosted, or a test's
+    delay_seconds: float = 1.5  # between the messages of one reply, as a person types
+    redact_replies: bool = True  # e-mails, URLs, cards, phone numbers in replies -> placeholders
+    # what /start (and the first reply in a chat) says first; {owner} = your name; null = nothing
+    disclosure: Optional[str] = DISCLOSURE
+    refusal: str = "Sorry, I don't know you: this is a private bot."  # once, to someone not allowed
+    unavailable: str = "Sorry, I can't answer right now."  # once per outage of the model server
+    reply_timeout_s: float = 120.0  # for one reply from the model server
+
+    def __post_init__(self) -> None:
+        self.allow = {str(k).strip(): str(v) for k, v in (self.allow or {}).items()}
+        _require(self.mode in BOT_MODES, "bot.mode", f"must be one of {', '.join(BOT_MODES)}")
+        _require(self.mode != "draft" or self.owner is not None, "bot.owner", "must be set for bot.mode=draft "
+                 "(your Telegram user id: the proposals go to you)")  # fmt: skip
+        for who in [*self.allow, *([self.owner] if self.owner is not None else [])]:
+            _require(
+                telegram_user_key(who) is not None,
+                "bot.allow" if who != self.owner else "bot.owner",
+                f"has {who!r}: use a Telegram user id (digits; a group's id starts with -) or an @username",
+            )
+        _require(self.delay_seconds >= 0, "bot.delay_seconds", "must be >= 0")
+        _require(self.reply_timeout_s > 0, "bot.reply_timeout_s", "must be > 0")
+        _require(
+            self.telegram_api.startswith(("http://", "https://")),
+            "bot.telegram_api",
+            "must be an http(s) URL (the Bot API server)",
+        )
+
+
+def telegram_user_key(who: str | int) -> str | None:
+    """A user or chat id as digits (a group's with its minus), or a lower-case @username; None when
+    it is neither (Telegram usernames are 5 to 32 letters, digits and underscores)."""
+    text = str(who).strip()
+    if re.fullmatch(r"-?\d{1,20}", text):
+        return text
+    if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", text):
+        return text.lower()
+    return None
+
+
 def valid_model_name(name: str) -> bool:
     """A served model's name as a Hugging Face repo id (`transformers serve` finds models by that id)."""
     return len(name) <= 96 and "--" not in name and ".." not in name and bool(_MODEL_NAME.fullmatch(name))
@@ -363,6 +426,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
     name: str = "default"  # the experiment's name: outputs/<name>/<date>_<time>
     stages: list[str] = field(default_factory=lambda: ["prepare", "configure"])
     seed: int = 0  # the tiny model's initialisation and chat sampling (split, train, eval have their own)

@@ -65,3 +65,15 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
             old.rename(path)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def append_line(path: str | os.PathLike, line: str) -> None:
+    """`line` appended to a log of records in one write (O_APPEND), so a crash never leaves half a
+    record; the file is the owner's only (0600): it holds chats."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)

@@ -50,6 +50,9 @@ class RunDir:
         self.serve_hub = self.serve / "hub"  # transformers serve's own Hugging Face cache: the served models
         self.serve_template = self.serve / "chat_template.jinja"  # vLLM: the training chat template
         self.serve_generation = self.serve / "generation"  # vLLM: generation_config.json (stop ids, sampling)
+        # bot
+        self.bot = root / "bot"
+        self.bot_record = self.bot / "conversations.jsonl"  # every exchange, as training data
 
     def split(self, name: str) -> Path:
         """data/{train,val,test}.jsonl"""

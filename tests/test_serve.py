@@ -9,12 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, smoke_cfg
+from conftest import ROOT, Serving, alive, free_port, run_cli, smoke_cfg
 
 from chatlike.config import Config, ServeConfig
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
@@ -265,12 +264,6 @@ def one_line(proc: subprocess.CompletedProcess) -> str:
     return line
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_a_busy_port_is_one_line_naming_it(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -364,67 +357,6 @@ def test_the_api_key_is_no_setting(tmp_path):
 
 
 # -- the real server on the smoke clone -----------------------------------------------------------
-
-
-class Serving:
-    """`python -m chatlike ... stages=[serve]` running, its output collected line by line."""
-
-    def __init__(self, *args: str, env: dict | None = None):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatlike", *args, "stages=[serve]"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for(self, text: str, timeout: float = 600) -> None:
-        end = time.time() + timeout
-        while not any(text in line for line in self.lines):
-            assert self.proc.poll() is None or self.reader.is_alive(), (
-                f"exited {self.proc.returncode}:\n{self.output}"
-            )
-            assert time.time() < end, f"no {text!r} after {timeout} s:\n{self.output}"
-            time.sleep(0.2)
-
-    def engine_pids(self) -> list[int]:
-        """The processes chatlike started: the engine's process group (the engine and its helpers)."""
-        out = subprocess.run(["ps", "-eo", "pid=,ppid=,pgid="], capture_output=True, text=True).stdout
-        rows = [tuple(int(x) for x in line.split()) for line in out.splitlines()]
-        groups = {pgid for pid, ppid, pgid in rows if ppid == self.proc.pid}
-        return [pid for pid, ppid, pgid in rows if pgid in groups]
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 60) -> int:
-        self.proc.send_signal(sig)
-        code = self.proc.wait(timeout)
-        self.reader.join(10)
-        return code
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}/stat").exists() else "X"
-    return state != "Z"
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """The smoke experiment (tiny model, CPU, LoRA) trained once for this module."""
-    run = tmp_path_factory.mktemp("serve") / "run"
-    run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare,configure,train]", check=True)
-    assert (run / "train" / "adapter_model.safetensors").is_file()
-    return run
 
 
 def python_example(output: str) -> str:

@@ -1,5 +1,6 @@
 """serve: the run's clone behind an OpenAI-compatible server (transformers serve or vLLM), in the
 foreground until Ctrl-C, which stops it (chatlike.model.serve says what each engine is given).
+With the bot stage (`stages=[serve,bot]`) the bot starts it in the background instead.
 
 At start it prints the URL, the model name, the contacts and a ready curl and Python example, and
 writes RUN/serve.json (base URL, model names, every chat's system prompt) for other programs.
@@ -20,6 +21,8 @@ def run(cfg: Config, run_dir: Path) -> None:
     from chatlike.model import serve
     from chatlike.rundir import RunDir
 
+    if "bot" in cfg.stages:  # stages=[serve,bot]: the bot stage starts the server and stops it with itself
+        return
     started = time.monotonic()
     stop_on = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:

@@ -1,0 +1,419 @@
+"""The clone as a Telegram bot (long polling), a client of the serve stage's OpenAI-compatible server.
+
+Why aiogram 3: asyncio throughout, so several chats are answered at once while each waits on the
+model; a documented custom Bot API server (`TelegramAPIServer.from_base`: a self-hosted server, or
+a test's stand-in); request middlewares, where flood-wait retries belong, and the backoff its own
+polling uses; `ChatActionSender` for "typing…". It also installs beside our stack as it is
+(python-telegram-bot 22 would pull httpx back below the 0.29 we have).
+
+Who gets an answer: the users (or groups) of bot.allow, each as the contact of data/chats.json it
+names; everybody else one polite refusal, and nothing of theirs reaches the model. Each chat keeps
+its history in the training format (chatlike.bot.conversation), trimmed to the model's context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.filters import Command, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.methods import GetUpdates
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiogram.utils.backoff import Backoff, BackoffConfig
+from aiogram.utils.chat_action import ChatActionSender
+
+from chatlike.bot.conversation import Conversation, telegram_messages
+from chatlike.config import Config, telegram_user_key
+from chatlike.data.chats import ChatIndex, ChatInfo
+from chatlike.errors import ChatlikeError
+from chatlike.files import append_line
+
+log = logging.getLogger("chatlike.bot")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the clone answers: an OpenAI-compatible base URL and the served model's name."""
+
+    base_url: str
+    model: str
+    api_key: Optional[str]  # CHATLIKE_API_KEY when the server checks one; never printed
+
+
+class Draft(CallbackData, prefix="draft"):
+    """The owner's Send / Discard button under a proposed reply."""
+
+    action: str  # send | discard
+    id: int
+
+
+@dataclass
+class Proposal:
+    chat_id: int
+    contact: str
+    messages: list[dict]  # what the model was given
+    proposed: str
+    outgoing: list[str]  # the Telegram messages it would send
+
+
+class Retry(BaseRequestMiddleware):
+    """Telegram's flood waits (429) are waited out as long as its retry_after says; network and
+    server errors back off as aiogram's own polling does; after `tries`, the error stands."""
+
+    def __init__(self, tries: int = 5):
+        self.tries = tries
+
+    async def __call__(self, make_request, bot, method):
+        backoff = Backoff(BackoffConfig(min_delay=0.5, max_delay=20.0, factor=2.0, jitter=0.1))
+        for attempt in itertools.count(1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt >= self.tries:
+                    raise
+                log.warning(
+                    "telegram: flood wait on %s: retrying in %s s", type(method).__name__, exc.retry_after
+                )
+                await asyncio.sleep(exc.retry_after)
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                if attempt >= self.tries or isinstance(method, GetUpdates):  # polling backs off itself
+                    raise
+                log.warning("telegram: %s failed (%s); retrying", type(method).__name__, one_line(exc))
+                await backoff.asleep()
+
+
+class Redact(logging.Filter):
+    """Takes the bot's token out of every log record (a library may log a URL holding it)."""
+
+    def __init__(self, secret: str):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info = record.exc_text = None
+        record.msg, record.args = text.replace(self.secret, "<TELEGRAM_BOT_TOKEN>"), ()
+        return True
+
+
+def check_allow(allow: dict[str, str], index: ChatIndex) -> dict[str, ChatInfo]:
+    """The run's chats by name, once every contact bot.allow names is one of them."""
+    chats = {c.name: c for c in index.chats}
+    unknown = sorted({name for name in allow.values() if name not in chats})
+    if unknown:
+        raise ChatlikeError(
+            f"bot.allow names {', '.join(map(repr, unknown))}, not a chat of this run; "
+            f"choose from: {', '.join(chats)}"
+        )
+    return chats
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class CloneBot:
+    """The state of the bot: who is allowed as whom, each chat's conversation, pending drafts."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        index: ChatIndex,
+        endpoint: Endpoint,
+        count_tokens: Callable[[list[dict]], int],
+        budget: int,
+        record: Path,
+    ):
+        from openai import AsyncOpenAI
+
+        self.cfg, self.b, self.index, self.endpoint = cfg, cfg.bot, index, endpoint
+        self.count_tokens, self.budget, self.record = count_tokens, budget, record
+        self.chats = check_allow(cfg.bot.allow, index)
+        self.allow = {telegram_user_key(k): v for k, v in self.b.allow.items()}
+        self.owner = telegram_user_key(self.b.owner) if self.b.owner is not None else None
+        self.owner_chat: Optional[int] = (
+            int(self.owner) if self.owner and self.owner.lstrip("-").isdigit() else None
+        )
+        self.client = AsyncOpenAI(
+            base_url=endpoint.base_url, api_key=endpoint.api_key or "unused", timeout=self.b.reply_timeout_s,
+            max_retries=0,
+        )  # fmt: skip
+        self.conversations: dict[int, Conversation] = {}
+        self.locks: dict[int, asyncio.Lock] = {}
+        self.refused: set[str] = set()
+        self.disclosed: set[int] = set()
+        self.told_down: set[int] = set()  # chats told "can't answer" in this outage of the server
+        self.drafts: dict[int, Proposal] = {}
+        self.draft_ids = itertools.count(1)
+
+    # -- who is who ---------------------------------------------------------------------------
+
+    def _keys(self, user: User) -> list[str]:
+        keys = [str(user.id)]
+        if user.username:
+            keys.append("@" + user.username.lower())
+        return keys
+
+    def is_owner(self, user: Optional[User]) -> bool:
+        return user is not None and self.owner is not None and self.owner in self._keys(user)
+
+    def whom(self, message: Message) -> Optional[tuple[ChatInfo, str]]:
+        """The chat of data/chats.json this Telegram chat plays and who speaks; None when not allowed.
+        A private chat is allowed by its user; a group by its own id (its members then speak under
+        their name in bot.allow, else their Telegram name)."""
+        user = message.from_user
+        if user is None:
+            return None
+        contact = next((self.allow[k] for k in self._keys(user) if k in self.allow), None)
+        if message.chat.type == "private":
+            return (self.chats[contact], contact) if contact is not None else None
+        group = self.allow.get(str(message.chat.id))
+        if group is None:
+            return None
+        chat = self.chats[group]
+        speaker = contact if contact in chat.members else user.full_name
+        return chat, speaker
+
+    def conversation(self, chat_id: int, chat: ChatInfo) -> Conversation:
+        conv = self.conversations.get(chat_id)
+        if conv is None or conv.system != chat.system:
+            fmt = self.cfg.persona.group_speaker_format if chat.group else None
+            conv = self.conversations[chat_id] = Conversation(chat.system, self.index.me, fmt)
+        return conv
+
+    def lock(self, chat_id: int) -> asyncio.Lock:
+        return self.locks.setdefault(chat_id, asyncio.Lock())
+
+    # -- what the bot does --------------------------------------------------------------------
+
+    async def start(self, message: Message, bot: Bot) -> None:
+        if self.whom(message) is None and not self.is_owner(message.from_user):
+            await self.refuse(message)
+            return
+        if self.is_owner(message.from_user):
+            self.owner_chat = message.chat.id
+        await self.disclose(bot, message.chat.id, again=True)
+        if self.is_owner(message.from_user) and self.b.mode == "draft":
+            await bot.send_message(
+                message.chat.id, "You are the owner: each proposed reply comes here first."
+            )
+
+    async def forget(self, message: Message, bot: Bot) -> None:
+        if self.whom(message) is None:
+            await self.refuse(message)
+            return
+        async with self.lock(message.chat.id):
+            self.conversations.pop(message.chat.id, None)
+        log.info("bot: chat %s: history forgotten", message.chat.id)
+        await bot.send_message(message.chat.id, "Forgotten: this chat starts afresh.")
+
+    async def refuse(self, message: Message) -> None:
+        """One polite refusal per person; later messages are dropped without a word."""
+        user = message.from_user
+        key = str(user.id) if user else str(message.chat.id)
+        if key in self.refused:
+            return
+        self.refused.add(key)
+        log.info("bot: refused user %s (not in bot.allow)", key)
+        await message.answer(self.b.refusal)
+
+    async def disclose(self, bot: Bot, chat_id: int, again: bool = False) -> None:
+        """Say, once per chat, that replies come from an AI (bot.disclosure; null = never)."""
+        if self.b.disclosure is None or (chat_id in self.disclosed and not again):
+            return
+        self.disclosed.add(chat_id)
+        await bot.send_message(chat_id, self.b.disclosure.format(owner=self.index.me))
+
+    async def text(self, message: Message, bot: Bot) -> None:
+        if self.is_owner(message.from_user):
+            self.owner_chat = message.chat.id
+        found = self.whom(message)
+        if found is None:
+            if not self.is_owner(message.from_user):
+                await self.refuse(message)
+            return
+        chat, speaker = found
+        chat_id = message.chat.id
+        async with self.lock(chat_id):
+            conv = self.conversation(chat_id, chat)
+            conv.heard(speaker, message.text or "")
+            conv.fit(self.count_tokens, self.budget)
+            await self.disclose(bot, chat_id)
+            messages = conv.messages()
+            try:
+                async with ChatActionSender.typing(bot=bot, chat_id=chat_id):
+                    reply = await self.generate(messages)
+            except Exception as exc:  # the model server is down, slow or refuses: the bot stays up
+                log.warning(
+                    "bot: chat %s: no reply from %s (%s)", chat_id, self.endpoint.base_url, one_line(exc)
+                )
+                if chat_id not in self.told_down:
+                    self.told_down.add(chat_id)
+                    await bot.send_message(chat_id, self.b.unavailable)
+                return
+            self.told_down.discard(chat_id)
+            outgoing = telegram_messages(reply, self.b.redact_replies)
+            proposal = Proposal(chat_id, chat.name, messages, reply, outgoing)
+            if self.b.mode == "draft":
+                await self.propose(bot, proposal, message.text or "")
+                return
+            await self.send(bot, conv, proposal)
+            self.write(proposal, sent=outgoing, decision=None)
+
+    async def generate(self, messages: list[dict]) -> str:
+        c = self.cfg.chat
+        response = await self.client.chat.completions.create(
+            model=self.endpoint.model,
+            messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+            temperature=c.temperature,
+            top_p=c.top_p,
+            max_tokens=c.max_new_tokens,
+        )
+        return (response.choices[0].message.content or "").strip()
+
+    async def send(self, bot: Bot, conv: Conversation, proposal: Proposal) -> None:
+        """The reply's messages one by one, "typing…" and a pause between them, as a person writes."""
+        for i, text in enumerate(proposal.outgoing):
+            if i and self.b.delay_seconds:
+                await bot.send_chat_action(proposal.chat_id, "typing")
+                await asyncio.sleep(self.b.delay_seconds)
+            await bot.send_message(proposal.chat_id, text)
+        conv.said(proposal.outgoing)
+
+    async def propose(self, bot: Bot, proposal: Proposal, asked: str) -> None:
+        """Draft mode: the owner sees what was asked and the proposed reply, with Send / Discard."""
+        if not proposal.outgoing:
+            self.write(proposal, sent=None, decision=None)
+            return
+        if self.owner_chat is None:
+            log.warning("bot: a draft for %s waits: the owner (bot.owner) has not written to the bot yet; "
+                        "send it /start", proposal.contact)  # fmt: skip
+        draft_id = next(self.draft_ids)
+        self.drafts[draft_id] = proposal
+        if self.owner_chat is None:
+            return
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[[
+                InlineKeyboardButton(text="Send", callback_data=Draft(action="send", id=draft_id).pack()),
+                InlineKeyboardButton(text="Discard", callback_data=Draft(action="discard", id=draft_id).pack()),
+            ]]
+        )  # fmt: skip
+        text = f"{proposal.contact} wrote:\n{asked}\n\nProposed reply:\n" + "\n".join(proposal.outgoing)
+        await bot.send_message(self.owner_chat, text[:4096], reply_markup=keyboard)
+
+    async def decide(self, query: CallbackQuery, data: Draft, bot: Bot) -> None:
+        """The owner pressed Send or Discard under a draft."""
+        if not self.is_owner(query.from_user):
+            await query.answer("Only the owner decides.")
+            return
+        proposal = self.drafts.pop(data.id, None)
+        if proposal is None:
+            await query.answer("Already decided.")
+            return
+        if data.action == "send":
+            async with self.lock(proposal.chat_id):
+                conv = self.conversations.get(proposal.chat_id)
+                await self.send(bot, conv or Conversation("", self.index.me), proposal)
+            self.write(proposal, sent=proposal.outgoing, decision="send")
+        else:
+            self.write(proposal, sent=None, decision="discard")
+        await query.answer("Sent." if data.action == "send" else "Discarded.")
+        if isinstance(query.message, Message):
+            await bot.edit_message_reply_markup(
+                chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
+            )
+
+    def write(self, proposal: Proposal, sent: Optional[list[str]], decision: Optional[str]) -> None:
+        """One exchange appended to RUN/bot/conversations.jsonl, as training data (the messages end with
+        what was sent, when something was) and what the owner decided."""
+        import json
+
+        messages = list(proposal.messages)
+        if sent:
+            messages.append({"role": "assistant", "name": self.index.me, "content": "\n".join(sent)})
+        line = {
+            "messages": messages,
+            "chat": proposal.contact,
+            "telegram_chat_id": proposal.chat_id,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "mode": self.b.mode,
+            "proposed": proposal.proposed,
+            "sent": sent,
+            "owner": decision,
+        }
+        append_line(self.record, json.dumps(line, ensure_ascii=False))
+
+
+def router_for(clone: CloneBot) -> Router:
+    """The handlers; a fault in one chat is a log line, never the end of the bot or of other chats."""
+    router = Router(name="chatlike")
+
+    def guarded(handler):
+        async def run(event: Any, bot: Bot, **kwargs: Any) -> None:
+            try:
+                await handler(event, bot=bot, **{k: v for k, v in kwargs.items() if k == "callback_data"})
+            except Exception as exc:  # noqa: BLE001
+                chat = getattr(getattr(event, "chat", None), "id", None)
+                log.error("bot: chat %s: %s", chat, one_line(exc))
+
+        return run
+
+    router.message.register(guarded(clone.start), CommandStart())
+    router.message.register(guarded(clone.forget), Command("forget"))
+    router.message.register(guarded(clone.text), F.text)
+
+    async def decide(query: CallbackQuery, bot: Bot, callback_data: Draft) -> None:
+        await clone.decide(query, callback_data, bot)
+
+    router.callback_query.register(guarded(decide), Draft.filter())
+    return router
+
+
+async def serve_forever(clone: CloneBot, token: str, telegram_api: str) -> None:
+    """Check the token, then long-poll until SIGINT / SIGTERM."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram_api))
+    session.middleware(Retry())
+    bot = Bot(token, session=session)
+    try:
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise ChatlikeError(
+                "bot: Telegram refused the token in TELEGRAM_BOT_TOKEN (401 Unauthorized); "
+                "copy it again from @BotFather"
+            ) from None
+        except TelegramAPIError as exc:
+            raise ChatlikeError(f"bot: the Bot API at {telegram_api} answered {one_line(exc)}") from None
+        users = ", ".join(f"{k} as {v}" for k, v in clone.b.allow.items()) or "nobody (set bot.allow)"
+        print(
+            f"bot: @{me.username} answers {users}, in {clone.b.mode} mode, with model "
+            f"{clone.endpoint.model!r} at {clone.endpoint.base_url}\n"
+            f"  exchanges: {clone.record}\n  Ctrl-C stops it",
+            flush=True,
+        )
+        dp = Dispatcher()
+        dp.include_router(router_for(clone))
+        await dp.start_polling(bot, polling_timeout=10, handle_signals=True, close_bot_session=False)
+    finally:
+        await bot.session.close()
+        await clone.client.close()

@@ -1,0 +1,379 @@
+"""The bot stage, for real: `python -m chatlike ... stages=[bot]` (aiogram) pointed at a Telegram Bot
+API stand-in on 127.0.0.1 (tests/standins.py) and at the real `transformers serve` of the smoke
+clone; an OpenAI-compatible stand-in only where the tiny clone cannot be made to say something
+(a phone number) or to be slow."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import time
+
+import pytest
+from conftest import Serving, alive, free_port, run_cli
+from standins import ModelStandin, TelegramStandin
+
+from chatlike.bot.conversation import telegram_messages
+from chatlike.config import DISCLOSURE
+from chatlike.rundir import RunDir
+
+TOKEN = "123456789:AAH-test-secret-0f3c9e5b7d_chatlike"  # must show up nowhere but the stand-in's URL
+SECRET = TOKEN.split(":")[1]
+LORENZO, GIULIA, ANNA, STRANGER, OWNER = 1001, 1002, 1003, 6666, 4242
+ALLOW = f"bot.allow={{{LORENZO}: Lorenzo, {GIULIA}: Giulia Russo, @anna_s: Anna Smith}}"
+ENV = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}
+UNAVAILABLE = "Sorry, I can't answer right now."
+REFUSAL = "Sorry, I don't know you: this is a private bot."
+
+
+def disclosure() -> str:
+    return DISCLOSURE.format(owner="Pasquale Esposito")
+
+
+def copy_run(trained_run, dest):
+    shutil.copytree(
+        trained_run, dest, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "serve*", "bot")
+    )
+    return dest
+
+
+def records(run) -> list[dict]:
+    path = RunDir(run).bot_record
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    )
+
+
+def texts(messages: list[dict]) -> list[str]:
+    return [m["text"] for m in messages]
+
+
+def no_secret_anywhere(run, *outputs: str) -> None:
+    files = [f for f in run.rglob("*") if f.is_file() and f.stat().st_size < 20_000_000]
+    leaking = [str(f) for f in files if SECRET.encode() in f.read_bytes()]
+    assert not leaking, leaking
+    assert all(SECRET not in out for out in outputs)
+
+
+def start_bot(run, telegram, *overrides, stages="stages=[bot]") -> Serving:
+    bot = Serving(
+        "experiment=smoke", f"hydra.run.dir={run}", f"bot.telegram_api={telegram.url}", "bot.delay_seconds=0",
+        "chat.temperature=0", ALLOW, *overrides, env=ENV, stages=stages,
+    )  # fmt: skip
+    bot.wait_for("Ctrl-C stops it")
+    return bot
+
+
+# -- one line for what cannot run -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    run = tmp_path_factory.mktemp("bot_prepared") / "run"
+    run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare]", check=True)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("bot.token=123:abc", "comes from the TELEGRAM_BOT_TOKEN environment variable only"),
+        ("bot.allow={@lo: Lorenzo}", "bot.allow has '@lo': use a Telegram user id"),
+        ("bot.mode=draft", "bot.owner must be set for bot.mode=draft"),
+        ("bot.mode=typing", "bot.mode must be one of auto, draft"),
+    ],
+)
+def test_a_bad_bot_setting_is_one_line(prepared, override, message):
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={prepared}", "stages=[bot]", override)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert message in proc.stderr.strip().splitlines()[-1]
+
+
+def test_without_a_token_in_the_environment_the_bot_says_where_it_comes_from(prepared):
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={prepared}", "stages=[bot]", env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "chatlike: error: bot: set the TELEGRAM_BOT_TOKEN environment variable to your bot's token "
+        "(from @BotFather); it is read from there only, never from a config"
+    )
+
+
+def test_with_no_server_up_the_bot_says_how_to_start_one(prepared):
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={prepared}", "stages=[bot]", env=ENV)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "serve.json is missing" in line and "stages=[serve,bot]" in line and "bot.api_base" in line
+
+
+def test_an_allowed_contact_not_in_the_run_is_one_line_listing_the_chats(prepared):
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={prepared}", "stages=[bot]", "bot.api_base=http://127.0.0.1:9/v1",
+                   'bot.allow={1001: Lorenz}', env=ENV)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "chatlike: error: bot.allow names 'Lorenz', not a chat of this run; "
+        "choose from: Lorenzo, Giulia Russo, Anna Smith, Dmitri Volkov"
+    )
+
+
+# -- auto mode, against the real transformers serve of the smoke clone ----------------------------
+
+
+@pytest.fixture(scope="module")
+def served(trained_run, tmp_path_factory):
+    run = copy_run(trained_run, tmp_path_factory.mktemp("bot") / "run")
+    port = free_port()
+    serving = Serving("experiment=smoke", f"hydra.run.dir={run}", f"serve.port={port}")
+    serving.wait_for("Ctrl-C stops the server")
+    yield run, serving
+    if serving.proc.poll() is None:
+        serving.stop()
+
+
+@pytest.fixture(scope="module")
+def telegram():
+    standin = TelegramStandin(TOKEN)
+    yield standin
+    standin.close()
+
+
+@pytest.fixture(scope="module")
+def auto_bot(served, telegram):
+    run, _ = served
+    bot = start_bot(run, telegram)
+    yield bot
+    if bot.proc.poll() is None:
+        bot.stop()
+
+
+def direct_reply(run, contact: str, text: str) -> str:
+    """What the served clone answers to `text` as the chat with `contact` (greedy), asked directly."""
+    from openai import OpenAI
+
+    serve = json.loads(RunDir(run).serve_json.read_text(encoding="utf-8"))
+    client = OpenAI(base_url=serve["base_url"], api_key="unused", timeout=120)
+    system = serve["models"]["smoke"]["system_prompts"][contact]
+    reply = client.chat.completions.create(
+        model="smoke", messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
+        temperature=0, top_p=0.9, max_tokens=256,
+    )  # fmt: skip
+    return reply.choices[0].message.content.strip()
+
+
+@pytest.mark.slow
+def test_an_allowed_user_gets_the_persona_reply_as_separate_messages(served, telegram, auto_bot):
+    run, _ = served
+    # a message the clone answers with several messages of its own (its training replies often are)
+    candidates = ["ciao! ci sei stasera?", "dove sei?", "come va?", "ci vediamo dopo?", "hai finito?", "ok"]
+    text, expected = next(
+        ((t, telegram_messages(r, True)) for t in candidates if len(telegram_messages(r := direct_reply(run, "Lorenzo", t), True)) > 1),
+        (None, None),
+    )  # fmt: skip
+    assert text is not None, "the smoke clone answered every candidate with one message"
+    telegram.say(LORENZO, text)
+    sent = telegram.wait_sent(LORENZO, 1 + len(expected))
+    assert texts(sent) == [disclosure(), *expected]  # the AI disclosure first, once; then the reply
+    assert any(
+        int(p["chat_id"]) == LORENZO and p["action"] == "typing" for p in telegram.methods("sendChatAction")
+    )
+    (record,) = [r for r in records(run) if r["telegram_chat_id"] == LORENZO]
+    system = json.loads(RunDir(run).serve_json.read_text())["models"]["smoke"]["system_prompts"]["Lorenzo"]
+    assert record["messages"] == [
+        {"role": "system", "content": system},
+        {"role": "user", "name": "Lorenzo", "content": text},
+        {"role": "assistant", "name": "Pasquale Esposito", "content": "\n".join(expected)},
+    ]  # the training format: the owner can train on it
+    assert record["sent"] == expected and record["owner"] is None and record["mode"] == "auto"
+
+
+@pytest.mark.slow
+def test_unknown_users_get_one_refusal_and_start_explains_the_ai(served, telegram, auto_bot):
+    run, _ = served
+    before = len(records(run))
+    telegram.say(STRANGER, "ciao, chi sei?")
+    telegram.say(STRANGER, "rispondi!")
+    telegram.say(ANNA, "/start", username="Anna_S")  # allowed by @username, any case
+    assert texts(telegram.wait_sent(ANNA, 1)) == [disclosure()]
+    assert texts(telegram.wait_sent(STRANGER, 1)) == [REFUSAL]
+    time.sleep(1)
+    assert texts(telegram.sent(STRANGER)) == [REFUSAL]  # once, not per message
+    assert len(records(run)) == before  # nothing of theirs reached the model
+
+
+@pytest.mark.slow
+def test_forget_clears_the_chats_history(served, telegram, auto_bot):
+    run, _ = served
+    telegram.say(GIULIA, "ciao!")
+    telegram.wait_sent(GIULIA, 2)
+    n = len(telegram.sent(GIULIA))
+    telegram.say(GIULIA, "/forget")
+    assert texts(telegram.wait_sent(GIULIA, n + 1))[-1] == "Forgotten: this chat starts afresh."
+    count = len([r for r in records(run) if r["telegram_chat_id"] == GIULIA])
+    telegram.say(GIULIA, "ci sei?")
+    deadline = time.time() + 120
+    while len(mine := [r for r in records(run) if r["telegram_chat_id"] == GIULIA]) == count:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert [m["content"] for m in mine[-1]["messages"][1:2]] == ["ci sei?"]  # nothing before it
+    assert mine[0]["messages"][0]["content"].endswith(
+        "chatting with Giulia Russo. Respond naturally in their conversational style."
+    )
+
+
+@pytest.mark.slow
+def test_a_flood_wait_is_waited_out_and_the_reply_still_arrives(served, telegram, auto_bot):
+    telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    attempts = len(telegram.methods("sendMessage"))
+    telegram.say(ANNA, "dove sei?", username="anna_s")
+    sent = telegram.wait_sent(ANNA, 2)  # the disclosure of /start, then the reply
+    calls = [(p, t) for m, p, t in telegram.calls if m == "sendMessage"][attempts:]
+    failed, retried = calls[0], calls[1]
+    assert "ok" not in failed[0] and failed[0]["text"] == retried[0]["text"] == sent[1]["text"]
+    assert retried[1] - failed[1] >= 1.0  # retry_after, honoured
+    assert "flood wait on SendMessage: retrying in 1 s" in auto_bot.output
+
+
+@pytest.mark.slow
+def test_the_model_server_stopped_mid_conversation_is_one_notice_and_the_bot_lives_on(
+    served, telegram, auto_bot
+):
+    run, serving = served
+    assert serving.stop() == 0
+    n = len(telegram.sent(LORENZO))
+    telegram.say(LORENZO, "ci sei ancora?")
+    assert texts(telegram.wait_sent(LORENZO, n + 1))[-1] == UNAVAILABLE
+    telegram.say(LORENZO, "pronto?")
+    telegram.say(LORENZO, "/forget")
+    assert texts(telegram.wait_sent(LORENZO, n + 2))[-1] == "Forgotten: this chat starts afresh."
+    assert texts(telegram.sent(LORENZO))[n:] == [UNAVAILABLE, "Forgotten: this chat starts afresh."]  # once
+    assert "no reply from http://127.0.0.1:" in auto_bot.output and auto_bot.proc.poll() is None
+
+    assert auto_bot.stop() == 0 and auto_bot.lines[-1] == "bot: stopped"
+    assert "Traceback" not in auto_bot.output
+    no_secret_anywhere(run, auto_bot.output, serving.output)
+
+
+# -- with a model stand-in: what the tiny clone cannot be made to do ------------------------------
+
+
+@pytest.mark.slow
+def test_replies_are_redacted_and_a_slow_server_is_one_notice(trained_run, tmp_path):
+    run = copy_run(trained_run, tmp_path / "run")
+    model = ModelStandin("chiamami al +39 333 123 4567\nscrivimi a mario.rossi@example.com")
+    telegram = TelegramStandin(TOKEN)
+    bot = start_bot(run, telegram, f"bot.api_base={model.url}/v1", "bot.model=smoke", "bot.reply_timeout_s=2",
+                    "bot.disclosure=null")  # fmt: skip
+    try:
+        telegram.say(STRANGER, "ciao")
+        assert texts(telegram.wait_sent(STRANGER, 1)) == [REFUSAL]
+        telegram.say(LORENZO, "mi dai il numero di Marco?")
+        assert texts(telegram.wait_sent(LORENZO, 2)) == ["chiamami al <PHONE>", "scrivimi a <EMAIL>"]
+        assert [len(r["messages"]) for r in model.requests] == [2]  # the stranger's never reached it
+        assert records(run)[-1]["proposed"] == model.reply  # the record keeps what the model said
+
+        # two chats at once: each waits on the model beside the other, and each keeps its order
+        model.delay_s, start = 1.0, len(model.requests)
+        for text in ("a1", "a2"):
+            telegram.say(GIULIA, text.replace("a", "g"))
+            telegram.say(LORENZO, text)
+        deadline = time.time() + 60
+        while len(model.requests) < start + 4:
+            assert time.time() < deadline, model.requests
+            time.sleep(0.05)
+        first_g, first_l = sorted(
+            model.requests[start : start + 2], key=lambda r: r["messages"][0]["content"]
+        )
+        assert abs(first_g["_t"] - first_l["_t"]) < 0.9  # concurrent: not one after the other's second
+        lorenzo = [r for r in model.requests[start:] if "Lorenzo" in r["messages"][0]["content"]]
+        assert [m["content"] for m in lorenzo[-1]["messages"][-3:]] == [
+            "a1",
+            "\n".join(telegram_messages(model.reply, True)),
+            "a2",
+        ]
+        telegram.wait_sent(GIULIA, 4)
+        telegram.wait_sent(LORENZO, 6)
+
+        model.delay_s = 5  # slower than bot.reply_timeout_s
+        telegram.say(LORENZO, "ehi")
+        assert texts(telegram.wait_sent(LORENZO, 7))[-1] == UNAVAILABLE
+        telegram.say(LORENZO, "ehi?")
+        time.sleep(3)
+        model.delay_s = 0  # back
+        telegram.say(LORENZO, "allora?")
+        sent = texts(telegram.wait_sent(LORENZO, 9))
+        assert sent[6:] == [UNAVAILABLE, "chiamami al <PHONE>", "scrivimi a <EMAIL>"]  # one notice per outage
+        assert (
+            model.requests[-1]["messages"][-1]["content"] == "ehi\nehi?\nallora?"
+        )  # nothing they said is lost
+    finally:
+        bot.stop()
+        telegram.close()
+        model.close()
+    no_secret_anywhere(run, bot.output)
+
+
+# -- draft mode, with stages=[serve,bot] ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_bot(trained_run, tmp_path):
+    run = copy_run(trained_run, tmp_path / "run")
+    telegram = TelegramStandin(TOKEN)
+    port = free_port()
+    bot = start_bot(run, telegram, "bot.mode=draft", f"bot.owner={OWNER}", f"serve.port={port}",
+                    stages="stages=[serve,bot]")  # fmt: skip
+    try:
+        telegram.say(LORENZO, "ciao! ci sei stasera?")
+        proposal = telegram.wait_sent(OWNER, 1)[-1]
+        assert proposal["text"].startswith("Lorenzo wrote:\nciao! ci sei stasera?\n\nProposed reply:\n")
+        buttons = json.loads(proposal["reply_markup"])["inline_keyboard"][0]
+        assert [b["text"] for b in buttons] == ["Send", "Discard"]
+        assert texts(telegram.sent(LORENZO)) == [disclosure()]  # nothing yet but the disclosure
+        message = {
+            "message_id": 99,
+            "date": int(time.time()),
+            "chat": {"id": OWNER, "type": "private"},
+            "text": proposal["text"],
+        }
+        telegram.press(OWNER, message, buttons[0]["callback_data"])
+        proposed = proposal["text"].split("Proposed reply:\n", 1)[1].split("\n")
+        assert texts(telegram.wait_sent(LORENZO, 1 + len(proposed)))[1:] == proposed
+        edits = telegram.methods("editMessageReplyMarkup")
+        assert edits and int(edits[-1]["message_id"]) == 99  # the buttons are gone once decided
+        assert telegram.methods("answerCallbackQuery")
+
+        telegram.say(LORENZO, "e domani?")
+        second = telegram.wait_sent(OWNER, 2)[-1]
+        telegram.press(
+            OWNER, message, json.loads(second["reply_markup"])["inline_keyboard"][0][1]["callback_data"]
+        )
+        deadline = time.time() + 30
+        while len(records(run)) < 2:
+            assert time.time() < deadline
+            time.sleep(0.1)
+        assert len(telegram.sent(LORENZO)) == 1 + len(proposed)  # discarded: nothing more sent
+        first, discarded = records(run)
+        assert first["owner"] == "send" and first["sent"] == proposed
+        assert first["messages"][-1] == {
+            "role": "assistant",
+            "name": "Pasquale Esposito",
+            "content": "\n".join(proposed),
+        }
+        assert discarded["owner"] == "discard" and discarded["sent"] is None
+        assert discarded["messages"][-1]["content"] == "e domani?"  # it ends where the owner stopped it
+        assert discarded["messages"][-2]["content"] == "\n".join(proposed)  # what was sent is history
+        pids = bot.engine_pids()
+        assert pids
+    finally:
+        code = bot.stop(signal.SIGINT)
+        telegram.close()
+    assert code == 0 and bot.lines[-1] == "bot: stopped", bot.output
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids)  # Ctrl-C stopped the server too
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+    no_secret_anywhere(run, bot.output)
