@@ -119,5 +119,5 @@ def _quiet_logs(token: str) -> None:
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     for handler in root.handlers:
         handler.addFilter(Redact(token))
-    for name in ("aiogram.event", "httpx", "httpcore"):
+    for name in ("aiogram.event", "httpx", "httpx2", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
