@@ -385,6 +385,11 @@ class BotConfig:
                 "bot.allow" if who != self.owner else "bot.owner",
                 f"has {who!r}: use a Telegram user id (digits; a group's id starts with -) or an @username",
             )
+        _require(
+            self.disclosure is None or _formats(self.disclosure, owner="me"),
+            "bot.disclosure",
+            "may hold no '{...}' but {owner} (write {{ and }} for braces)",
+        )
         _require(self.delay_seconds >= 0, "bot.delay_seconds", "must be >= 0")
         _require(self.reply_timeout_s > 0, "bot.reply_timeout_s", "must be > 0")
         _require(
@@ -392,6 +397,14 @@ class BotConfig:
             "bot.telegram_api",
             "must be an http(s) URL (the Bot API server)",
         )
+
+
+def _formats(template: str, **fields: str) -> bool:
+    try:
+        template.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        return False
+    return True
 
 
 def telegram_user_key(who: str | int) -> str | None:

@@ -228,9 +228,10 @@ class CloneBot:
         await bot.send_message(message.chat.id, "Forgotten: this chat starts afresh.")
 
     async def refuse(self, message: Message) -> None:
-        """One polite refusal per person; later messages are dropped without a word."""
+        """One polite refusal per person (per group, in a group not allowed); later messages are
+        dropped without a word."""
         user = message.from_user
-        key = str(user.id) if user else str(message.chat.id)
+        key = str(user.id) if user is not None and message.chat.type == "private" else str(message.chat.id)
         if key in self.refused:
             return
         self.refused.add(key)
