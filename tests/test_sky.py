@@ -259,3 +259,34 @@ def estimate(cfg, hours: float | None = None, memory_gb: float | None = None) ->
     if memory_gb is not None:
         plan.memory_gb = {"all": memory_gb}
     return plan
+
+
+def test_the_box_script_runs_launch_sh_in_the_image_sky_yaml_names_when_docker_is_there(configured, tmp_path):
+    """launch/run_on_gpu_box.sh on a box with Docker (a stand-in here that records its call)."""
+    run = configured["single_gpu"]
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls.txt"
+    bin_dir.mkdir()
+    for tool in ("docker", "nvidia-smi"):
+        stand_in = bin_dir / tool
+        stand_in.write_text(
+            f'#!/usr/bin/env bash\n{{ printf %s {tool}; printf " %q" "$@"; echo; }} >> "{calls}"\n'
+        )
+        stand_in.chmod(0o755)
+    env = os.environ | {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "HF_TOKEN": "hf_not_a_real_token",
+    }
+    env |= {"HF_HOME": str(tmp_path / "hf")}
+    proc = subprocess.run(
+        ["bash", str(ROOT / "launch" / "run_on_gpu_box.sh"), str(run)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    docker = next(shlex.split(line) for line in calls.read_text().splitlines() if line.startswith("docker"))
+    image = sky.image(make_cfg(), configure.axolotl_version())
+    assert docker[:2] == ["docker", "run"] and image in docker and "--gpus" in docker
+    assert ["-e", "HF_TOKEN"] == docker[docker.index("HF_TOKEN") - 1 : docker.index("HF_TOKEN") + 1]
+    assert f"{run}:/run_dir" in docker and docker[-1].startswith("bash launch.sh;")
+    assert "hf_not_a_real_token" not in calls.read_text()
