@@ -92,6 +92,7 @@ def validated(configured, sky_python, tmp_path_factory) -> dict[str, dict]:
         text=True,
         timeout=300,
         cwd=broken.parent,
+        env=os.environ | {"SKYPILOT_DISABLE_USAGE_COLLECTION": "1"},  # telemetry off, as everywhere
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
@@ -196,9 +197,9 @@ def test_the_gpus_are_those_whose_memory_holds_the_estimate():
 def test_the_disk_holds_the_image_the_model_and_the_checkpoints():
     lora = estimate(make_cfg("train=lora"))
     full = estimate(make_cfg("train=full", "hardware=multi_gpu", "hardware.deepspeed=zero3"))
-    assert sky.disk_gb(make_cfg("train=lora"), lora, 10_000_000) == sky.MIN_DISK_GB  # 60 + 16 GB + adapters
+    assert sky.disk_gb(lora, 10_000_000) == sky.MIN_DISK_GB  # 60 + 16 GB + adapters
     # a full fine-tune: 3 x 8e9 x 16 bytes of checkpoints and weights, ~ 470 GB with the rest, 20% spare
-    assert sky.disk_gb(make_cfg("train=full"), full, 10_000_000) == 600
+    assert sky.disk_gb(full, 10_000_000) == 600
 
 
 def test_a_cpu_run_writes_no_sky_yaml_and_says_so(tmp_path, capsys):

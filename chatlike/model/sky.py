@@ -90,7 +90,7 @@ def save_steps(cfg: Config, plan: Plan, gpus: dict[str, int]) -> int:
     return max(1, min(plan.eval_steps, per_save))
 
 
-def disk_gb(cfg: Config, plan: Plan, data_bytes: int) -> int:
+def disk_gb(plan: Plan, data_bytes: int) -> int:
     """The disk per node: system and image, the base model as the hub has it (bf16), the checkpoints
     Axolotl keeps plus the final weights (16 bytes a trained parameter: weights and Adam's two
     moments, fp32), and the data with its tokenized copy; 20% spare, in steps of 50 GB."""
@@ -151,7 +151,7 @@ def task(
     resources: dict[str, Any] = {
         "accelerators": gpus,
         "use_spot": hw.spot,
-        "disk_size": disk_gb(cfg, plan, data_bytes),
+        "disk_size": disk_gb(plan, data_bytes),
         "image_id": f"docker:{image(cfg, axolotl_version)}",
     }
     doc: dict[str, Any] = {
