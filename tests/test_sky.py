@@ -31,8 +31,9 @@ PROFILES = {
 
 # Loads each task as `sky launch` does, offline; a broken copy shows that the schema is enforced.
 VALIDATE = """
-import json, sys
+import json, os, sys
 import sky
+from sky.data import storage_utils
 out = {}
 for path in sys.argv[1:]:
     try:
@@ -49,6 +50,7 @@ for path in sys.argv[1:]:
         "image_id": sorted({str(r.image_id) for r in rs}),
         "workdir": t.workdir,
         "storage_mounts": sorted(t.storage_mounts),
+        "not_uploaded": sorted(storage_utils.get_excluded_files(os.path.dirname(path))),
     }
 print(json.dumps(out))
 """
@@ -85,6 +87,8 @@ def validated(configured, sky_python, tmp_path_factory) -> dict[str, dict]:
     doc = yaml.safe_load(RunDir(configured["single_gpu"]).sky_yaml.read_text(encoding="utf-8"))
     doc["resources"]["gpus"] = 1  # no such key
     broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    (RunDir(configured["single_gpu"]).train / "checkpoint-5").mkdir(parents=True)  # as after a run
+    RunDir(configured["single_gpu"]).prepared.mkdir()
     paths = {name: RunDir(run).sky_yaml for name, run in configured.items()} | {"broken": broken}
     proc = subprocess.run(
         [str(sky_python), "-c", VALIDATE, *map(str, paths.values())],
@@ -112,6 +116,12 @@ def test_sky_yaml_passes_skypilots_own_task_schema(profile, validated, configure
     assert task["workdir"] == str(configured[profile])
     assert task["storage_mounts"] == ([sky.MOUNT] if hw.bucket else [])
     assert task["disk_size"][0] >= sky.MIN_DISK_GB
+
+
+def test_the_upload_leaves_out_what_the_box_makes(validated):
+    """SkyPilot's own reading of RUN/.skyignore: data/, axolotl.yaml and launch.sh go up; train/
+    and prepared/ stay."""
+    assert validated["single_gpu"]["not_uploaded"] == ["prepared", "train"]
 
 
 def test_skypilot_rejects_a_task_with_an_unknown_key(validated):

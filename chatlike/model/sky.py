@@ -170,8 +170,7 @@ def task(
 
 
 def skyignore() -> str:
-    """RUN/.skyignore: what the upload leaves out. It also keeps SkyPilot from reading a .gitignore
-    above the run dir (chatlike's ignores outputs/, which would leave the whole run dir out)."""
+    """RUN/.skyignore: what the upload leaves out (with it, SkyPilot reads no .gitignore)."""
     made_here = [IN_RUN.train, IN_RUN.prepared, IN_RUN.tiny_model, IN_RUN.merged, IN_RUN.serve, IN_RUN.eval]
     lines = ["# Written by `chatlike` (configure): not uploaded by `sky launch`."]
     return "\n".join(lines + [f"/{p.as_posix()}" for p in made_here]) + "\n"
