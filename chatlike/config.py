@@ -220,6 +220,10 @@ class TrainConfig:
         )
 
 
+_ACCELERATOR = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+_BUCKET = re.compile(r"([a-z0-9]+://)?[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+
+
 @dataclass
 class HardwareConfig:
     """The defaults are one CUDA GPU (conf/hardware/single_gpu.yaml)."""
@@ -237,6 +241,14 @@ class HardwareConfig:
     gpu_memory_gb: float = 80.0  # of one GPU: the plan warns when the estimate exceeds it
     gpu_tflops: float = 989.0  # dense bf16 peak of one GPU (H100 SXM); the time estimate uses it x mfu
     mfu: float = 0.35  # model FLOPs utilisation a fine-tune reaches in practice (0.3-0.45 on H100)
+    # rented GPUs through SkyPilot (RUN/sky.yaml, chatlike.model.sky):
+    # GPU types to rent, any SkyPilot name ([H100, A100-80GB]); [] = those the plan's memory fits
+    accelerators: list[str] = field(default_factory=list)
+    spot: bool = False  # spot VMs (use_spot; `sky jobs launch` recovers from preemption)
+    # a bucket for RUN/train on the box (a name SkyPilot creates, or s3://, gs://, r2://...): it
+    # survives preemption and the cluster's end; None = fetch RUN/train back with rsync
+    bucket: Optional[str] = None
+    image: Optional[str] = None  # the box's Docker image; None = the official Axolotl image of our version
 
     def __post_init__(self) -> None:
         _require(self.device in ("cuda", "cpu"), "hardware.device", "must be cuda or cpu")
@@ -253,6 +265,17 @@ class HardwareConfig:
             "hardware.deepspeed",
             "needs hardware.device=cuda",
         )
+        _require(
+            all(_ACCELERATOR.fullmatch(a) for a in self.accelerators),
+            "hardware.accelerators",
+            f"must be GPU names as SkyPilot writes them (H100, A100-80GB, L4), got {list(self.accelerators)}",
+        )
+        _require(
+            self.bucket is None or bool(_BUCKET.fullmatch(self.bucket)),
+            "hardware.bucket",
+            "must be a bucket name (my-chatlike-runs) or a URL (s3://my-bucket, gs://my-bucket)",
+        )
+        _require(self.image is None or bool(self.image.strip()), "hardware.image", "must be an image or null")
 
 
 @dataclass

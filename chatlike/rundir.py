@@ -28,6 +28,8 @@ class RunDir:
         self.axolotl_yaml = root / "axolotl.yaml"
         self.deepspeed_json = root / "deepspeed.json"
         self.launch_sh = root / "launch.sh"
+        self.sky_yaml = root / "sky.yaml"  # the SkyPilot task that trains this run on rented GPUs
+        self.skyignore = root / ".skyignore"  # what `sky launch` leaves out of the upload
         self.tiny_model = root / TINY_MODEL
         # train
         self.train = root / TRAIN

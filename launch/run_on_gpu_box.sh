@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# On a rented GPU box, from a chatlike checkout: install chatlike with the train,gpu extras (CUDA torch,
-# Axolotl, DeepSpeed, flash-attn) into .venv, then train a run dir written by `chatlike` (configure).
+# On a GPU box you already have (rented ones: RUN/sky.yaml with SkyPilot, see README), from a
+# chatlike checkout: train a run dir written by `chatlike` (configure).
 #   bash launch/run_on_gpu_box.sh outputs/lorenzo/2025-01-01_12-00-00
-# Llama 3.1 is gated: run `huggingface-cli login` (or export HF_TOKEN) first.
+# With Docker (and NVIDIA's container toolkit) it runs the run's launch.sh in the official Axolotl
+# image RUN/sky.yaml names, as SkyPilot would: nothing to install or compile. Without Docker (or with
+# USE_DOCKER=0) it installs chatlike with the train,gpu extras (CUDA torch, Axolotl, DeepSpeed,
+# flash-attn) into .venv first. AXOLOTL_IMAGE=... picks another image.
+# Llama 3.1 is gated: export HF_TOKEN (or run `huggingface-cli login`) first.
 set -euo pipefail
 RUN_DIR=${1:?usage: launch/run_on_gpu_box.sh RUN_DIR}
 [ -f "$RUN_DIR/launch.sh" ] || { echo "no $RUN_DIR/launch.sh: run chatlike's configure stage first" >&2; exit 1; }
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+IMAGE=${AXOLOTL_IMAGE:-$(sed -n 's/^ *image_id: *docker:\(.*\)$/\1/p' "$RUN_DIR/sky.yaml" 2>/dev/null || true)}
+if [ "${USE_DOCKER:-1}" != 0 ] && [ -n "$IMAGE" ] && command -v docker >/dev/null; then
+  nvidia-smi --query-gpu=name,memory.total --format=csv
+  HF_CACHE=${HF_HOME:-$HOME/.cache/huggingface}  # the base model is downloaded once, kept here
+  mkdir -p "$HF_CACHE"
+  # -e NAME passes this shell's value, if set: no secret on a command line. Host network and IPC:
+  # NCCL between GPUs and nodes. The run dir's new files are handed back to this user at the end.
+  exec docker run --rm --gpus all --ipc host --network host \
+    -e HF_TOKEN -e WANDB_API_KEY -e MACHINE_RANK -e MAIN_PROCESS_IP -e MAIN_PROCESS_PORT \
+    -v "$HF_CACHE:/root/.cache/huggingface" -v "$RUN_DIR:/run_dir" -w /run_dir "$IMAGE" \
+    bash -c "bash launch.sh; rc=\$?; chown -R $(id -u):$(id -g) /run_dir; exit \$rc"
+fi
 
 if [ ! -x .venv/bin/axolotl ]; then
   python3 -m venv .venv

@@ -279,7 +279,7 @@ def test_zero_argument_main_job_prepares_the_sample_and_configures_axolotl(tmp_p
     run = tmp_path / "run"
     cli(f"hydra.run.dir={run}", check=True)
     assert len(lines(run)) >= 20
-    assert (run / "axolotl.yaml").is_file() and (run / "launch.sh").is_file()
+    assert (run / "axolotl.yaml").is_file() and (run / "launch.sh").is_file() and (run / "sky.yaml").is_file()
 
 
 @pytest.mark.parametrize("name", sorted(set(synth.quirky_exports()) - {"single_group", "only_my_messages"}))

@@ -32,9 +32,12 @@ def pad_token_needed(cfg: Config, tok: Any) -> str | None:
     return None
 
 
-def axolotl_config(cfg: Config, run_dir: Path, plan: Plan, tokenizer: Any) -> dict[str, Any]:
+def axolotl_config(
+    cfg: Config, run_dir: Path, plan: Plan, tokenizer: Any, save_steps: int | None = None
+) -> dict[str, Any]:
     """The Axolotl 0.19 config for this run dir (keys as in Axolotl's schema; no deprecated ones);
-    `tokenizer` is the base model's (None when it is not on disk)."""
+    `tokenizer` is the base model's (None when it is not on disk); `save_steps` a checkpoint cadence
+    (spot VMs: chatlike.model.sky.save_steps), else one with each evaluation."""
     m, t, hw = cfg.model, cfg.train, cfg.hardware
     cpu = hw.device == "cpu"
     base = f"./{IN_RUN.tiny_model.as_posix()}" if m.tiny else m.base_model
@@ -116,7 +119,7 @@ def axolotl_config(cfg: Config, run_dir: Path, plan: Plan, tokenizer: Any) -> di
             "tf32": not cpu,
             "gradient_checkpointing": hw.gradient_checkpointing,
             "logging_steps": max(1, plan.steps // 100),
-            "save_steps": max(1, plan.eval_steps),
+            "save_steps": save_steps or max(1, plan.eval_steps),
             "save_total_limit": 2,
             "auto_resume_from_checkpoints": True,  # a rerun continues from the last checkpoint in train/
             "loss_watchdog_threshold": watchdog_threshold(cfg, run_dir),  # stop a diverging run
@@ -278,11 +281,19 @@ def train_command(cfg: Config) -> list[str]:
         return ["axolotl", "train", config, "--launcher", "python"]
     if hw.num_gpus * hw.num_nodes == 1:
         return ["axolotl", "train", config]
-    cmd = ["accelerate", "launch", "--num_processes", str(hw.num_gpus * hw.num_nodes)]
-    if hw.num_nodes > 1:
-        cmd += [
+    if hw.num_nodes == 1:
+        cmd = ["accelerate", "launch", "--num_processes", str(hw.num_gpus)]
+    else:
+        # the counts default to the config's; SkyPilot's run (chatlike.model.sky) sets them from the
+        # cluster it got, as it sets the rank and the main node's address
+        cmd = [
+            "accelerate",
+            "launch",
+            "--num_processes",
+            f'"${{NUM_PROCESSES:-{hw.num_gpus * hw.num_nodes}}}"',
             "--num_machines",
-            str(hw.num_nodes),
+            f'"${{NUM_MACHINES:-{hw.num_nodes}}}"',
+            "--multi_gpu",  # without it, one GPU per node would launch a single process
             "--machine_rank",
             '"${MACHINE_RANK:?set MACHINE_RANK}"',
             "--main_process_ip",

@@ -91,10 +91,18 @@ class Plan:
     memory_gb: dict[str, float]
     hours: float
     tflop: float
+    params: float  # of the model
+    trainable: float  # parameters trained: the adapter's, or all
+    trained_tokens: float  # over the whole run, padding included
 
     @property
     def memory_total_gb(self) -> float:
         return sum(self.memory_gb.values())
+
+    @property
+    def tokens_per_second(self) -> float:
+        """The throughput the time estimate assumes, over all GPUs."""
+        return self.trained_tokens / (self.hours * 3600) if self.hours else 0.0
 
 
 def sample_tokens(messages: list[dict]) -> int:
@@ -189,6 +197,7 @@ def estimate(cfg: Config, data: DataPlan, model_dir: Optional[Path] = None) -> P
             trainable += embed  # lora_modules_to_save: embed_tokens and lm_head, full
         state = trainable * 16 / (shards if hw.deepspeed else 1)
     else:
+        trainable = params
         state = params * (14.0 if hw.bf16 else 12.0) / shards
     micro_tokens = t.micro_batch_size * seq
     per_layer = 34 * micro_tokens * hidden
@@ -225,6 +234,9 @@ def estimate(cfg: Config, data: DataPlan, model_dir: Optional[Path] = None) -> P
         memory_gb=memory,
         hours=hours,
         tflop=flops / 1e12,
+        params=params,
+        trainable=trainable,
+        trained_tokens=trained_tokens,
     )
 
 

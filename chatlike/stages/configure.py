@@ -1,5 +1,6 @@
-"""configure: the run dir's data + the Hydra config -> axolotl.yaml, deepspeed.json, launch.sh, after
-printing the training plan (chatlike.model.plan). What goes into each file: chatlike.model.axolotl."""
+"""configure: the run dir's data + the Hydra config -> axolotl.yaml, deepspeed.json, launch.sh and, for
+GPUs, sky.yaml (a SkyPilot task that trains the run on rented ones), after printing the training plan
+(chatlike.model.plan). What goes into each file: chatlike.model.axolotl and chatlike.model.sky."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
-from chatlike.model import axolotl, tiny
+from chatlike.model import axolotl, sky, tiny
 from chatlike.model import plan as planning
 from chatlike.model.load import tokenizer_from
 from chatlike.rundir import RunDir
@@ -37,7 +38,10 @@ def run(cfg: Config, run_dir: Path) -> None:
     plan = planning.estimate(cfg, data, model_dir)
     planning.print_plan(cfg, plan)
 
-    doc = axolotl.axolotl_config(cfg, run.root, plan, tokenizer)
+    cloud = cfg.hardware.device == "cuda"
+    gpus, fits = sky.accelerators(cfg, plan) if cloud else ({}, True)
+    save_steps = sky.save_steps(cfg, plan, gpus) if cloud and cfg.hardware.spot else None
+    doc = axolotl.axolotl_config(cfg, run.root, plan, tokenizer, save_steps)
     ds = axolotl.deepspeed_config(cfg.hardware.deepspeed) if cfg.hardware.deepspeed else None
     axolotl.validate(doc, run.root, ds)
     if ds is not None:
@@ -49,3 +53,48 @@ def run(cfg: Config, run_dir: Path) -> None:
         f"chatlike: wrote {run.axolotl_yaml} and {run.launch_sh} "
         f"({plan.steps} steps, sequence_len {plan.sequence_len})"
     )
+    if cloud:
+        write_sky(cfg, run, plan, gpus, fits)
+    else:
+        run.sky_yaml.unlink(missing_ok=True)
+        print(
+            "chatlike: no sky.yaml: hardware.device=cpu trains here (hardware=single_gpu or multi_gpu writes one)"
+        )
+
+
+def write_sky(cfg: Config, run: RunDir, plan: planning.Plan, gpus: dict[str, int], fits: bool) -> None:
+    """RUN/sky.yaml and RUN/.skyignore, then the commands that launch them."""
+    data_bytes = sum(p.stat().st_size for p in run.data.glob("*.jsonl"))
+    task = sky.task(cfg, run.root, plan, data_bytes, axolotl_version())
+    write_text(run.skyignore, sky.skyignore())
+    write_text(run.sky_yaml, sky.to_yaml(task))
+    res = task["resources"]
+    where = ", ".join(f"{n}:{k}" for n, k in gpus.items())
+    nodes = f" x {cfg.hardware.num_nodes} nodes" if cfg.hardware.num_nodes > 1 else ""
+    print(
+        f"chatlike: wrote {run.sky_yaml}: one of {where}{nodes}"
+        f"{' (spot)' if cfg.hardware.spot else ''}, {res['disk_size']} GB disk, {res['image_id']}. "
+        "Train on rented GPUs with SkyPilot:"
+    )
+    if not fits:
+        print(
+            f"chatlike: warning: the estimate ({plan.memory_total_gb:.0f} GB per GPU) fills more than "
+            f"{sky.HEADROOM:.0%} of {', '.join(gpus)}: use train=qlora, more GPUs, or hardware.accelerators="
+        )
+    if cfg.hardware.spot and not cfg.hardware.bucket:
+        print(
+            "chatlike: warning: hardware.spot without hardware.bucket: a preempted job restarts from "
+            "step 0, its checkpoints gone with the VM"
+        )
+    for line in sky.commands(cfg, run.root):
+        print(f"  {line}")
+
+
+def axolotl_version() -> str | None:
+    """The installed Axolotl's version (the one whose schema checked axolotl.yaml), None without it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("axolotl")
+    except PackageNotFoundError:
+        return None
