@@ -146,15 +146,6 @@ def test_a_reply_of_several_messages_is_shown_as_separate_chat_lines(tmp_path):
 # -- the real CLI on a tiny trained run ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """The smoke experiment (tiny model, CPU, LoRA) trained once for this module."""
-    run = tmp_path_factory.mktemp("chat") / "run"
-    run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare,configure,train]", check=True)
-    assert (run / "train" / "adapter_model.safetensors").is_file()
-    return run
-
-
 def chat(run: Path, *overrides: str, input: str):
     return run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[chat]", *overrides, input=input)
 
