@@ -198,7 +198,7 @@ def _job_died(exc: BaseException) -> str:
     head = " ".join(lines[:2]) if lines else type(exc).__name__
     log = re.search(r"(\S+)_result\.pkl", head)
     where = f"; its log: {log.group(1)}_log.err" if log else ""
-    return f"a sweep job died before it finished ({head}){where}"
+    return f"a sweep job ended without a result ({head}){where}"
 
 
 def _raised_in_job(tb) -> bool:

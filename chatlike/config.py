@@ -392,4 +392,4 @@ def _register_launchers(cs: ConfigStore) -> None:
     except ImportError:  # the `cluster` extra is not installed; app.py says so if one is chosen
         return
     for name, node in zip(LAUNCHERS, (LocalQueueConf, SlurmQueueConf)):
-        cs.store(group="hydra/launcher", name=f"{name}_schema", node=node, provider="chatlike")
+        cs.store(group="hydra/launcher", name=f"{name}_schema", node=node, provider="chatlike", replace=True)

@@ -1,13 +1,19 @@
 """Sweeps: a real Hydra multirun prepares one dataset per job, and the callback compares them."""
 
 import json
+import time
+from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from test_report import small_export
 
 from chatlike.sweep import collect, render, summarize, write_summary
 
 PNG = b"\x89PNG\r\n\x1a\n"
+# the smoke experiment, shorter: 60 steps already teach the tiny model a habit of yours (its replies
+# are "ahah" where the base model's are noise), so the clones' scores differ and the ranking means something
+SMOKE_SWEEP = ("train.max_steps=60", "eval.max_samples=8", "eval.blind_pairs=2")
 
 
 def test_gap_sweep_prepares_each_job_and_summarizes_them(tmp_path):
@@ -203,3 +209,110 @@ def test_a_dataset_sweep_has_no_ranking(tmp_path):
     summary = json.loads(write_summary(tmp_path).with_suffix(".json").read_text(encoding="utf-8"))
     assert summary["best"] is None and summary["ranked_by"] is None
     assert "ranked by" not in (tmp_path / "sweep_summary.md").read_text(encoding="utf-8")
+
+
+def _launcher(*overrides):
+    """hydra.launcher as `python -m chatlike OVERRIDES` composes it, resolved."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from chatlike.app import conf_dir
+    from chatlike.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+
+
+def test_a_slurm_job_takes_its_gpus_from_hardware_and_keeps_the_plugins_other_defaults():
+    launcher = _launcher("hydra/launcher=submitit_slurm", "hardware=multi_gpu", "hardware.num_gpus=4",
+                         "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=90")  # fmt: skip
+    assert launcher["_target_"].endswith("submitit_launcher.SlurmLauncher")
+    assert (launcher["gpus_per_node"], launcher["nodes"], launcher["tasks_per_node"]) == (4, 1, 1)
+    assert (launcher["partition"], launcher["timeout_min"], launcher["name"]) == (
+        "gpu",
+        90,
+        "chatlike-default",
+    )
+    assert launcher["signal_delay_s"] == 120 and launcher["account"] is None  # the plugin's defaults
+    assert _launcher("hydra/launcher=submitit_local", "experiment=smoke")["gpus_per_node"] == 1
+
+
+def test_a_typo_in_a_launcher_key_is_one_line_before_any_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=submitit_slurm", "hydra.launcher.partion=gpu", "segment.gap_minutes=5,60",
+                   f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "Key 'partion' not in 'SlurmQueueConf'. Did you mean: 'partition'?" in proc.stderr
+    assert not sweep.exists()
+
+
+def test_a_failed_submitit_job_is_one_line_on_the_launching_terminal_and_in_the_summary(tmp_path):
+    export = small_export(tmp_path / "result.json")
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=submitit_local", f"source.path={tmp_path / 'missing.json'},{export}",
+                   "stages=[prepare]", f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.endswith(
+        f"chatlike: error: {tmp_path / 'missing.json'}: no such file or folder (source.path)\n"
+    )
+    assert list((sweep / ".submitit").glob("*/*_log.err"))  # submitit ran the jobs
+    rows = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))["jobs"]
+    assert "no such file" in rows[0]["failed"] and rows[1]["total"] > 0  # job 0 failed, job 1 ran on
+
+
+def test_a_submitit_job_that_dies_without_a_result_is_one_line_naming_its_log(tmp_path):
+    # a time limit of 0 minutes: submitit kills the job before chatlike starts
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=0", "stages=[prepare]",
+                   "segment.gap_minutes=5,60", f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("chatlike: error:")]
+    assert "a sweep job ended without a result" in line and "has not produced any output" in line
+    log = Path(line.rsplit("its log: ", 1)[1])
+    assert log.is_file() and log.parent.parent == sweep / ".submitit"
+
+
+@pytest.mark.slow
+def test_a_smoke_sweep_on_submitit_names_the_best_clone_by_each_jobs_own_eval(tmp_path):
+    sweep = tmp_path / "sweep"
+    started = time.monotonic()
+    proc = run_cli("-m", "experiment=smoke", "segment.gap_minutes=5,240", "hydra/launcher=submitit_local",
+                   *SMOKE_SWEEP, f"hydra.sweep.dir={sweep}", check=True)  # fmt: skip
+    print(f"smoke sweep on submitit_local: {time.monotonic() - started:.0f} s")
+    assert "Traceback" not in proc.stderr and f"sweep summary in {sweep / 'sweep_summary.md'}" in proc.stderr
+    assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2  # both jobs ran under submitit
+    results = [
+        json.loads((sweep / job / "eval" / "results.json").read_text(encoding="utf-8")) for job in "01"
+    ]
+    summary = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))
+    # the ranking, recomputed from the jobs' own results: by score, among the jobs without a
+    # regression, or among all when each regressed (the tiny model's does, mostly); ties: job order
+    regressed = [not r["regression"]["ok"] for r in results]
+    pool = [i for i in (0, 1) if not regressed[i]] or [0, 1]
+    best = max(pool, key=lambda i: (results[i]["score"], -i))
+    assert summary["best"]["job"] == str(best) and summary["best"]["value"] == results[best]["score"]
+    assert summary["best"]["all_regressed"] == all(regressed) and summary["ranked_by"] == "score"
+    for row, r, gap in zip(summary["jobs"], results, ("5", "240")):
+        e = row["eval"]
+        assert row["overrides"][1] == f"segment.gap_minutes={gap}" and row["total"] > 0
+        assert (e["score"], e["distance"], e["distance_base"]) == (
+            r["score"],
+            r["distance"]["tuned"],
+            r["distance"]["base"],
+        )
+        assert (e["bits_per_byte"], e["bits_per_byte_base"]) == tuple(
+            r["lm_eval"]["replies"][m]["bits_per_byte"] for m in ("tuned", "base")
+        )
+        assert e["regression"] == ("regressed" if not r["regression"]["ok"] else "ok")
+        assert e["rank"] == (1 if row["job"] == str(best) else 2)
+    md = (sweep / "sweep_summary.md").read_text(encoding="utf-8")
+    gap = ("5", "240")[best]
+    assert (
+        f"**Best clone: job {best}** (`segment.gap_minutes={gap}`), score **{results[best]['score']:.1f}**"
+        in md
+    )
+    assert ("**Every job regressed**" in md) == all(regressed)
+    assert f"| 1 | {best} | `segment.gap_minutes={gap}` | **{results[best]['score']:.1f}** |" in md
+    assert (sweep / "sweep_summary.png").read_bytes().startswith(PNG)
