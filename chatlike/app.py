@@ -99,15 +99,19 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(parts)
 
 
+def _has_submitit() -> bool:
+    try:
+        return importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
+    except ImportError:  # not even the hydra_plugins namespace
+        return False
+
+
 def _bad_config(exc: BaseException) -> str:
     line = _one_line(exc)
+    if "hydra/launcher/submitit" in line and not _has_submitit():
+        line += "; hydra/launcher=submitit_* needs hydra-submitit-launcher: pip install 'chatlike[cluster]'"
     if "'serve.api_key'" in line:  # kept out of the config, so no snapshot holds it
         line += "; the API key comes from the CHATLIKE_API_KEY environment variable only"
-    if (
-        "hydra/launcher/submitit" in line
-        and importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None
-    ):
-        line += "; hydra/launcher=submitit_* needs hydra-submitit-launcher: pip install 'chatlike[cluster]'"
     return f"bad config: {line} (see: python -m chatlike --help)"
 
 
@@ -202,8 +206,13 @@ def _job_died(exc: BaseException) -> str:
 
 
 def _raised_in_job(tb) -> bool:
+    """A job's own exception (a bug: its traceback is shown), raised in this process or carried
+    back from another by a launcher (Hydra re-raises it in JobReturn.return_value)."""
+    from hydra.core.utils import JobReturn
+
+    codes = (_task.__code__, JobReturn.return_value.fget.__code__)
     while tb is not None:
-        if tb.tb_frame.f_code is _task.__code__:
+        if tb.tb_frame.f_code in codes:
             return True
         tb = tb.tb_next
     return False
