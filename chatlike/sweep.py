@@ -104,6 +104,9 @@ def _eval_of(path: Path) -> dict[str, Any] | None:
     try:
         r = json.loads(path.read_text(encoding="utf-8"))
         distance = float(r["distance"]["tuned"])
+        score = _get(r, "score")
+        if not (score is None or isinstance(score, (int, float))):
+            raise TypeError(f"score is {score!r}, not a number")
         regression = r.get("regression")
         if not isinstance(regression, dict) or not regression.get("tasks"):
             verdict, regressed = "not run", []
@@ -111,7 +114,7 @@ def _eval_of(path: Path) -> dict[str, Any] | None:
             regressed = [str(t) for t in regression.get("regressed", [])]
             verdict = "ok" if regression["ok"] else "regressed"
         return {
-            "score": _get(r, "score"),
+            "score": score,
             "parrot_score": _get(r, "parrot", "score", "median"),
             "chrf": _get(r, "chrf", "tuned", "value"),
             "context_gain_bpb": _get(r, "context_gain_bpb", "tuned", "value"),
@@ -144,7 +147,7 @@ def rank(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """sweep_summary.json: the jobs in job order (an evaluated one with its `rank`), what they are
-    ranked by, and the best clone."""
+    ranked by, and the best clone (its job folder, its label: the overrides that set it apart)."""
     names, common = labels(rows)
     ranking = rank(rows)
     jobs = [dict(r) for r in rows]
@@ -154,7 +157,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             jobs[i]["eval"] = {**rows[i]["eval"], "rank": k}
         b = ranking["order"][0]
         e = rows[b]["eval"]
-        best = {"job": rows[b]["job"], "overrides": names[b], "ranked_by": ranking["by"], "value": e[ranking["by"]],
+        best = {"job": rows[b]["job"], "label": names[b], "ranked_by": ranking["by"], "value": e[ranking["by"]],
                 "regression": e["regression"], "all_regressed": ranking["all_regressed"]}  # fmt: skip
     return {"common_overrides": common, "ranked_by": ranking and ranking["by"], "best": best, "jobs": jobs}
 
@@ -209,7 +212,7 @@ def _best(summary: dict[str, Any]) -> list[str]:
     value = (
         f"score **{b['value']:.1f}**" if b["ranked_by"] == "score" else f"style distance **{b['value']:.3f}**"
     )
-    line = f"**Best clone: job {b['job']}** (`{b['overrides']}`), {value}"
+    line = f"**Best clone: job {b['job']}** (`{b['label']}`), {value}"
     if b["all_regressed"]:
         line += (
             ". **Every job regressed** on the regression check (`eval.tasks`), so this is the best of "
