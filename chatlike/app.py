@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 import sys
 import warnings
@@ -10,10 +11,13 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from chatlike.config import Config, register
 from chatlike.errors import ChatlikeError
+from chatlike.files import write_text
+from chatlike.rundir import RunDir
 
 
 def conf_dir() -> Path:
@@ -100,8 +104,17 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(parts)
 
 
+def _has_submitit() -> bool:
+    try:
+        return importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
+    except ImportError:  # not even the hydra_plugins namespace
+        return False
+
+
 def _bad_config(exc: BaseException) -> str:
     line = _one_line(exc)
+    if "hydra/launcher/submitit" in line and not _has_submitit():
+        line += "; hydra/launcher=submitit_* needs hydra-submitit-launcher: pip install 'chatlike[cluster]'"
     if "'serve.api_key'" in line:  # kept out of the config, so no snapshot holds it
         line += "; the API key comes from the CHATLIKE_API_KEY environment variable only"
     if "'bot.token'" in line:
@@ -174,6 +187,10 @@ def _one_line_errors() -> None:
             try:
                 return func()
             except Exception as exc:
+                if isinstance(exc, ChatlikeError):  # a sweep job's, carried here by its launcher
+                    _fail(str(exc))
+                if type(exc).__module__.startswith("submitit"):
+                    _fail(_job_died(exc))
                 if _raised_in_job(exc.__traceback__):
                     raise
                 if isinstance(exc, OSError):  # e.g. a run dir that cannot be made
@@ -185,22 +202,44 @@ def _one_line_errors() -> None:
     hydra_utils.run_and_report = run_and_report
 
 
+def _job_died(exc: BaseException) -> str:
+    """submitit's report of a sweep job that left no result (killed, out of memory, past
+    hydra.launcher.timeout_min, its setup failed): one line, and where the job's log is."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip().strip("-")]
+    head = " ".join(lines[:2]) if lines else type(exc).__name__
+    log = re.search(r"(\S+)_result\.pkl", head)
+    where = f"; its log: {log.group(1)}_log.err" if log else ""
+    return f"a sweep job ended without a result ({head}){where}"
+
+
 def _raised_in_job(tb) -> bool:
+    """A job's own exception (a bug: its traceback is shown), raised in this process or carried
+    back from another by a launcher (Hydra re-raises it in JobReturn.return_value)."""
+    from hydra.core.utils import JobReturn
+
+    codes = (_task.__code__, JobReturn.return_value.fget.__code__)
     while tb is not None:
-        if tb.tb_frame.f_code is _task.__code__:
+        if tb.tb_frame.f_code in codes:
             return True
         tb = tb.tb_next
     return False
 
 
 def _task(dcfg: DictConfig) -> None:
+    hc = HydraConfig.get()
+    run = RunDir(hc.runtime.output_dir)
+    run.failed.unlink(missing_ok=True)
     try:
         cfg = to_config(dcfg)
-        hc = HydraConfig.get()
-        run_dir = Path(hc.runtime.output_dir)
-        keep_snapshot(run_dir, hc.output_subdir, cfg.stages)
-        run_stages(cfg, run_dir)
+        keep_snapshot(run.root, hc.output_subdir, cfg.stages)
+        run_stages(cfg, run.root)
     except ChatlikeError as exc:
+        if hc.mode == RunMode.MULTIRUN:
+            # A sweep's job: the summary lists its error, and the launcher carries the exception to
+            # the launching process (app.py prints it as one line once all jobs ended; the other jobs
+            # still run). Under submitit a job is another process, or another machine.
+            write_text(run.failed, f"{exc}\n")
+            raise
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted; outputs already written are intact", code=130)

@@ -475,4 +475,21 @@ class Config:
 def register() -> None:
     """Register the schema; conf/config.yaml lists `base_config` first, so every group file
     and every override is merged into a typed node and checked."""
-    ConfigStore.instance().store(name="base_config", node=Config, replace=True)
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config, replace=True)
+    _register_launchers(cs)
+
+
+LAUNCHERS = ("submitit_local", "submitit_slurm")
+
+
+def _register_launchers(cs: ConfigStore) -> None:
+    """hydra-submitit-launcher's schemas, also as `<name>_schema`: conf/hydra/launcher/<name>.yaml
+    shadows the plugin's own entry of the same name (a primary config dir comes first), so it
+    extends this one, and the plugin's defaults and type checks still apply."""
+    try:
+        from hydra_plugins.hydra_submitit_launcher.config import LocalQueueConf, SlurmQueueConf
+    except ImportError:  # the `cluster` extra is not installed; app.py says so if one is chosen
+        return
+    for name, node in zip(LAUNCHERS, (LocalQueueConf, SlurmQueueConf)):
+        cs.store(group="hydra/launcher", name=f"{name}_schema", node=node, provider="chatlike", replace=True)

@@ -23,6 +23,7 @@ class RunDir:
         self.stats = self.data / "stats.json"
         self.chats = self.data / "chats.json"  # each chat's name, kind, members, system prompt
         self.report = root / "report.md"
+        self.failed = root / "failed.txt"  # a failed sweep job's one-line error, for the sweep summary
         self.plots = root / "plots"
         # configure
         self.axolotl_yaml = root / "axolotl.yaml"

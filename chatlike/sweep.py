@@ -3,7 +3,14 @@ clones they evaluated.
 
 `python -m chatlike -m segment.gap_minutes=5,30,60,120` leaves one job folder per value in the
 multirun folder; this writes sweep_summary.md, sweep_summary.json and sweep_summary.png beside them.
-Jobs that ran eval are ranked by their eval/results.json `score` (chatlike/eval/metrics.py), best first.
+It runs in the launching process whatever the launcher (Hydra's basic one, or submitit's local
+processes and SLURM jobs: conf/hydra/launcher/), and reads only what the jobs left in their folders.
+
+The clones (jobs with an eval/results.json) are ranked by eval's headline `score`
+(chatlike/eval/metrics.py), or by the tuned style distance when a results.json has no score; jobs
+whose regression check failed come after the others, so the best clone is one without a
+regression, unless every job regressed (the tiny smoke model does), when it is the best of all,
+flagged as such.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 from chatlike.files import write_bytes, write_text
+from chatlike.rundir import RunDir
 
 SPLITS = ("train", "val", "test")
+RANKED_BY = {"score": "score (higher is better)", "distance": "style distance (lower is better)"}
 
 
 def _read_yaml(path: Path) -> Any:
@@ -37,21 +46,23 @@ def _job_key(job: Path, sweep_dir: Path) -> tuple:
 
 
 def collect(sweep_dir: Path) -> list[dict[str, Any]]:
-    """One row per job folder (any `hydra.sweep.subdir`): its overrides and, when it prepared a dataset,
-    the numbers to compare; a job without data/stats.json (failed, or no prepare stage) has `error`."""
+    """One row per job folder (any `hydra.sweep.subdir`): its overrides; when it prepared a dataset,
+    the numbers to compare, else `error`; `failed`, the one-line error of a job that failed
+    (app.py leaves it in RUN/failed.txt); `eval`, the headline numbers of its eval/results.json."""
     jobs = sorted(
         {p.parent.parent for p in sweep_dir.rglob("overrides.yaml") if p.parent.name == ".hydra"},
         key=lambda job: _job_key(job, sweep_dir),
     )
     rows = []
     for job in jobs:
+        run = RunDir(job)
         overrides = _read_yaml(job / ".hydra" / "overrides.yaml")
         row: dict[str, Any] = {
             "job": str(job.relative_to(sweep_dir)),
             "overrides": [str(o) for o in overrides] if isinstance(overrides, list) else [],
         }
         try:
-            stats = json.loads((job / "data" / "stats.json").read_text(encoding="utf-8"))
+            stats = json.loads(run.stats.read_text(encoding="utf-8"))
             row |= {
                 **{k: stats["samples"][k] for k in (*SPLITS, "total")},
                 "conversations": stats["segment"]["conversations_kept"],
@@ -63,34 +74,92 @@ def collect(sweep_dir: Path) -> list[dict[str, Any]]:
             row["error"] = "no data/stats.json: the job failed, or did not run the prepare stage"
         except (OSError, ValueError, KeyError, TypeError) as exc:
             row["error"] = f"unreadable data/stats.json ({type(exc).__name__}: {exc})"
-        clone = _eval_of(job)
+        try:
+            row["failed"] = run.failed.read_text(encoding="utf-8").strip() or "failed"
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError) as exc:
+            row["failed"] = f"failed (unreadable {run.failed.name}: {exc})"
+        clone = _eval_of(run.eval_results)
         if clone is not None:
             row["eval"] = clone
         rows.append(row)
-    ranked = sorted((r for r in rows if "score" in r.get("eval", {})), key=lambda r: -r["eval"]["score"])
-    for rank, row in enumerate(ranked, 1):
-        row["eval"]["rank"] = rank
     return rows
 
 
-def _eval_of(job: Path) -> dict[str, Any] | None:
-    """The headline numbers of a job's eval/results.json; None when it has none, {"error"} when it
-    cannot be read or predates the score."""
-    path = job / "eval" / "results.json"
+def _get(tree: Any, *keys: str) -> Any:
+    """tree[k1][k2]..., or None where a level is missing (results.json from an older eval)."""
+    for key in keys:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def _eval_of(path: Path) -> dict[str, Any] | None:
+    """The numbers of a job's eval/results.json the sweep compares; None when it has none, {"error"}
+    when it cannot be read or lacks even the tuned style distance."""
     if not path.is_file():
         return None
     try:
         r = json.loads(path.read_text(encoding="utf-8"))
+        distance = float(r["distance"]["tuned"])
+        score = _get(r, "score")
+        if not (score is None or isinstance(score, (int, float))):
+            raise TypeError(f"score is {score!r}, not a number")
+        regression = r.get("regression")
+        if not isinstance(regression, dict) or not regression.get("tasks"):
+            verdict, regressed = "not run", []
+        else:
+            regressed = [str(t) for t in regression.get("regressed", [])]
+            verdict = "ok" if regression["ok"] else "regressed"
         return {
-            "score": r["score"],
-            "parrot_score": r["parrot"]["score"]["median"],
-            "chrf": r["chrf"]["tuned"]["value"],
-            "context_gain_bpb": r["context_gain_bpb"]["tuned"]["value"],
-            "distance": r["distance"]["tuned"],
-            "copy_share": r["memorisation"]["tuned"]["copy_share"],
+            "score": score,
+            "parrot_score": _get(r, "parrot", "score", "median"),
+            "chrf": _get(r, "chrf", "tuned", "value"),
+            "context_gain_bpb": _get(r, "context_gain_bpb", "tuned", "value"),
+            "distance": distance,
+            "distance_base": _get(r, "distance", "base"),
+            "bits_per_byte": _get(r, "lm_eval", "replies", "tuned", "bits_per_byte"),
+            "bits_per_byte_base": _get(r, "lm_eval", "replies", "base", "bits_per_byte"),
+            "copy_share": _get(r, "memorisation", "tuned", "copy_share"),
+            "regression": verdict,
+            "regressed": regressed,
         }
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return {"error": f"unreadable eval/results.json ({type(exc).__name__}: {exc}); run eval again"}
+
+
+def rank(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The clones' order (row indices, best first) and what it is by: `score` when every results.json
+    has one, else the tuned style distance (one number for all, so every rank compares like with
+    like); a job that regressed comes after every job that did not. None when no job has an eval."""
+    clones = [i for i, r in enumerate(rows) if "eval" in r and "error" not in r["eval"]]
+    if not clones:
+        return None
+    by = "score" if all(rows[i]["eval"]["score"] is not None for i in clones) else "distance"
+    sign = -1 if by == "score" else 1
+    order = sorted(
+        clones, key=lambda i: (rows[i]["eval"]["regression"] == "regressed", sign * rows[i]["eval"][by])
+    )
+    return {"by": by, "order": order, "all_regressed": rows[order[0]]["eval"]["regression"] == "regressed"}
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """sweep_summary.json: the jobs in job order (an evaluated one with its `rank`), what they are
+    ranked by, and the best clone (its job folder, its label: the overrides that set it apart)."""
+    names, common = labels(rows)
+    ranking = rank(rows)
+    jobs = [dict(r) for r in rows]
+    best = None
+    if ranking:
+        for k, i in enumerate(ranking["order"], 1):
+            jobs[i]["eval"] = {**rows[i]["eval"], "rank": k}
+        b = ranking["order"][0]
+        e = rows[b]["eval"]
+        best = {"job": rows[b]["job"], "label": names[b], "ranked_by": ranking["by"], "value": e[ranking["by"]],
+                "regression": e["regression"], "all_regressed": ranking["all_regressed"]}  # fmt: skip
+    return {"common_overrides": common, "ranked_by": ranking and ranking["by"], "best": best, "jobs": jobs}
 
 
 def labels(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -100,87 +169,154 @@ def labels(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return names, common
 
 
-def render(rows: list[dict[str, Any]]) -> str:
+def render(summary: dict[str, Any]) -> str:
+    rows = summary["jobs"]
     names, common = labels(rows)
     head = ["job", "overrides", "conversations", *SPLITS, "total", "turns p50", "chars p50", "my share"]
     keys = ["conversations", *SPLITS, "total", "turns_p50", "chars_p50"]
     lines = ["# chatlike sweep summary", ""]
     if common:
         lines += ["Every job: " + " ".join(f"`{o}`" for o in common), ""]
+    lines += _best(summary)
     lines += [
         "Samples per split, conversations kept, and the median turns and characters per sample of "
         "each job's dataset (its report: `JOB/report.md`).",
         "",
-        "![the datasets compared](sweep_summary.png)",
+        "![the datasets and clones compared](sweep_summary.png)",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
     for name, r in zip(names, rows):
         if "error" in r:
-            cells = [r["job"], f"`{name}`", f"failed: {r['error']}", *[""] * (len(head) - 3)]
+            cells = [r["job"], f"`{name}`", f"failed: {r.get('failed', r['error'])}", *[""] * (len(head) - 3)]
         else:
             cells = [r["job"], f"`{name}`", *(f"{r[k]:,}" for k in keys), f"{r['my_share']:.0%}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += _ranking(names, rows)
-    if any("error" in r for r in rows):
+    lines += _ranking(names, summary)
+    if any("error" in r or "failed" in r for r in rows):
         lines += [
             "",
-            "A failed job printed its error on the terminal (`chatlike: error: ...`). Hydra stops a "
-            "sweep at the first failed job, so the jobs after it did not run.",
+            "A failed job's one-line error is in its folder (`JOB/failed.txt`) and on the terminal "
+            "that ran the sweep; the other jobs ran on. A job that died outside chatlike (killed, out "
+            "of memory, past its time limit) left its log in `.submitit/` (submitit launchers).",
         ]
     return "\n".join(lines) + "\n"
 
 
-def _ranking(names: list[str], rows: list[dict[str, Any]]) -> list[str]:
-    """The clones ranked by score, best first (only when some job ran eval)."""
+def _best(summary: dict[str, Any]) -> list[str]:
+    """The line that names the best clone (only when some job ran eval)."""
+    b = summary["best"]
+    if not b:
+        return []
+    value = (
+        f"score **{b['value']:.1f}**" if b["ranked_by"] == "score" else f"style distance **{b['value']:.3f}**"
+    )
+    line = f"**Best clone: job {b['job']}** (`{b['label']}`), {value}"
+    if b["all_regressed"]:
+        line += (
+            ". **Every job regressed** on the regression check (`eval.tasks`), so this is the best of "
+            "them all, not a clone without a regression: see each job's `JOB/report.md`."
+        )
+    elif b["regression"] == "ok":
+        line += ", among the jobs without a regression."
+    else:
+        line += "; no regression check ran (`eval.tasks` empty)."
+    return [line, ""]
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
+    """The clones, best first, then evals that cannot be read and jobs that failed before eval."""
+    rows = summary["jobs"]
     evaluated = [(n, r) for n, r in zip(names, rows) if "eval" in r]
     if not evaluated:
         return []
+    by = summary["ranked_by"]
     ranked = sorted(evaluated, key=lambda nr: nr[1]["eval"].get("rank", len(rows) + 1))
     lines = [
         "",
-        "## Clones ranked by score",
+        f"## Clones ranked by {RANKED_BY.get(by, 'score')}",
         "",
         "`score` = chrF to the real reply × (1 − style distance) × (1 − share of 20+ character replies "
         "copied from training beyond your own rate), 0 to 100 (chatlike/eval/metrics.py); the parrot answers "
-        "with random replies of yours; context gain is in bits per byte (each job's report: `JOB/report.md`).",
+        "with random replies of yours; context gain and bits per byte are of your real held-out replies under "
+        "the model (lower bits per byte: the model expects them better); style distance is to those replies, "
+        "0 = indistinguishable. A job whose regression check (`eval.tasks`) failed ranks after every job "
+        "whose check passed (each job's report: `JOB/report.md`).",
+    ]
+    if by == "distance":
+        lines += [
+            "",
+            "Ranked by the tuned style distance: a results.json here has no `score` (an eval from an "
+            "older chatlike; run eval again to rank by score).",
+        ]
+    lines += [
         "",
-        "| rank | job | overrides | score | parrot score | chrF | context gain | style distance | verbatim copies |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| rank | job | overrides | score | parrot score | chrF | context gain | style distance: tuned / base "
+        "| bits per byte: tuned / base | verbatim copies | regression check |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in ranked:
         e = r["eval"]
         if "error" in e:
-            lines.append(f"| – | {r['job']} | `{name}` | {e['error']} | | | | | |")
+            lines.append(f"| – | {r['job']} | `{name}` | {e['error']} | | | | | | | |")
             continue
-        gain = "–" if e["context_gain_bpb"] is None else f"{e['context_gain_bpb']:+.3f}"
-        lines.append(f"| {e['rank']} | {r['job']} | `{name}` | **{e['score']:.1f}** | {e['parrot_score']:.1f} | "
-                     f"{e['chrf']:.1f} | {gain} | {e['distance']:.3f} | {e['copy_share']:.0%} |")  # fmt: skip
+        score, distance = _fmt(e["score"], ".1f"), f"{e['distance']:.3f}"
+        if by == "score":
+            score = f"**{score}**"
+        else:
+            distance = f"**{distance}**"
+        verdict = {"ok": "ok", "not run": "–"}.get(
+            e["regression"], f"**regressed**: {', '.join(e['regressed'])}"
+        )
+        lines.append(
+            f"| {e['rank']} | {r['job']} | `{name}` | {score} | {_fmt(e['parrot_score'], '.1f')} | "
+            f"{_fmt(e['chrf'], '.1f')} | {_fmt(e['context_gain_bpb'], '+.3f')} | "
+            f"{distance} / {_fmt(e['distance_base'], '.3f')} | "
+            f"{_fmt(e['bits_per_byte'], '.3f')} / {_fmt(e['bits_per_byte_base'], '.3f')} | "
+            f"{_fmt(e['copy_share'], '.0%')} | {verdict} |"
+        )
+    for name, r in zip(names, rows):
+        if "failed" in r and "eval" not in r:
+            lines.append(f"| – | {r['job']} | `{name}` | failed: {r['failed']} | | | | | | | |")
     return lines
 
 
-def plot(rows: list[dict[str, Any]]):
-    """Four panels, one bar group per job: samples per split, conversations, turns p50, my share."""
+def _axis(rows: list[dict[str, Any]]) -> tuple[list[str], str]:
+    """The x tick labels and the axis name: jobs that differ in the same keys show their values
+    (the swept values), and the keys name the axis."""
     import textwrap
 
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import PercentFormatter
-
-    from chatlike.data.report import SPLIT_COLORS
-
     names, _ = labels(rows)
-    # jobs that differ in the same keys show their values, and the keys name the axis
     pairs = [[n.partition("=")[::2] for n in name.split(" ")] for name in names]
     keys = [k for k, _ in pairs[0]]
     if all("=" in name for name in names) and all([k for k, _ in p] == keys for p in pairs):
         names, axis_label = [" / ".join(v for _, v in p) for p in pairs], " / ".join(keys)
     else:
         axis_label = "overrides"
-    names = [textwrap.fill(n, 20, break_long_words=True) for n in names]
+    return [textwrap.fill(n, 20, break_long_words=True) for n in names], axis_label
+
+
+def plot(summary: dict[str, Any]):
+    """One bar group per job, against the swept value: samples per split, conversations, turns p50,
+    my share; and when jobs ran eval, the number they are ranked by (the best marked, regressed
+    jobs hatched) and the tuned and base style distance."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    from chatlike.data.report import SPLIT_COLORS
+
+    rows = summary["jobs"]
+    names, axis_label = _axis(rows)
     xs = list(range(len(rows)))
-    fig = Figure(figsize=(max(8, 1.3 * len(rows) + 3), 6.5), layout="constrained")
-    (samples, convs), (turns, share) = fig.subplots(2, 2, sharex=True)
+    ranked = summary["ranked_by"] is not None
+    fig = Figure(figsize=(max(8, 1.3 * len(rows) + 3), 9.5 if ranked else 6.5), layout="constrained")
+    axes = fig.subplots(3 if ranked else 2, 2, sharex=True)
+    (samples, convs), (turns, share) = axes[0], axes[1]
     ok = [i for i, r in enumerate(rows) if "error" not in r]
     bottom = [0] * len(ok)
     for split in SPLITS:
@@ -200,16 +336,59 @@ def plot(rows: list[dict[str, Any]]):
         ax.set_title(title)
     share.set_ylim(0, 1)
     share.yaxis.set_major_formatter(PercentFormatter(1.0))
-    for ax in (samples, convs, turns, share):
+    if ranked:
+        _plot_clones(axes[2][0], axes[2][1], summary)
+    for ax in axes.flat:
         for i, r in enumerate(rows):
             if "error" in r:
                 ax.text(i, 0, "failed", ha="center", va="bottom", color="#c44e52", fontsize=8)
         ax.set_xlim(-0.6, len(rows) - 0.4)
-    for ax in (turns, share):
+    for ax in axes[-1]:
         ax.set_xticks(xs, names, fontsize=8)
         ax.set_xlabel(axis_label)
-    fig.suptitle("chatlike sweep: the datasets compared")
+    fig.suptitle("chatlike sweep: the datasets" + (" and clones" if ranked else "") + " compared")
     return fig
+
+
+def _plot_clones(ranked_ax, distance_ax, summary: dict[str, Any]) -> None:
+    rows, by, best = summary["jobs"], summary["ranked_by"], summary["best"]
+    clones = [i for i, r in enumerate(rows) if "rank" in r.get("eval", {})]
+    fmt = "{:.1f}" if by == "score" else "{:.3f}"
+    for i in clones:
+        e = rows[i]["eval"]
+        is_best = rows[i]["job"] == best["job"]
+        bar = ranked_ax.bar(i, e[by], color="#55a868" if is_best else "#8da0cb",
+                            hatch="//" if e["regression"] == "regressed" else None, edgecolor="white")  # fmt: skip
+        label = fmt.format(e[by]) + (" best" if is_best else "")
+        ranked_ax.bar_label(bar, labels=[label], fontsize=7.5)
+    title = RANKED_BY[by] + (
+        "; hatched: regressed" if any(rows[i]["eval"]["regression"] == "regressed" for i in clones) else ""
+    )
+    ranked_ax.set_title(f"clones: {title}", fontsize=10)
+    width = 0.38
+    for k, (key, name, color) in enumerate(
+        (("distance", "tuned", "#4c72b0"), ("distance_base", "base", "#bbbbbb"))
+    ):
+        have = [i for i in clones if rows[i]["eval"][key] is not None]
+        bars = distance_ax.bar([i + (k - 0.5) * width for i in have], [rows[i]["eval"][key] for i in have],
+                               width, color=color, label=name)  # fmt: skip
+        distance_ax.bar_label(bars, fmt="{:.3f}", fontsize=7)
+    distance_ax.set_title("style distance to your real replies (lower is closer)", fontsize=10)
+    distance_ax.legend(fontsize=7.5)
+    for i, r in enumerate(rows):  # no clone to show (a job without a dataset says "failed" already)
+        if "error" in r or i in clones:
+            continue
+        note = "failed" if "failed" in r else "unreadable eval" if "eval" in r else "no eval"
+        for ax in (ranked_ax, distance_ax):
+            ax.text(
+                i,
+                0,
+                note,
+                ha="center",
+                va="bottom",
+                color="#c44e52" if "failed" in r else "#777777",
+                fontsize=8,
+            )
 
 
 def write_summary(sweep_dir: Path) -> Path | None:
@@ -217,13 +396,14 @@ def write_summary(sweep_dir: Path) -> Path | None:
     rows = collect(sweep_dir) if sweep_dir.is_dir() else []
     if not rows:
         return None
+    summary = summarize(rows)
     out = sweep_dir / "sweep_summary.md"
-    write_text(sweep_dir / "sweep_summary.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    write_text(sweep_dir / "sweep_summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     from chatlike.data.plots import png_bytes, style  # matplotlib: imported only to draw
 
     with style():
-        write_bytes(sweep_dir / "sweep_summary.png", png_bytes(plot(rows)))
-    write_text(out, render(rows))
+        write_bytes(sweep_dir / "sweep_summary.png", png_bytes(plot(summary)))
+    write_text(out, render(summary))
     return out
 
 

@@ -1,13 +1,19 @@
 """Sweeps: a real Hydra multirun prepares one dataset per job, and the callback compares them."""
 
 import json
+import time
+from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from test_report import small_export
 
-from chatlike.sweep import collect, write_summary
+from chatlike.sweep import collect, render, summarize, write_summary
 
 PNG = b"\x89PNG\r\n\x1a\n"
+# the smoke experiment, shorter: 60 steps already teach the tiny model a habit of yours (its replies
+# are "ahah" where the base model's are noise), so the clones' scores differ and the ranking means something
+SMOKE_SWEEP = ("train.max_steps=60", "eval.max_samples=8", "eval.blind_pairs=2")
 
 
 def test_gap_sweep_prepares_each_job_and_summarizes_them(tmp_path):
@@ -23,7 +29,7 @@ def test_gap_sweep_prepares_each_job_and_summarizes_them(tmp_path):
     summary = (sweep / "sweep_summary.md").read_text(encoding="utf-8")
     assert "segment.gap_minutes=5" in summary and "segment.gap_minutes=60" in summary
     assert (sweep / "sweep_summary.png").read_bytes().startswith(PNG)
-    rows = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))
+    rows = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))["jobs"]
     assert [r["overrides"] for r in rows] == [
         ["segment.gap_minutes=5", "stages=[prepare]"],
         ["segment.gap_minutes=60", "stages=[prepare]"],
@@ -44,9 +50,9 @@ def test_failed_job_is_listed_and_the_summary_still_written(tmp_path):
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "chatlike: error:" in proc.stderr and "missing.json" in proc.stderr
-    rows = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))
-    assert rows[0]["total"] > 0 and "error" not in rows[0]
-    assert "failed" in rows[1]["error"]
+    rows = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))["jobs"]
+    assert rows[0]["total"] > 0 and "error" not in rows[0] and "failed" not in rows[0]
+    assert "failed" in rows[1]["error"] and "missing.json: no such file" in rows[1]["failed"]
     summary = (sweep / "sweep_summary.md").read_text(encoding="utf-8")
     assert "missing.json" in summary and "failed" in summary
 
@@ -73,42 +79,245 @@ def test_no_jobs_write_no_summary(tmp_path):
     assert not (tmp_path / "sweep_summary.md").exists()
 
 
-def _eval(folder, score, gain=0.2):
-    """An eval/results.json with the headline numbers the summary reads."""
+STATS = json.dumps({"samples": {"train": 5, "val": 1, "test": 2, "total": 8}, "segment": {"conversations_kept": 4},
+                    "turns_per_sample": {"p50": 3}, "chars_per_sample": {"p50": 40}, "my_share_of_turns": 0.5})  # fmt: skip
+
+
+def _eval(folder, score=None, distance=0.05, regressed=(), tasks=("chatlike_mc",)):
+    """An eval/results.json as chatlike/stages/eval.py writes it, with only the keys the summary
+    reads; score=None is one from before eval had a score."""
+    results = {"parrot": {"score": {"median": 1.0, "low": 0.5, "high": 2.0}},
+               "chrf": {"tuned": {"value": 40.0}}, "context_gain_bpb": {"tuned": {"value": 0.2}},
+               "distance": {"tuned": distance, "base": 0.3}, "memorisation": {"tuned": {"copy_share": 0.25}},
+               "lm_eval": {"replies": {"tuned": {"bits_per_byte": 2.5}, "base": {"bits_per_byte": 4.0}}},
+               "regression": {"tolerance": 0.02, "regressed": list(regressed), "ok": not regressed,
+                              "tasks": {t: {"metric": "acc", "base": 0.5, "tuned": 0.4, "drop": 0.1} for t in tasks}}}  # fmt: skip
+    if score is not None:
+        results["score"] = score
     (folder / "eval").mkdir()
-    results = {"score": score, "parrot": {"score": {"median": 1.0, "low": 0.5, "high": 2.0}},
-               "chrf": {"tuned": {"value": 40.0}}, "context_gain_bpb": {"tuned": {"value": gain}},
-               "distance": {"tuned": 0.05}, "memorisation": {"tuned": {"copy_share": 0.25}}}  # fmt: skip
     (folder / "eval" / "results.json").write_text(json.dumps(results))
 
 
-def test_clones_are_ranked_by_their_eval_score(tmp_path):
-    for num, score in ((0, 12.5), (1, 30.25), (2, None)):
-        _job(tmp_path / str(num), num, [f"train.lora_r={8 * (num + 1)}"])
-        if score is not None:
-            _eval(tmp_path / str(num), score)
-    rows = collect(tmp_path)
-    assert [r["job"] for r in rows] == ["0", "1", "2"]  # the dataset table keeps the job order
-    assert [r.get("eval", {}).get("rank") for r in rows] == [2, 1, None]
-    assert rows[1]["eval"] == {"score": 30.25, "parrot_score": 1.0, "chrf": 40.0, "context_gain_bpb": 0.2,
-                               "distance": 0.05, "copy_share": 0.25, "rank": 1}  # fmt: skip
-    summary = write_summary(tmp_path).read_text(encoding="utf-8")
-    ranking = summary.split("## Clones ranked by score")[1]
-    assert ranking.index("`train.lora_r=16`") < ranking.index("`train.lora_r=8`")
-    assert "| 1 | 1 | `train.lora_r=16` | **30.2** | 1.0 | 40.0 | +0.200 | 0.050 | 25% |" in ranking
-    assert "lora_r=24" not in ranking
+def _sweep(tmp_path, *evals):
+    """One job per entry (a dict of _eval's arguments, or None for a job without an eval), swept over a=0,1,..."""
+    for num, kwargs in enumerate(evals):
+        _job(tmp_path / str(num), num, [f"a={num}", "experiment=smoke"], stats=STATS)
+        if kwargs is not None:
+            _eval(tmp_path / str(num), **kwargs)
+    out = write_summary(tmp_path)
+    summary = json.loads((tmp_path / "sweep_summary.json").read_text(encoding="utf-8"))
+    assert (tmp_path / "sweep_summary.png").read_bytes().startswith(PNG)
+    return summary, out.read_text(encoding="utf-8")
 
 
-def test_an_eval_without_a_score_is_listed_as_unreadable_and_not_ranked(tmp_path):
-    _job(tmp_path / "0", 0, ["a=1"])
+def _ranks(summary):
+    return [r.get("eval", {}).get("rank") for r in summary["jobs"]]
+
+
+def test_clones_are_ranked_by_their_eval_score_and_the_best_is_named(tmp_path):
+    summary, md = _sweep(tmp_path, {"score": 12.5}, {"score": 30.25, "distance": 0.5}, None)
+    assert [r["job"] for r in summary["jobs"]] == ["0", "1", "2"]  # the dataset table keeps the job order
+    assert _ranks(summary) == [2, 1, None] and summary["ranked_by"] == "score"
+    assert summary["best"] == {"job": "1", "label": "a=1", "ranked_by": "score", "value": 30.25,
+                               "regression": "ok", "all_regressed": False}  # fmt: skip
+    assert summary["jobs"][1]["eval"] == {
+        "score": 30.25, "parrot_score": 1.0, "chrf": 40.0, "context_gain_bpb": 0.2, "distance": 0.5,
+        "distance_base": 0.3, "bits_per_byte": 2.5, "bits_per_byte_base": 4.0, "copy_share": 0.25,
+        "regression": "ok", "regressed": [], "rank": 1}  # fmt: skip
+    assert summary["jobs"][2]["total"] == 8 and "eval" not in summary["jobs"][2]  # no eval: its dataset only
+    assert "**Best clone: job 1** (`a=1`), score **30.2**, among the jobs without a regression." in md
+    ranking = md.split("## Clones ranked by score")[1]
+    assert ranking.index("`a=1`") < ranking.index("`a=0`") and "`a=2`" not in ranking
+    assert (
+        "| 1 | 1 | `a=1` | **30.2** | 1.0 | 40.0 | +0.200 | 0.500 / 0.300 | 2.500 / 4.000 | 25% | ok |"
+        in ranking
+    )
+
+
+def test_a_clone_that_regressed_ranks_after_every_clone_that_did_not(tmp_path):
+    summary, md = _sweep(tmp_path, {"score": 40.0, "regressed": ["chatlike_mc"]}, {"score": 10.0})
+    assert _ranks(summary) == [2, 1]
+    assert summary["best"]["job"] == "1" and not summary["best"]["all_regressed"]
+    assert "| 2 | 0 | `a=0` | **40.0** |" in md and "**regressed**: chatlike_mc |" in md
+    assert "Every job regressed" not in md
+
+
+def test_when_every_clone_regressed_the_best_of_all_is_named_and_flagged(tmp_path):
+    summary, md = _sweep(
+        tmp_path, {"score": 4.0, "regressed": ["chatlike_mc"]}, {"score": 6.0, "regressed": ["chatlike_mc"]}
+    )
+    assert _ranks(summary) == [2, 1]
+    assert summary["best"] | {"value": None} == {"job": "1", "label": "a=1", "ranked_by": "score", "value": None,
+                                                 "regression": "regressed", "all_regressed": True}  # fmt: skip
+    assert "**Best clone: job 1** (`a=1`), score **6.0**. **Every job regressed**" in md
+
+
+def test_without_a_score_anywhere_clones_are_ranked_by_the_lowest_tuned_distance(tmp_path):
+    # one results.json from before the score: one number for all, the tuned style distance
+    summary, md = _sweep(
+        tmp_path, {"score": 50.0, "distance": 0.4}, {"distance": 0.1}, {"score": 1.0, "distance": 0.2}
+    )
+    assert summary["ranked_by"] == "distance" and _ranks(summary) == [3, 1, 2]
+    assert summary["best"]["job"] == "1" and summary["best"]["value"] == 0.1
+    assert "## Clones ranked by style distance (lower is better)" in md
+    assert "| 1 | 1 | `a=1` | – | 1.0 | 40.0 | +0.200 | **0.100** / 0.300 |" in md
+    assert "style distance **0.100**" in md
+
+
+def test_a_job_with_no_regression_check_is_not_a_regressed_one(tmp_path):
+    summary, md = _sweep(tmp_path, {"score": 5.0, "tasks": ()}, {"score": 3.0, "regressed": ["arc_easy"]})
+    assert summary["best"]["job"] == "0" and summary["best"]["regression"] == "not run"
+    assert "no regression check ran" in md
+
+
+def test_an_unreadable_results_json_is_listed_and_not_ranked(tmp_path):
+    _job(tmp_path / "0", 0, ["a=1"], stats=STATS)
     (tmp_path / "0" / "eval").mkdir()
-    (tmp_path / "0" / "eval" / "results.json").write_text('{"distance": {"tuned": 0.1}}')
-    (row,) = collect(tmp_path)
-    assert "run eval again" in row["eval"]["error"] and "rank" not in row["eval"]
-    assert "run eval again" in write_summary(tmp_path).read_text(encoding="utf-8")
+    (tmp_path / "0" / "eval" / "results.json").write_text('{"score": 3.0}')  # no style distance
+    _job(tmp_path / "1", 1, ["a=2"], stats=STATS)
+    (tmp_path / "1" / "eval").mkdir()
+    (tmp_path / "1" / "eval" / "results.json").write_text("{")
+    _job(tmp_path / "2", 2, ["a=3"], stats=STATS)
+    _eval(tmp_path / "2", score=2.0)
+    _job(tmp_path / "3", 3, ["a=4"], stats=STATS)
+    _eval(tmp_path / "3", score="high")
+    rows = collect(tmp_path)
+    assert all("run eval again" in rows[i]["eval"]["error"] for i in (0, 1, 3))
+    summary = summarize(rows)
+    assert _ranks(summary) == [None, None, 1, None] and summary["best"]["job"] == "2"
+    md = render(summary)
+    assert md.count("unreadable eval/results.json") == 3 and "| 1 | 2 | `a=3` |" in md
+
+
+def test_a_job_that_failed_after_prepare_keeps_its_dataset_and_is_listed_as_failed(tmp_path):
+    _job(tmp_path / "0", 0, ["a=0"], stats=STATS)
+    (tmp_path / "0" / "failed.txt").write_text("train: axolotl preprocess failed (see train/train.log)\n")
+    _job(tmp_path / "1", 1, ["a=1"], stats=STATS)
+    _eval(tmp_path / "1", score=9.0)
+    _job(tmp_path / "2", 2, ["a=2"])
+    (tmp_path / "2" / "failed.txt").write_text("/x/missing.json: no such file or folder (source.path)\n")
+    md = write_summary(tmp_path).read_text(encoding="utf-8")
+    rows = json.loads((tmp_path / "sweep_summary.json").read_text(encoding="utf-8"))["jobs"]
+    assert rows[0]["total"] == 8 and rows[0]["failed"].startswith("train: axolotl preprocess failed")
+    assert rows[2]["failed"].endswith("(source.path)") and "error" in rows[2]
+    assert "| 0 | `a=0` | 4 | 5 | 1 | 2 | 8 | 3 | 40 | 50% |" in md  # its dataset columns
+    assert "| – | 0 | `a=0` | failed: train: axolotl preprocess failed (see train/train.log) |" in md
+    assert "| 2 | `a=2` | failed: /x/missing.json: no such file or folder (source.path) |" in md
 
 
 def test_a_dataset_sweep_has_no_ranking(tmp_path):
     _job(tmp_path / "0", 0, ["a=1"])
     assert "eval" not in collect(tmp_path)[0]
-    assert "ranked by score" not in write_summary(tmp_path).read_text(encoding="utf-8")
+    summary = json.loads(write_summary(tmp_path).with_suffix(".json").read_text(encoding="utf-8"))
+    assert summary["best"] is None and summary["ranked_by"] is None
+    assert "ranked by" not in (tmp_path / "sweep_summary.md").read_text(encoding="utf-8")
+
+
+def _launcher(*overrides):
+    """hydra.launcher as `python -m chatlike OVERRIDES` composes it, resolved."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from chatlike.app import conf_dir
+    from chatlike.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(conf_dir())):
+        cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+
+
+def test_a_slurm_job_takes_its_gpus_from_hardware_and_keeps_the_plugins_other_defaults():
+    launcher = _launcher("hydra/launcher=submitit_slurm", "hardware=multi_gpu", "hardware.num_gpus=4",
+                         "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=90")  # fmt: skip
+    assert launcher["_target_"].endswith("submitit_launcher.SlurmLauncher")
+    assert (launcher["gpus_per_node"], launcher["nodes"], launcher["tasks_per_node"]) == (4, 1, 1)
+    assert (launcher["partition"], launcher["timeout_min"], launcher["name"]) == (
+        "gpu",
+        90,
+        "chatlike-default",
+    )
+    assert launcher["signal_delay_s"] == 120 and launcher["account"] is None  # the plugin's defaults
+    assert _launcher("hydra/launcher=submitit_local", "experiment=smoke")["gpus_per_node"] == 1
+
+
+def test_a_typo_in_a_launcher_key_is_one_line_before_any_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=submitit_slurm", "hydra.launcher.partion=gpu", "segment.gap_minutes=5,60",
+                   f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "Key 'partion' not in 'SlurmQueueConf'. Did you mean: 'partition'?" in proc.stderr
+    assert not sweep.exists()
+
+
+def test_a_failed_submitit_job_is_one_line_on_the_launching_terminal_and_in_the_summary(tmp_path):
+    export = small_export(tmp_path / "result.json")
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=submitit_local", f"source.path={tmp_path / 'missing.json'},{export}",
+                   "stages=[prepare]", f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.endswith(
+        f"chatlike: error: {tmp_path / 'missing.json'}: no such file or folder (source.path)\n"
+    )
+    assert list((sweep / ".submitit").glob("*/*_log.err"))  # submitit ran the jobs
+    rows = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))["jobs"]
+    assert "no such file" in rows[0]["failed"] and rows[1]["total"] > 0  # job 0 failed, job 1 ran on
+
+
+def test_a_submitit_job_that_dies_without_a_result_is_one_line_naming_its_log(tmp_path):
+    # a time limit of 0 minutes: submitit kills the job before chatlike starts
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=0", "stages=[prepare]",
+                   "segment.gap_minutes=5,60", f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("chatlike: error:")]
+    assert "a sweep job ended without a result" in line and "has not produced any output" in line
+    log = Path(line.rsplit("its log: ", 1)[1])
+    assert log.is_file() and log.parent.parent == sweep / ".submitit"
+
+
+@pytest.mark.slow
+def test_a_smoke_sweep_on_submitit_names_the_best_clone_by_each_jobs_own_eval(tmp_path, monkeypatch):
+    # the two jobs run side by side: one thread each, or each starts one per core and both crawl
+    # (60 steps: 14 s instead of 2 min 20 s on 2 cores)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    sweep = tmp_path / "sweep"
+    started = time.monotonic()
+    proc = run_cli("-m", "experiment=smoke", "segment.gap_minutes=5,240", "hydra/launcher=submitit_local",
+                   *SMOKE_SWEEP, f"hydra.sweep.dir={sweep}", check=True)  # fmt: skip
+    print(f"smoke sweep on submitit_local: {time.monotonic() - started:.0f} s")
+    assert "Traceback" not in proc.stderr and f"sweep summary in {sweep / 'sweep_summary.md'}" in proc.stderr
+    assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2  # both jobs ran under submitit
+    results = [
+        json.loads((sweep / job / "eval" / "results.json").read_text(encoding="utf-8")) for job in "01"
+    ]
+    summary = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))
+    # the ranking, recomputed from the jobs' own results: by score, among the jobs without a
+    # regression, or among all when each regressed (the tiny model's does, mostly); ties: job order
+    regressed = [not r["regression"]["ok"] for r in results]
+    pool = [i for i in (0, 1) if not regressed[i]] or [0, 1]
+    best = max(pool, key=lambda i: (results[i]["score"], -i))
+    assert summary["best"]["job"] == str(best) and summary["best"]["value"] == results[best]["score"]
+    assert summary["best"]["all_regressed"] == all(regressed) and summary["ranked_by"] == "score"
+    for row, r, gap in zip(summary["jobs"], results, ("5", "240")):
+        e = row["eval"]
+        assert row["overrides"][1] == f"segment.gap_minutes={gap}" and row["total"] > 0
+        assert (e["score"], e["distance"], e["distance_base"]) == (
+            r["score"],
+            r["distance"]["tuned"],
+            r["distance"]["base"],
+        )
+        assert (e["bits_per_byte"], e["bits_per_byte_base"]) == tuple(
+            r["lm_eval"]["replies"][m]["bits_per_byte"] for m in ("tuned", "base")
+        )
+        assert e["regression"] == ("regressed" if not r["regression"]["ok"] else "ok")
+        assert e["rank"] == (1 if row["job"] == str(best) else 2)
+    md = (sweep / "sweep_summary.md").read_text(encoding="utf-8")
+    gap = ("5", "240")[best]
+    assert (
+        f"**Best clone: job {best}** (`segment.gap_minutes={gap}`), score **{results[best]['score']:.1f}**"
+        in md
+    )
+    assert ("**Every job regressed**" in md) == all(regressed)
+    assert f"| 1 | {best} | `segment.gap_minutes={gap}` | **{results[best]['score']:.1f}** |" in md
+    assert (sweep / "sweep_summary.png").read_bytes().startswith(PNG)
