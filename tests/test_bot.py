@@ -45,6 +45,16 @@ def records(run) -> list[dict]:
     )
 
 
+def wait_records(run, chat_id: int, count: int, timeout: float = 60) -> list[dict]:
+    """The exchanges of one chat in RUN/bot/conversations.jsonl, once there are `count` (the bot
+    writes one just after its last message is sent)."""
+    deadline = time.time() + timeout
+    while len(mine := [r for r in records(run) if r["telegram_chat_id"] == chat_id]) < count:
+        assert time.time() < deadline, mine
+        time.sleep(0.05)
+    return mine
+
+
 def texts(messages: list[dict]) -> list[str]:
     return [m["text"] for m in messages]
 
@@ -177,7 +187,7 @@ def test_an_allowed_user_gets_the_persona_reply_as_separate_messages(served, tel
     assert any(
         int(p["chat_id"]) == LORENZO and p["action"] == "typing" for p in telegram.methods("sendChatAction")
     )
-    (record,) = [r for r in records(run) if r["telegram_chat_id"] == LORENZO]
+    (record,) = wait_records(run, LORENZO, 1)
     system = json.loads(RunDir(run).serve_json.read_text())["models"]["smoke"]["system_prompts"]["Lorenzo"]
     assert record["messages"] == [
         {"role": "system", "content": system},
@@ -205,17 +215,13 @@ def test_unknown_users_get_one_refusal_and_start_explains_the_ai(served, telegra
 def test_forget_clears_the_chats_history(served, telegram, auto_bot):
     run, _ = served
     telegram.say(GIULIA, "ciao!")
-    telegram.wait_sent(GIULIA, 2)
+    wait_records(run, GIULIA, 1)
     n = len(telegram.sent(GIULIA))
     telegram.say(GIULIA, "/forget")
     assert texts(telegram.wait_sent(GIULIA, n + 1))[-1] == "Forgotten: this chat starts afresh."
-    count = len([r for r in records(run) if r["telegram_chat_id"] == GIULIA])
     telegram.say(GIULIA, "ci sei?")
-    deadline = time.time() + 120
-    while len(mine := [r for r in records(run) if r["telegram_chat_id"] == GIULIA]) == count:
-        assert time.time() < deadline
-        time.sleep(0.1)
-    assert [m["content"] for m in mine[-1]["messages"][1:2]] == ["ci sei?"]  # nothing before it
+    mine = wait_records(run, GIULIA, 2)
+    assert [m["content"] for m in mine[-1]["messages"][1:]][:1] == ["ci sei?"]  # nothing before it
     assert mine[0]["messages"][0]["content"].endswith(
         "chatting with Giulia Russo. Respond naturally in their conversational style."
     )
@@ -270,7 +276,9 @@ def test_replies_are_redacted_and_a_slow_server_is_one_notice(trained_run, tmp_p
         telegram.say(LORENZO, "mi dai il numero di Marco?")
         assert texts(telegram.wait_sent(LORENZO, 2)) == ["chiamami al <PHONE>", "scrivimi a <EMAIL>"]
         assert [len(r["messages"]) for r in model.requests] == [2]  # the stranger's never reached it
-        assert records(run)[-1]["proposed"] == model.reply  # the record keeps what the model said
+        assert (
+            wait_records(run, LORENZO, 1)[-1]["proposed"] == model.reply
+        )  # the record keeps what the model said
 
         # two chats at once: each waits on the model beside the other, and each keeps its order
         model.delay_s, start = 1.0, len(model.requests)
@@ -339,9 +347,12 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         telegram.press(OWNER, message, buttons[0]["callback_data"])
         proposed = proposal["text"].split("Proposed reply:\n", 1)[1].split("\n")
         assert texts(telegram.wait_sent(LORENZO, 1 + len(proposed)))[1:] == proposed
-        edits = telegram.methods("editMessageReplyMarkup")
-        assert edits and int(edits[-1]["message_id"]) == 99  # the buttons are gone once decided
-        assert telegram.methods("answerCallbackQuery")
+        deadline = time.time() + 30
+        while not (edits := telegram.methods("editMessageReplyMarkup")):
+            assert time.time() < deadline
+            time.sleep(0.05)
+        assert int(edits[-1]["message_id"]) == 99  # the buttons are gone once decided
+        assert telegram.methods("answerCallbackQuery")  # answered before the buttons went
 
         telegram.say(LORENZO, "e domani?")
         second = telegram.wait_sent(OWNER, 2)[-1]

@@ -289,12 +289,16 @@ def test_interactive_chat_prompts_and_streams_replies_as_chat_lines(trained_run)
 
 
 @pytest.mark.slow
-def test_merge_writes_a_standalone_model_that_matches_base_plus_adapter(trained_run):
+def test_merge_writes_a_standalone_model_that_matches_base_plus_adapter(trained_run, tmp_path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from chatlike.model import load
 
+    # a copy: the session's trained run stays unmerged for serve's test, which merges first
+    trained_run = shutil.copytree(
+        trained_run, tmp_path / "run", ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "merged")
+    )
     proc = run_cli("experiment=smoke", f"hydra.run.dir={trained_run}", "stages=[merge]")
     assert proc.returncode == 0, proc.stderr
     merged_dir = RunDir(trained_run).merged

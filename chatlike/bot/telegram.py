@@ -331,6 +331,12 @@ class CloneBot:
         if proposal is None:
             await query.answer("Already decided.")
             return
+        # answered at once (Telegram shows the button busy until then), the buttons gone
+        await query.answer("Sending." if data.action == "send" else "Discarded.")
+        if isinstance(query.message, Message):
+            await bot.edit_message_reply_markup(
+                chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
+            )
         if data.action == "send":
             async with self.lock(proposal.chat_id):
                 conv = self.conversations.get(proposal.chat_id)
@@ -338,11 +344,6 @@ class CloneBot:
             self.write(proposal, sent=proposal.outgoing, decision="send")
         else:
             self.write(proposal, sent=None, decision="discard")
-        await query.answer("Sent." if data.action == "send" else "Discarded.")
-        if isinstance(query.message, Message):
-            await bot.edit_message_reply_markup(
-                chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
-            )
 
     def write(self, proposal: Proposal, sent: Optional[list[str]], decision: Optional[str]) -> None:
         """One exchange appended to RUN/bot/conversations.jsonl, as training data (the messages end with
