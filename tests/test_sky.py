@@ -128,19 +128,26 @@ def test_skypilot_rejects_a_task_with_an_unknown_key(validated):
     assert "gpus" in validated["broken"]["error"]
 
 
-def test_the_multi_node_run_block_gives_accelerate_skypilots_cluster(configured, tmp_path):
-    """SkyPilot runs `run` under the synced run dir on every node with its variables set; here node 1
-    of 2 nodes x 4 GPUs, with stand-ins for axolotl and accelerate that record how they were called."""
-    run = configured["two_nodes"]
-    doc = yaml.safe_load(RunDir(run).sky_yaml.read_text(encoding="utf-8"))
+def stand_ins(tmp_path, *tools: str):
+    """A folder of executables named `tools`, each appending its name and arguments (shell-quoted)
+    as one line to calls.txt: put it first on PATH."""
     bin_dir, calls = tmp_path / "bin", tmp_path / "calls.txt"
     bin_dir.mkdir()
-    for tool in ("axolotl", "accelerate"):
+    for tool in tools:
         stand_in = bin_dir / tool
         stand_in.write_text(
             f'#!/usr/bin/env bash\n{{ printf %s {tool}; printf " %q" "$@"; echo; }} >> "{calls}"\n'
         )
         stand_in.chmod(0o755)
+    return bin_dir, calls
+
+
+def test_the_multi_node_run_block_gives_accelerate_skypilots_cluster(configured, tmp_path):
+    """SkyPilot runs `run` under the synced run dir on every node with its variables set; here node 1
+    of 2 nodes x 4 GPUs, with stand-ins for axolotl and accelerate that record how they were called."""
+    run = configured["two_nodes"]
+    doc = yaml.safe_load(RunDir(run).sky_yaml.read_text(encoding="utf-8"))
+    bin_dir, calls = stand_ins(tmp_path, "axolotl", "accelerate")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MACHINE_", "MAIN_PROCESS", "NUM_"))}
     env |= {
         "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}",
@@ -275,14 +282,7 @@ def estimate(cfg, hours: float | None = None, memory_gb: float | None = None) ->
 def test_the_box_script_runs_launch_sh_in_the_image_sky_yaml_names_when_docker_is_there(configured, tmp_path):
     """launch/run_on_gpu_box.sh on a box with Docker (a stand-in here that records its call)."""
     run = configured["single_gpu"]
-    bin_dir, calls = tmp_path / "bin", tmp_path / "calls.txt"
-    bin_dir.mkdir()
-    for tool in ("docker", "nvidia-smi"):
-        stand_in = bin_dir / tool
-        stand_in.write_text(
-            f'#!/usr/bin/env bash\n{{ printf %s {tool}; printf " %q" "$@"; echo; }} >> "{calls}"\n'
-        )
-        stand_in.chmod(0o755)
+    bin_dir, calls = stand_ins(tmp_path, "docker", "nvidia-smi")
     env = os.environ | {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "HF_TOKEN": "hf_not_a_real_token",

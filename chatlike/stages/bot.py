@@ -78,11 +78,12 @@ def endpoint_of(cfg: Config, run_dir: Path):
     from chatlike.model.serve import API_KEY_ENV
 
     b, path = cfg.bot, RunDir(run_dir).serve_json
-    info = None
+    models: dict = {}
+    served_at = None
     if path.is_file():
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
-            models = dict(info["models"])
+            models, served_at = dict(info["models"]), str(info["base_url"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ChatlikeError(
                 f"{path} is not serve's ({type(exc).__name__}: {exc}); start serve again"
@@ -92,11 +93,10 @@ def endpoint_of(cfg: Config, run_dir: Path):
             f"{path} is missing: no server of this run is up; run 'stages=[serve,bot]', or serve in another "
             "terminal ('stages=[serve]'), or set bot.api_base to an OpenAI-compatible server"
         )
-    models = info["models"] if info else {}
     model = b.model or (next(iter(models)) if models else cfg.serve.model_name or cfg.name)
     if b.api_base is None and model not in models:
         raise ChatlikeError(f"bot.model={model!r} is not served ({path} lists {', '.join(models)})")
-    base = (b.api_base or info["base_url"]).rstrip("/")
+    base = (b.api_base or served_at).rstrip("/")
     clone_run = Path(models[model]["run"]) if model in models else Path(run_dir)
     return Endpoint(base, model, os.environ.get(API_KEY_ENV) or None), clone_run
 
