@@ -124,3 +124,14 @@ def trained_run(tmp_path_factory):
     run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare,configure,train]", check=True)
     assert (run / "train" / "adapter_model.safetensors").is_file()
     return run
+
+
+def source_error(path: Path, fmt: str) -> str:
+    """The error reading the export `path` as `fmt` gives (it must give one)."""
+    from chatlike.config import SourceConfig
+    from chatlike.data.sources import read_sources
+    from chatlike.errors import ChatlikeError
+
+    with pytest.raises(ChatlikeError) as err:
+        read_sources(SourceConfig(path=str(path), format=fmt))
+    return str(err.value)

@@ -302,6 +302,14 @@ def test_replies_are_redacted_and_a_slow_server_is_one_notice(trained_run, tmp_p
         telegram.wait_sent(GIULIA, 4)
         telegram.wait_sent(LORENZO, 6)
 
+        # a fault in one chat (Telegram refuses its message) is a log line, and the bot goes on
+        telegram.fail_next("sendMessage", 400, "Bad Request: chat not found")
+        telegram.say(GIULIA, "g3")
+        deadline = time.time() + 30
+        while f"bot: chat {GIULIA}: TelegramBadRequest" not in bot.output:
+            assert time.time() < deadline, bot.output
+            time.sleep(0.05)
+
         model.delay_s = 5  # slower than bot.reply_timeout_s
         telegram.say(LORENZO, "ehi")
         assert texts(telegram.wait_sent(LORENZO, 7))[-1] == UNAVAILABLE

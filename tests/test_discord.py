@@ -5,6 +5,7 @@ import json
 
 import pytest
 import synth_sources as ss
+from conftest import source_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -182,9 +183,7 @@ def test_a_hand_written_export(tmp_path):
 )
 def test_bad_files_are_one_line_naming_the_file(tmp_path, content, expect):
     path = write(tmp_path, content, "channel.json")
-    with pytest.raises(ChatlikeError) as err:
-        read_sources(SourceConfig(path=str(path), format="discord"))
-    msg = str(err.value)
+    msg = source_error(path, "discord")
     assert str(path) in msg and expect in msg and "\n" not in msg
 
 

@@ -3,6 +3,7 @@ repaired, a thread's files newest first put in order, what is not text dropped, 
 
 import pytest
 import synth_sources as ss
+from conftest import source_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -210,9 +211,7 @@ def test_a_hand_written_messenger_file(tmp_path):
 def test_bad_files_are_one_line_naming_the_file(tmp_path, content, expect):
     path = tmp_path / "message_1.json"
     path.write_bytes(content)
-    with pytest.raises(ChatlikeError) as err:
-        read_sources(SourceConfig(path=str(path), format="meta"))
-    msg = str(err.value)
+    msg = source_error(path, "meta")
     assert str(path) in msg and expect in msg and "\n" not in msg
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 import synth_sources as ss
+from conftest import source_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -350,9 +351,7 @@ def test_a_hand_written_ios_italian_export(tmp_path):
 def test_bad_files_are_one_line_naming_the_file(tmp_path, content, expect):
     path = tmp_path / "WhatsApp Chat with Lorenzo.txt"
     path.write_bytes(content)
-    with pytest.raises(ChatlikeError) as err:
-        read_sources(SourceConfig(path=str(path), format="whatsapp"))
-    msg = str(err.value)
+    msg = source_error(path, "whatsapp")
     assert str(path) in msg and expect in msg and "\n" not in msg
 
 

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -35,7 +35,15 @@ from aiogram.exceptions import (
 from aiogram.filters import Command, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.methods import GetUpdates
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    ErrorEvent,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    User,
+)
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.chat_action import ChatActionSender
 
@@ -151,9 +159,7 @@ class CloneBot:
         self.chats = check_allow(cfg.bot.allow, index)
         self.allow = {telegram_user_key(k): v for k, v in self.b.allow.items()}
         self.owner = telegram_user_key(self.b.owner) if self.b.owner is not None else None
-        self.owner_chat: Optional[int] = (
-            int(self.owner) if self.owner and self.owner.lstrip("-").isdigit() else None
-        )
+        self.owner_chat: Optional[int] = int(self.owner) if self.owner and self.owner.isdigit() else None
         self.client = AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key or "unused", timeout=self.b.reply_timeout_s,
             max_retries=0,
@@ -292,14 +298,15 @@ class CloneBot:
         )
         return (response.choices[0].message.content or "").strip()
 
-    async def send(self, bot: Bot, conv: Conversation, proposal: Proposal) -> None:
+    async def send(self, bot: Bot, conv: Optional[Conversation], proposal: Proposal) -> None:
         """The reply's messages one by one, "typing…" and a pause between them, as a person writes."""
         for i, text in enumerate(proposal.outgoing):
             if i and self.b.delay_seconds:
                 await bot.send_chat_action(proposal.chat_id, "typing")
                 await asyncio.sleep(self.b.delay_seconds)
             await bot.send_message(proposal.chat_id, text)
-        conv.said(proposal.outgoing)
+        if conv is not None:  # None: the chat was forgotten while the owner decided
+            conv.said(proposal.outgoing)
 
     async def propose(self, bot: Bot, proposal: Proposal, asked: str) -> None:
         """Draft mode: the owner sees what was asked and the proposed reply, with Send / Discard."""
@@ -322,25 +329,24 @@ class CloneBot:
         text = f"{proposal.contact} wrote:\n{asked}\n\nProposed reply:\n" + "\n".join(proposal.outgoing)
         await bot.send_message(self.owner_chat, text[:4096], reply_markup=keyboard)
 
-    async def decide(self, query: CallbackQuery, data: Draft, bot: Bot) -> None:
+    async def decide(self, query: CallbackQuery, callback_data: Draft, bot: Bot) -> None:
         """The owner pressed Send or Discard under a draft."""
         if not self.is_owner(query.from_user):
             await query.answer("Only the owner decides.")
             return
-        proposal = self.drafts.pop(data.id, None)
+        proposal = self.drafts.pop(callback_data.id, None)
         if proposal is None:
             await query.answer("Already decided.")
             return
         # answered at once (Telegram shows the button busy until then), the buttons gone
-        await query.answer("Sending." if data.action == "send" else "Discarded.")
+        await query.answer("Sending." if callback_data.action == "send" else "Discarded.")
         if isinstance(query.message, Message):
             await bot.edit_message_reply_markup(
                 chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
             )
-        if data.action == "send":
+        if callback_data.action == "send":
             async with self.lock(proposal.chat_id):
-                conv = self.conversations.get(proposal.chat_id)
-                await self.send(bot, conv or Conversation("", self.index.me), proposal)
+                await self.send(bot, self.conversations.get(proposal.chat_id), proposal)
             self.write(proposal, sent=proposal.outgoing, decision="send")
         else:
             self.write(proposal, sent=None, decision="discard")
@@ -367,27 +373,18 @@ class CloneBot:
 
 
 def router_for(clone: CloneBot) -> Router:
-    """The handlers; a fault in one chat is a log line, never the end of the bot or of other chats."""
+    """The handlers (aiogram passes each the arguments its signature names). A fault in one chat is
+    a log line through aiogram's error event, never the end of the bot or of other chats."""
     router = Router(name="chatlike")
+    router.message.register(clone.start, CommandStart())
+    router.message.register(clone.forget, Command("forget"))
+    router.message.register(clone.text, F.text)
+    router.callback_query.register(clone.decide, Draft.filter())
 
-    def guarded(handler):
-        async def run(event: Any, bot: Bot, **kwargs: Any) -> None:
-            try:
-                await handler(event, bot=bot, **{k: v for k, v in kwargs.items() if k == "callback_data"})
-            except Exception as exc:  # noqa: BLE001
-                chat = getattr(getattr(event, "chat", None), "id", None)
-                log.error("bot: chat %s: %s", chat, one_line(exc))
+    @router.errors()
+    async def fault(event: ErrorEvent, event_chat: Optional[Chat] = None) -> None:
+        log.error("bot: chat %s: %s", event_chat.id if event_chat else "?", one_line(event.exception))
 
-        return run
-
-    router.message.register(guarded(clone.start), CommandStart())
-    router.message.register(guarded(clone.forget), Command("forget"))
-    router.message.register(guarded(clone.text), F.text)
-
-    async def decide(query: CallbackQuery, bot: Bot, callback_data: Draft) -> None:
-        await clone.decide(query, callback_data, bot)
-
-    router.callback_query.register(guarded(decide), Draft.filter())
     return router
 
 
