@@ -1,16 +1,26 @@
-"""The entry point: `python -m chatlike [overrides]` runs the configured stages in a Hydra run dir."""
+"""The entry point: `python -m chatlike [overrides]` runs the configured stages in a Hydra run dir.
+
+Errors are one line: Hydra's own (a config it cannot compose) reach `main` as exceptions (Hydra's
+documented HYDRA_FULL_ERROR switch makes it raise instead of printing its report), a job's
+`ChatlikeError` is printed by the job, and a bug in a job shows its traceback. A sweep's configs are
+all checked before its first job (`SweepCheck`).
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import re
 import sys
+import traceback
 import warnings
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,8 +41,6 @@ def conf_dir() -> Path:
 
 # `conf/experiment=lorenzo` (the group named by its folder under conf/) means `experiment=lorenzo`.
 _CONF_PREFIX = re.compile(r"^([+~]{0,2})conf/([\w/]+=)")
-
-
 # A dict of the schema given whole (`bot.allow={111222333: Lorenzo}`): Hydra would merge it into the
 # empty default and refuse its keys as new ("not in struct"); `++` lets them in.
 _WHOLE_DICT = re.compile(r"^(bot\.allow|train\.extra)=\{")
@@ -42,56 +50,9 @@ def normalize_args(args: list[str]) -> list[str]:
     return [_WHOLE_DICT.sub(r"++\1={", _CONF_PREFIX.sub(r"\1\2", a)) for a in args]
 
 
-def _overrides_of(args: list[str]) -> list[str] | None:
-    """The plain overrides of a command line, or None when Hydra has a mode of its own to run."""
-    modes = {
-        "--help",
-        "-h",
-        "--hydra-help",
-        "--info",
-        "-i",
-        "--cfg",
-        "-c",
-        "--shell-completion",
-        "-sc",
-        "--version",
-        "--resolve",
-        "--package",
-        "-p",
-        "--experimental-rerun",
-    }
-    takes_value = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}
-    out, skip = [], False
-    for a in args:
-        if skip:
-            skip = False
-            continue
-        if a in modes or a.split("=")[0] in modes:
-            return None
-        if a in takes_value:
-            skip = True
-            continue
-        if a.startswith("-"):
-            continue
-        out.append(a)
-    return out
-
-
-def _variants(overrides: list[str]) -> list[list[str]]:
-    """The command lines to check for a sweep: every value of every swept key once (the other keys
-    at their first value), so a bad value fails before job 0 runs, not halfway through the sweep."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    values = [list(o.sweep_string_iterator()) if o.is_sweep_override() else [None] for o in parsed]
-    base = [
-        text if vs[0] is None else f"{o.get_key_element()}={vs[0]}"
-        for text, o, vs in zip(overrides, parsed, values)
-    ]
-    variants = [base]
-    for i, (o, vs) in enumerate(zip(parsed, values)):
-        variants += [base[:i] + [f"{o.get_key_element()}={v}"] + base[i + 1 :] for v in vs[1:]]
-    return variants
+class JobBug(Exception):
+    """An unexpected exception in a job (a bug, not bad input), carrying its traceback as text so
+    that it survives a launcher that runs the job in another process (submitit)."""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -132,25 +93,39 @@ def to_config(dcfg: DictConfig) -> Config:
         raise ChatlikeError(_bad_config(exc)) from None
 
 
-def precheck(args: list[str]) -> None:
-    """Before a sweep: compose every job's config, so a typo, a wrong type or an out-of-range value
-    anywhere is one clear line before job 0 runs. (A single run is checked as Hydra composes it: `_one_line_errors`.)"""
-    overrides = _overrides_of(args)
-    if overrides is None or not ({"-m", "--multirun", "hydra.mode=MULTIRUN"} & set(args)):
-        return
-    from hydra import compose, initialize_config_dir
+def sweep_variants(overrides: list[str]) -> list[list[str]]:
+    """The command lines to check for a sweep: every value of every swept key once (the other keys
+    at their first value), so a bad value fails before job 0 runs, not halfway through the sweep."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    try:
-        variants = _variants(overrides)
-    except Exception as exc:
-        raise ChatlikeError(f"bad override: {_one_line(exc)} (see: python -m chatlike --help)") from None
-    with initialize_config_dir(config_dir=str(conf_dir())):
-        for variant in variants:
-            try:
-                dcfg = compose(config_name="config", overrides=variant)
-            except Exception as exc:  # Hydra's errors, reduced to one line
-                raise ChatlikeError(_bad_config(exc)) from None
-            to_config(dcfg)
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    values = [list(o.sweep_string_iterator()) if o.is_sweep_override() else [None] for o in parsed]
+    base = [
+        text if vs[0] is None else f"{o.get_key_element()}={vs[0]}"
+        for text, o, vs in zip(overrides, parsed, values)
+    ]
+    variants = [base]
+    for i, (o, vs) in enumerate(zip(parsed, values)):
+        variants += [base[:i] + [f"{o.get_key_element()}={v}"] + base[i + 1 :] for v in vs[1:]]
+    return variants
+
+
+class SweepCheck(Callback):
+    """Before a sweep's first job: compose and check every job's config, so a typo, a wrong type or
+    an out-of-range value anywhere is one line before job 0 runs (conf/config.yaml names it first).
+    Hydra turns a callback's exception into a warning, so a refusal exits here (SystemExit)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from hydra import compose
+
+        overrides = list(OmegaConf.to_container(config.hydra.overrides.task))
+        try:
+            for variant in sweep_variants(overrides):
+                to_config(compose(config_name="config", overrides=variant))
+        except ChatlikeError as exc:
+            _fail(str(exc))
+        except Exception as exc:  # Hydra's errors, reduced to one line
+            _fail(_bad_config(exc))
 
 
 def run_stages(cfg: Config, run_dir: Path) -> None:
@@ -176,30 +151,34 @@ def keep_snapshot(run_dir: Path, subdir: str | None, stages: list[str]) -> None:
             shutil.copy2(run_dir / subdir / name, dest / name)
 
 
-def _one_line_errors() -> None:
-    """Hydra prints its own multi-line report of a config it cannot compose; make it our one line."""
-    import hydra._internal.utils as hydra_utils
-
-    report = hydra_utils.run_and_report
-
-    def run_and_report(func):
-        def composed():
-            try:
-                return func()
-            except Exception as exc:
-                if isinstance(exc, ChatlikeError):  # a sweep job's, carried here by its launcher
-                    _fail(str(exc))
-                if type(exc).__module__.startswith("submitit"):
-                    _fail(_job_died(exc))
-                if _raised_in_job(exc.__traceback__):
-                    raise
-                if isinstance(exc, OSError):  # e.g. a run dir that cannot be made
-                    _fail(_one_line(exc))
-                _fail(_bad_config(exc))
-
-        return report(composed)
-
-    hydra_utils.run_and_report = run_and_report
+def _task(dcfg: DictConfig) -> None:
+    hc = HydraConfig.get()
+    run = RunDir(hc.runtime.output_dir)
+    sweep = hc.mode == RunMode.MULTIRUN
+    run.failed.unlink(missing_ok=True)
+    try:
+        cfg = to_config(dcfg)
+        keep_snapshot(run.root, hc.output_subdir, cfg.stages)
+        run_stages(cfg, run.root)
+    except KeyboardInterrupt:
+        _fail("interrupted; outputs already written are intact", code=130)
+    except Exception as exc:
+        bug = not isinstance(exc, ChatlikeError)
+        if sweep:
+            # A sweep's job: the summary lists it failed, and the launcher carries the exception to
+            # the launching process (main prints it once all jobs ended; the other jobs still run).
+            # Under submitit a job is another process, or another machine.
+            line = (
+                f"{type(exc).__name__}: {_one_line(exc)} (a bug: its traceback is on the terminal)"
+                if bug
+                else str(exc)
+            )
+            write_text(run.failed, line + "\n")
+        if not bug:
+            if sweep:
+                raise
+            _fail(str(exc))
+        raise JobBug(traceback.format_exc()) from exc
 
 
 def _job_died(exc: BaseException) -> str:
@@ -212,56 +191,30 @@ def _job_died(exc: BaseException) -> str:
     return f"a sweep job ended without a result ({head}){where}"
 
 
-def _raised_in_job(tb) -> bool:
-    """A job's own exception (a bug: its traceback is shown), raised in this process or carried
-    back from another by a launcher (Hydra re-raises it in JobReturn.return_value)."""
-    from hydra.core.utils import JobReturn
-
-    codes = (_task.__code__, JobReturn.return_value.fget.__code__)
-    while tb is not None:
-        if tb.tb_frame.f_code in codes:
-            return True
-        tb = tb.tb_next
-    return False
-
-
-def _task(dcfg: DictConfig) -> None:
-    hc = HydraConfig.get()
-    run = RunDir(hc.runtime.output_dir)
-    run.failed.unlink(missing_ok=True)
-    try:
-        cfg = to_config(dcfg)
-        keep_snapshot(run.root, hc.output_subdir, cfg.stages)
-        run_stages(cfg, run.root)
-    except ChatlikeError as exc:
-        if hc.mode == RunMode.MULTIRUN:
-            # A sweep's job: the summary lists its error, and the launcher carries the exception to
-            # the launching process (app.py prints it as one line once all jobs ended; the other jobs
-            # still run). Under submitit a job is another process, or another machine.
-            write_text(run.failed, f"{exc}\n")
-            raise
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted; outputs already written are intact", code=130)
-
-
 def _fail(message: str, code: int = 1) -> None:
     print(f"chatlike: error: {message}", file=sys.stderr)
     sys.exit(code)
 
 
 def main() -> None:
-    # Hydra 1.4 warns that config-named callbacks run code; ours is chatlike.sweep, named in conf/.
+    # Hydra 1.4 warns that config-named callbacks run code; ours are chatlike's, named in conf/.
     warnings.filterwarnings("ignore", message=r"(?s).*_execution_whitelist_", category=UserWarning)
     register()
-    args = normalize_args(sys.argv[1:])
-    sys.argv = [sys.argv[0]] + args
+    sys.argv = [sys.argv[0], *normalize_args(sys.argv[1:])]
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors here, instead of printing a report
     try:
-        precheck(args)
-    except ChatlikeError as exc:
+        hydra.main(config_path=str(conf_dir()), config_name="config")(_task)()
+    except JobBug as exc:  # a bug in a job: its traceback
+        sys.stderr.write(str(exc))
+        sys.exit(1)
+    except ChatlikeError as exc:  # a sweep job's, carried here by its launcher
         _fail(str(exc))
-    _one_line_errors()
-    hydra.main(config_path=str(conf_dir()), config_name="config")(_task)()
+    except Exception as exc:
+        if type(exc).__module__.startswith("submitit"):
+            _fail(_job_died(exc))
+        if isinstance(exc, OSError):  # e.g. a run dir that cannot be made
+            _fail(_one_line(exc))
+        _fail(_bad_config(exc))  # Hydra could not compose the config
 
 
 if __name__ == "__main__":

@@ -7,8 +7,7 @@ It runs in the launching process whatever the launcher (Hydra's basic one, or su
 processes and SLURM jobs: conf/hydra/launcher/), and reads only what the jobs left in their folders.
 
 The clones (jobs with an eval/results.json) are ranked by eval's headline `score`
-(chatlike/eval/metrics.py), or by the tuned style distance when a results.json has no score; jobs
-whose regression check failed come after the others, so the best clone is one without a
+(chatlike/eval/metrics.py); jobs whose regression check failed come after the others, so the best clone is one without a
 regression, unless every job regressed (the tiny smoke model does), when it is the best of all,
 flagged as such.
 """
@@ -22,11 +21,13 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from chatlike.errors import ChatlikeError
+from chatlike.eval.results import read_results
 from chatlike.files import write_bytes, write_text
 from chatlike.rundir import RunDir
 
 SPLITS = ("train", "val", "test")
-RANKED_BY = {"score": "score (higher is better)", "distance": "style distance (lower is better)"}
+BEST, OTHER = "#55a868", "#8da0cb"  # the best clone's bar (when it did not regress), the others'
 
 
 def _read_yaml(path: Path) -> Any:
@@ -87,62 +88,45 @@ def collect(sweep_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _get(tree: Any, *keys: str) -> Any:
-    """tree[k1][k2]..., or None where a level is missing (results.json from an older eval)."""
-    for key in keys:
-        if not isinstance(tree, dict) or key not in tree:
-            return None
-        tree = tree[key]
-    return tree
-
-
 def _eval_of(path: Path) -> dict[str, Any] | None:
     """The numbers of a job's eval/results.json the sweep compares; None when it has none, {"error"}
-    when it cannot be read or lacks even the tuned style distance."""
+    when it cannot be read (chatlike.eval.results says which field does not fit)."""
     if not path.is_file():
         return None
     try:
-        r = json.loads(path.read_text(encoding="utf-8"))
-        distance = float(r["distance"]["tuned"])
-        score = _get(r, "score")
-        if not (score is None or isinstance(score, (int, float))):
-            raise TypeError(f"score is {score!r}, not a number")
-        regression = r.get("regression")
-        if not isinstance(regression, dict) or not regression.get("tasks"):
-            verdict, regressed = "not run", []
-        else:
-            regressed = [str(t) for t in regression.get("regressed", [])]
-            verdict = "ok" if regression["ok"] else "regressed"
-        return {
-            "score": score,
-            "parrot_score": _get(r, "parrot", "score", "median"),
-            "chrf": _get(r, "chrf", "tuned", "value"),
-            "context_gain_bpb": _get(r, "context_gain_bpb", "tuned", "value"),
-            "distance": distance,
-            "distance_base": _get(r, "distance", "base"),
-            "bits_per_byte": _get(r, "lm_eval", "replies", "tuned", "bits_per_byte"),
-            "bits_per_byte_base": _get(r, "lm_eval", "replies", "base", "bits_per_byte"),
-            "copy_share": _get(r, "memorisation", "tuned", "copy_share"),
-            "regression": verdict,
-            "regressed": regressed,
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return {"error": f"unreadable eval/results.json ({type(exc).__name__}: {exc}); run eval again"}
+        r = read_results(path)
+    except ChatlikeError as exc:
+        return {"error": str(exc)}
+    tuned, base = r.lm_eval.replies.get("tuned"), r.lm_eval.replies.get("base")
+    return {
+        "score": r.score,
+        "parrot_score": r.parrot.score.median,
+        "chrf": r.chrf["tuned"].value,
+        "context_gain_bpb": r.context_gain_bpb["tuned"].value,
+        "distance": r.distance["tuned"],
+        "distance_base": r.distance.get("base"),
+        "bits_per_byte": tuned and tuned.bits_per_byte,
+        "bits_per_byte_base": base and base.bits_per_byte,
+        "copy_share": r.memorisation["tuned"].copy_share,
+        "regression": "not run" if not r.regression.tasks else "ok" if r.regression.ok else "regressed",
+        "regressed": list(r.regression.regressed),
+    }
 
 
 def rank(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The clones' order (row indices, best first) and what it is by: `score` when every results.json
-    has one, else the tuned style distance (one number for all, so every rank compares like with
-    like); a job that regressed comes after every job that did not. None when no job has an eval."""
+    """The clones' order (row indices, best first) by score, a job that regressed after every job that
+    did not (ties keep the job order); None when no job has a readable eval."""
     clones = [i for i, r in enumerate(rows) if "eval" in r and "error" not in r["eval"]]
     if not clones:
         return None
-    by = "score" if all(rows[i]["eval"]["score"] is not None for i in clones) else "distance"
-    sign = -1 if by == "score" else 1
     order = sorted(
-        clones, key=lambda i: (rows[i]["eval"]["regression"] == "regressed", sign * rows[i]["eval"][by])
+        clones, key=lambda i: (rows[i]["eval"]["regression"] == "regressed", -rows[i]["eval"]["score"])
     )
-    return {"by": by, "order": order, "all_regressed": rows[order[0]]["eval"]["regression"] == "regressed"}
+    return {
+        "by": "score",
+        "order": order,
+        "all_regressed": rows[order[0]]["eval"]["regression"] == "regressed",
+    }
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -209,10 +193,7 @@ def _best(summary: dict[str, Any]) -> list[str]:
     b = summary["best"]
     if not b:
         return []
-    value = (
-        f"score **{b['value']:.1f}**" if b["ranked_by"] == "score" else f"style distance **{b['value']:.3f}**"
-    )
-    line = f"**Best clone: job {b['job']}** (`{b['label']}`), {value}"
+    line = f"**Best clone: job {b['job']}** (`{b['label']}`), score **{b['value']:.1f}**"
     if b["all_regressed"]:
         line += (
             ". **Every job regressed** on the regression check (`eval.tasks`), so this is the best of "
@@ -235,11 +216,10 @@ def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
     evaluated = [(n, r) for n, r in zip(names, rows) if "eval" in r]
     if not evaluated:
         return []
-    by = summary["ranked_by"]
     ranked = sorted(evaluated, key=lambda nr: nr[1]["eval"].get("rank", len(rows) + 1))
     lines = [
         "",
-        f"## Clones ranked by {RANKED_BY.get(by, 'score')}",
+        "## Clones ranked by score (higher is better)",
         "",
         "`score` = chrF to the real reply × (1 − style distance) × (1 − share of 20+ character replies "
         "copied from training beyond your own rate), 0 to 100 (chatlike/eval/metrics.py); the parrot answers "
@@ -248,12 +228,6 @@ def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
         "0 = indistinguishable. A job whose regression check (`eval.tasks`) failed ranks after every job "
         "whose check passed (each job's report: `JOB/report.md`).",
     ]
-    if by == "distance":
-        lines += [
-            "",
-            "Ranked by the tuned style distance: a results.json here has no `score` (an eval from an "
-            "older chatlike; run eval again to rank by score).",
-        ]
     lines += [
         "",
         "| rank | job | overrides | score | parrot score | chrF | context gain | style distance: tuned / base "
@@ -265,11 +239,7 @@ def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
         if "error" in e:
             lines.append(f"| – | {r['job']} | `{name}` | {e['error']} | | | | | | | |")
             continue
-        score, distance = _fmt(e["score"], ".1f"), f"{e['distance']:.3f}"
-        if by == "score":
-            score = f"**{score}**"
-        else:
-            distance = f"**{distance}**"
+        score, distance = f"**{e['score']:.1f}**", f"{e['distance']:.3f}"
         verdict = {"ok": "ok", "not run": "–"}.get(
             e["regression"], f"**regressed**: {', '.join(e['regressed'])}"
         )
@@ -351,17 +321,21 @@ def plot(summary: dict[str, Any]):
 
 
 def _plot_clones(ranked_ax, distance_ax, summary: dict[str, Any]) -> None:
-    rows, by, best = summary["jobs"], summary["ranked_by"], summary["best"]
+    rows, best = summary["jobs"], summary["best"]
     clones = [i for i, r in enumerate(rows) if "rank" in r.get("eval", {})]
-    fmt = "{:.1f}" if by == "score" else "{:.3f}"
     for i in clones:
         e = rows[i]["eval"]
         is_best = rows[i]["job"] == best["job"]
-        bar = ranked_ax.bar(i, e[by], color="#55a868" if is_best else "#8da0cb",
-                            hatch="//" if e["regression"] == "regressed" else None, edgecolor="white")  # fmt: skip
-        label = fmt.format(e[by]) + (" best" if is_best else "")
+        regressed = e["regression"] == "regressed"
+        # the best is green only when it has no regression: the best of clones that all regressed is
+        # hatched like the others, as the summary beside it says
+        bar = ranked_ax.bar(i, e["score"], color=BEST if is_best and not regressed else OTHER,
+                            hatch="//" if regressed else None, edgecolor="white")  # fmt: skip
+        label = f"{e['score']:.1f}" + (
+            " best of all (regressed)" if is_best and regressed else " best" if is_best else ""
+        )
         ranked_ax.bar_label(bar, labels=[label], fontsize=7.5)
-    title = RANKED_BY[by] + (
+    title = "score (higher is better)" + (
         "; hatched: regressed" if any(rows[i]["eval"]["regression"] == "regressed" for i in clones) else ""
     )
     ranked_ax.set_title(f"clones: {title}", fontsize=10)

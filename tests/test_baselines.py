@@ -1,6 +1,7 @@
 """The parrot baseline and the verdict of the tuned model against it."""
 
 from chatlike.eval import baselines
+from chatlike.eval.results import Interval, Spread
 
 TRAIN = [f"reply {i}" for i in range(40)]
 
@@ -15,11 +16,11 @@ def test_the_parrot_draws_seeded_training_replies_for_every_item():
 
 
 def test_spread_is_the_median_and_the_range_over_draws():
-    assert baselines.spread([0.3, 0.1, 0.2, 0.5]) == {"median": 0.3, "low": 0.1, "high": 0.5}
+    assert baselines.spread([0.3, 0.1, 0.2, 0.5]) == Spread(0.3, 0.1, 0.5)
 
 
 def test_the_tuned_model_beats_the_parrot_only_beyond_all_its_draws():
-    draws = {"median": 0.05, "low": 0.03, "high": 0.08}
+    draws = Spread(0.05, 0.03, 0.08)
     assert baselines.versus_draws(0.02, draws, higher_is_better=False) == "better"
     assert baselines.versus_draws(0.055, draws, higher_is_better=False) == "tie"
     assert baselines.versus_draws(0.09, draws, higher_is_better=False) == "worse"
@@ -27,7 +28,7 @@ def test_the_tuned_model_beats_the_parrot_only_beyond_all_its_draws():
 
 
 def test_a_difference_beats_the_parrot_only_when_its_interval_excludes_zero():
-    assert baselines.versus_zero({"value": 3.0, "low": 0.5, "high": 6.0}) == "better"
-    assert baselines.versus_zero({"value": 1.0, "low": -0.5, "high": 2.0}) == "tie"
-    assert baselines.versus_zero({"value": -3.0, "low": -6.0, "high": -0.1}) == "worse"
-    assert baselines.versus_zero({"value": None, "low": None, "high": None}) == "tie"
+    assert baselines.versus_zero(Interval(3.0, 0.5, 6.0)) == "better"
+    assert baselines.versus_zero(Interval(1.0, -0.5, 2.0)) == "tie"
+    assert baselines.versus_zero(Interval(-3.0, -6.0, -0.1)) == "worse"
+    assert baselines.versus_zero(Interval(None, None, None)) == "tie"

@@ -4,11 +4,28 @@ lm-eval task, the regression check, the blind test and the report section; end t
 import json
 import math
 
+import msgspec
 import pytest
 from conftest import run_cli
 
 from chatlike.errors import ChatlikeError
 from chatlike.eval import blind, context, likelihood, report
+from chatlike.eval.results import (
+    ChatSampling,
+    EvalResults,
+    Generation,
+    Interval,
+    Likelihood,
+    LmEval,
+    ParrotSpread,
+    Regression,
+    Spread,
+    TaskCheck,
+    TextResults,
+    VersusParrot,
+    read_results,
+    write_results,
+)
 from chatlike.rundir import RunDir
 from chatlike.stages import eval as stage
 
@@ -56,9 +73,9 @@ def test_regression_is_a_drop_of_the_primary_metric_beyond_tolerance():
     base = {"a": {"acc": 0.60, "acc_norm": 0.70}, "b": {"acc": 0.50}}
     tuned = {"a": {"acc": 0.65, "acc_norm": 0.65}, "b": {"acc": 0.49}}
     out = likelihood.regression(base, tuned, tolerance=0.02)
-    assert out["tasks"]["a"]["metric"] == "acc_norm" and out["tasks"]["a"]["drop"] == pytest.approx(0.05)
-    assert out["regressed"] == ["a"] and not out["ok"]
-    assert likelihood.regression(base, tuned, tolerance=0.1)["ok"]
+    assert out.tasks["a"].metric == "acc_norm" and out.tasks["a"].drop == pytest.approx(0.05)
+    assert out.regressed == ["a"] and not out.ok
+    assert likelihood.regression(base, tuned, tolerance=0.1).ok
 
 
 def test_blind_test_shuffles_real_and_tuned_and_keeps_the_key_apart(tmp_path):
@@ -75,42 +92,83 @@ def test_blind_test_shuffles_real_and_tuned_and_keeps_the_key_apart(tmp_path):
         assert ("REAL" in a) == (k["real"] == "A")
 
 
-def _results(score: float, versus: str = "better") -> dict:
-    """The results an eval writes, with made-up numbers: everything the report section reads."""
-    zero = {r: 0.0 for r in report.ROWS} | {"n": 3}
-    iv = {"value": 1.0, "low": 0.5, "high": 1.5}
-    spread = {"median": 0.5, "low": 0.25, "high": 0.75}
-    memo = {
-        "replies": 3,
-        "copies": 1,
-        "copy_share": 1 / 3,
-        "long_replies": 1,
-        "long_copies": 0,
-        "long_copy_share": 0.0,
-        "longest_copied_ngram": 2,
-        "longest_copied_text": "ahah sì",
-        "flagged": [],
-    }
-    text = {
-        "style": dict.fromkeys(report.SETS, zero),
-        "distance": {"base": 0.5, "tuned": 0.1, "parrot": 0.5},
-        "chrf": {"base": iv, "tuned": iv, "parrot": iv, "tuned_minus_parrot": iv},
-        "memorisation": dict.fromkeys(report.SETS, memo),
-        "scores": {"base": 1.0, "tuned": score, "parrot": 0.5},
-        "parrot": {"draws": 20, "distance": spread, "chrf": spread, "score": spread},
-        "versus_parrot": {"score": versus, "distance": "tie", "chrf": versus},
-    }
-    return {"score": score, **text, "versus_parrot": {**text["versus_parrot"], "context_gain": versus},
-            "context_gain_bpb": {"base": iv, "tuned": iv},
-            "generation": {"sampling": "greedy", "chat": None, "max_new_tokens": 8, "device": "cpu"},
-            "lm_eval": {"replies": {}, "limit": 5}, "regression": {"tasks": {}, "ok": True},
-            "sampled": None, "blind_pairs": 3}  # fmt: skip
+def make_results(
+    score: float = 9.0,
+    versus: str = "better",
+    distance: float = 0.1,
+    regressed=(),
+    tasks=("chatlike_mc",),
+    sampled: bool = False,
+) -> EvalResults:
+    """The results an eval writes, with made-up numbers (the style and memorisation of three
+    replies computed for real): everything the report section and the sweep summary read."""
+    from collections import Counter
+
+    from chatlike.eval.memorisation import TrainingReplies, memorisation
+    from chatlike.eval.metrics import style
+
+    replies = ["ciao!", "ahah sì", "ok"]
+    s, memo = style(replies, [], Counter()), memorisation(replies, TrainingReplies(["ahah sì"]))
+    iv, spread = Interval(1.0, 0.5, 1.5), Spread(0.5, 0.25, 0.75)
+    text = TextResults(
+        style=dict.fromkeys(report.SETS, s),
+        distance={"base": 0.3, "tuned": distance, "parrot": 0.5},
+        chrf={"base": iv, "tuned": Interval(40.0, 35.0, 45.0), "parrot": iv, "tuned_minus_parrot": iv},
+        memorisation={
+            **dict.fromkeys(report.SETS, memo),
+            "tuned": msgspec.structs.replace(memo, copy_share=0.25),
+        },
+        scores={"base": 1.0, "tuned": score, "parrot": 1.0},
+        parrot=ParrotSpread(20, spread, spread, Spread(1.0, 0.5, 2.0)),
+        versus_parrot=VersusParrot(versus, "tie", versus),
+    )
+    checks = {t: TaskCheck("acc", 0.5, 0.4, 0.1) for t in tasks}
+    chat = ChatSampling(0.7, 0.9, 1.1, 0) if sampled else None
+    return EvalResults(
+        **msgspec.structs.asdict(text) | {"versus_parrot": VersusParrot(versus, "tie", versus, versus)},
+        score=score,
+        context_gain_bpb={"base": iv, "tuned": Interval(0.2, 0.1, 0.3)},
+        distance_terms={"base": {}, "tuned": {}},
+        lm_eval=LmEval(
+            {"tuned": Likelihood(bits_per_byte=2.5), "base": Likelihood(bits_per_byte=4.0)}, {}, 5
+        ),
+        regression=Regression(0.02, checks, list(regressed), not regressed),
+        generation=Generation(8, "chat" if sampled else "greedy", chat, 3, "cpu"),
+        sampled=msgspec.structs.replace(text, versus_parrot=VersusParrot("tie", "tie", "tie"))
+        if sampled
+        else None,
+        blind_pairs=3,
+        seconds=1.0,
+    )
+
+
+def test_results_json_is_read_back_as_it_was_written(tmp_path):
+    results = make_results(12.5, sampled=True)
+    write_results(tmp_path / "results.json", results)
+    assert read_results(tmp_path / "results.json") == results
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == 12.5  # plain JSON, for jq too
+
+
+@pytest.mark.parametrize(
+    ("score", "why"),
+    [("NaN", "JSON is malformed"), ("true", "Expected `float`, got `bool` - at `$.score`"),
+     ("101", "Expected `float` <= 100.0 - at `$.score`"), ('"high"', "Expected `float`, got `str` - at `$.score`")],
+)  # fmt: skip
+def test_a_score_that_is_no_number_in_range_makes_results_unreadable_naming_the_field(tmp_path, score, why):
+    path = tmp_path / "results.json"
+    write_results(path, make_results())
+    path.write_text(path.read_text().replace('"score": 9.0', f'"score": {score}'))
+    with pytest.raises(ChatlikeError) as err:
+        read_results(path)
+    message = str(err.value)
+    assert message.startswith(f"unreadable {path} ({why}") and message.endswith("run eval again")
+    assert message.count("\n") == 0
 
 
 def test_report_section_replaces_an_earlier_eval_section_and_keeps_the_rest(tmp_path):
     (tmp_path / "report.md").write_text("# data\n\nrows\n<!-- end of dataset section -->\n")
-    report.write_section(tmp_path, _results(11.1))
-    report.write_section(tmp_path, _results(22.2))
+    report.write_section(tmp_path, make_results(11.1))
+    report.write_section(tmp_path, make_results(22.2))
     text = (tmp_path / "report.md").read_text()
     assert text.startswith("# data\n\nrows\n<!-- end of dataset section -->")
     assert text.count(report.START) == 1 and "22.2" in text and "11.1" not in text
@@ -122,19 +180,13 @@ def test_report_section_replaces_an_earlier_eval_section_and_keeps_the_rest(tmp_
      ("tie", "beats the parrot on no headline metric")],
 )  # fmt: skip
 def test_report_says_plainly_whether_the_tuned_model_beats_the_parrot(versus, verdict):
-    text = report.render(_results(9.0, versus))
+    text = report.render(make_results(9.0, versus))
     assert verdict in text
     assert "| score (higher is better) | 9.0 |" in text and "parrot: median (range)" in text
 
 
 def test_report_shows_the_replies_sampled_as_in_chat_beside_the_greedy_ones():
-    results = _results(9.0)
-    results["generation"]["chat"] = {"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1, "seed": 0}
-    results["sampled"] = {
-        k: results[k] for k in ("style", "distance", "chrf", "memorisation", "scores", "parrot")
-    }
-    results["sampled"] |= {"versus_parrot": {"score": "tie", "distance": "tie", "chrf": "tie"}}
-    text = report.render(results)
+    text = report.render(make_results(9.0, sampled=True))
     assert "greedily, and as the chat stage samples them (temperature 0.7" in text
     assert "### Sampled as in chat" in text and "beats the parrot on no headline metric" in text
 

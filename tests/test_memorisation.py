@@ -2,20 +2,21 @@
 hold what filter.redact would redact; every number worked out by hand."""
 
 from chatlike.eval.memorisation import TrainingReplies, longest_copied_ngram, memorisation
+from chatlike.eval.results import Flagged
 
 TRAIN = ["ok", "ahah sì", "ci vediamo domani alle 8 al bar", "chiamami al +39 333 1234567 stasera", "boh"]
 
 
 def test_a_copy_is_a_whole_training_reply_surrounding_whitespace_aside():
     m = memorisation(["ok", " ahah sì\n", "ahah", "ok ok", ""], TrainingReplies(TRAIN))
-    assert (m["replies"], m["copies"], m["copy_share"]) == (5, 2, 2 / 5)
+    assert (m.replies, m.copies, m.copy_share) == (5, 2, 2 / 5)
 
 
 def test_long_copies_are_counted_among_replies_of_at_least_20_characters():
     replies = ["ok", "ci vediamo domani alle 8 al bar", "ci vediamo domani alle 9 al bar", "boh"]
     m = memorisation(replies, TrainingReplies(TRAIN))
-    assert (m["long_replies"], m["long_copies"], m["long_copy_share"]) == (2, 1, 1 / 2)
-    assert memorisation(["ok", "boh"], TrainingReplies(TRAIN))["long_copy_share"] is None
+    assert (m.long_replies, m.long_copies, m.long_copy_share) == (2, 1, 1 / 2)
+    assert memorisation(["ok", "boh"], TrainingReplies(TRAIN)).long_copy_share is None
 
 
 def test_the_longest_copied_ngram_is_the_longest_word_run_found_within_one_training_reply():
@@ -45,7 +46,7 @@ def test_longest_copied_ngram_agrees_with_checking_every_ngram():
 
 def test_copies_holding_a_phone_number_are_flagged_redacted():
     m = memorisation(["boh", "chiamami al +39 333 1234567 stasera"], TrainingReplies(TRAIN))
-    assert m["flagged"] == [{"item": 1, "redacted": "chiamami al <PHONE> stasera"}]
-    assert m["longest_copied_text"] == "chiamami al <PHONE> stasera"
+    assert m.flagged == [Flagged(1, "chiamami al <PHONE> stasera")]
+    assert m.longest_copied_text == "chiamami al <PHONE> stasera"
     # not a copy, so not flagged (whatever it holds)
-    assert memorisation(["il mio è +39 333 7654321"], TrainingReplies(TRAIN))["flagged"] == []
+    assert memorisation(["il mio è +39 333 7654321"], TrainingReplies(TRAIN)).flagged == []

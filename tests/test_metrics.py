@@ -3,6 +3,7 @@
 import math
 from collections import Counter
 
+import msgspec
 import pytest
 
 from chatlike.eval import metrics
@@ -17,24 +18,24 @@ def style():
 
 
 def test_lengths_count_code_points_whitespace_words_and_non_empty_lines(style):
-    assert style["n"] == 5
-    assert style["mean_chars"] == pytest.approx(51 / 5)
-    assert style["mean_words"] == pytest.approx(11 / 5)
-    assert style["mean_lines"] == pytest.approx(5 / 5)
+    assert style.n == 5
+    assert style.mean_chars == pytest.approx(51 / 5)
+    assert style.mean_words == pytest.approx(11 / 5)
+    assert style.mean_lines == pytest.approx(5 / 5)
 
 
 def test_length_distribution_has_quantiles_and_a_histogram(style):
     # sorted lengths 0, 3, 8, 17, 23: the q-quantile is the one at index floor(q * 5), never an average
-    assert (style["chars"]["p10"], style["chars"]["p50"], style["chars"]["p90"]) == (0, 8, 23)
-    assert style["chars"]["max"] == 23
-    hist = style["chars"]["histogram"]
+    assert (style.chars.p10, style.chars.p50, style.chars.p90) == (0, 8, 23)
+    assert style.chars.max == 23
+    hist = style.chars.histogram
     assert (hist["0-1"], hist["1-5"], hist["5-10"], hist["10-20"], hist["20-50"]) == (1, 1, 1, 1, 1)
     assert sum(hist.values()) == 5
 
 
 def test_emoji_rate_counts_emoji_per_reply_and_replies_with_emoji(style):
-    assert style["emoji_per_reply"] == pytest.approx(2 / 5)
-    assert style["emoji_share"] == pytest.approx(1 / 5)
+    assert style.emoji_per_reply == pytest.approx(2 / 5)
+    assert style.emoji_share == pytest.approx(1 / 5)
 
 
 @pytest.mark.parametrize(
@@ -47,23 +48,23 @@ def test_an_emoji_sequence_with_skin_tone_zwj_or_flag_counts_once(text, count):
 
 
 def test_punctuation_habits(style):
-    assert style["ends_with_punct"] == pytest.approx(2 / 5)  # "дела?" and "OK."
-    assert style["exclaim_share"] == pytest.approx(1 / 5)
-    assert style["question_share"] == pytest.approx(1 / 5)
-    assert style["ellipsis_share"] == 0
-    assert style["punct_per_char"] == pytest.approx(4 / 51)  # ! , ? .
+    assert style.ends_with_punct == pytest.approx(2 / 5)  # "дела?" and "OK."
+    assert style.exclaim_share == pytest.approx(1 / 5)
+    assert style.question_share == pytest.approx(1 / 5)
+    assert style.ellipsis_share == 0
+    assert style.punct_per_char == pytest.approx(4 / 51)  # ! , ? .
 
 
 def test_capitalisation_habits_skip_replies_without_letters(style):
     # ciao (lower), Привет (upper), sì (lower), OK (upper); the empty reply has no letter
-    assert style["starts_lowercase"] == pytest.approx(2 / 4)
+    assert style.starts_lowercase == pytest.approx(2 / 4)
     # upper: П, O, K of 38 cased letters (4 + 13 + 19 + 0 + 2)
-    assert style["caps_ratio"] == pytest.approx(3 / 38)
+    assert style.caps_ratio == pytest.approx(3 / 38)
 
 
 def test_lowercase_start_is_na_and_left_out_of_the_distance_when_no_reply_has_a_cased_letter(style):
     empty = metrics.style(["", "😂", "  "], [], Counter())
-    assert empty["starts_lowercase"] is None
+    assert empty.starts_lowercase is None
     terms = metrics.distance_terms(empty, style)
     assert "starts_lowercase" not in terms
     assert metrics.distance(empty, style) == pytest.approx(sum(terms.values()) / len(terms))
@@ -81,7 +82,7 @@ def test_words_are_lowercased_letter_runs_keeping_inner_apostrophes():
 
 def test_frequent_word_overlap_is_the_share_of_words_among_the_persons_frequent_ones(style):
     # 10 words: ciao привет как дела sì ahah ci vediamo dopo ok; ciao, ahah, ok are frequent
-    assert style["frequent_word_share"] == pytest.approx(3 / 10)
+    assert style.frequent_word_share == pytest.approx(3 / 10)
 
 
 def test_frequent_words_are_the_most_common_in_training_replies():
@@ -94,8 +95,8 @@ def test_char_ngram_similarity_is_cosine_of_trigram_counts():
         1 / math.sqrt(2)
     )
     profile = metrics.char_ngrams(["ciao ciao"])
-    assert metrics.style(["ciao ciao"], [], profile)["char_ngram_similarity"] == pytest.approx(1.0)
-    assert metrics.style(["xyz"], [], profile)["char_ngram_similarity"] == 0
+    assert metrics.style(["ciao ciao"], [], profile).char_ngram_similarity == pytest.approx(1.0)
+    assert metrics.style(["xyz"], [], profile).char_ngram_similarity == 0
 
 
 def test_distinct_n_is_unique_over_all_ngrams_of_the_set():
@@ -105,13 +106,13 @@ def test_distinct_n_is_unique_over_all_ngrams_of_the_set():
 
 
 def test_degeneracy_rates(style):
-    assert style["empty_share"] == pytest.approx(1 / 5)
-    assert style["short_share"] == pytest.approx(2 / 5)  # "" and "OK." are under 5 characters
-    assert style["long_share"] == 0
-    assert style["repeated_3gram_share"] == 0
+    assert style.empty_share == pytest.approx(1 / 5)
+    assert style.short_share == pytest.approx(2 / 5)  # "" and "OK." are under 5 characters
+    assert style.long_share == 0
+    assert style.repeated_3gram_share == 0
     runon = metrics.style(["x" * 501, "😂" * 12, "ok"], [], Counter())
-    assert runon["long_share"] == pytest.approx(1 / 3)
-    assert runon["repeated_3gram_share"] == pytest.approx(1 / 3)
+    assert runon.long_share == pytest.approx(1 / 3)
+    assert runon.repeated_3gram_share == pytest.approx(1 / 3)
 
 
 @pytest.mark.parametrize(
@@ -129,8 +130,11 @@ def test_distance_of_the_real_replies_to_themselves_is_zero(style):
 
 
 def test_distance_is_the_mean_of_log_length_ratios_and_absolute_rate_differences():
-    real = dict.fromkeys(metrics.LOG_TERMS + metrics.ABS_TERMS, 0.0)
-    model = dict(real, mean_chars=math.e - 1, emoji_share=1.0)  # |log(e / 1)| = 1 and |1 - 0| = 1
+    zero = metrics.style(["a"], [], Counter())
+    real = msgspec.structs.replace(zero, **dict.fromkeys(metrics.LOG_TERMS + metrics.ABS_TERMS, 0.0))
+    model = msgspec.structs.replace(
+        real, mean_chars=math.e - 1, emoji_share=1.0
+    )  # |log(e / 1)| = 1 and |1 - 0| = 1
     assert metrics.distance_terms(model, real)["mean_chars"] == pytest.approx(1.0)
     assert metrics.distance(model, real) == pytest.approx(2 / 17)
 
@@ -148,7 +152,7 @@ def test_closer_style_means_smaller_distance():
 
 def test_empty_set_gives_zeros_not_errors():
     empty = metrics.style([], [], Counter())
-    assert empty["n"] == 0 and empty["mean_chars"] == 0 and empty["chars"]["max"] == 0
+    assert empty.n == 0 and empty.mean_chars == 0 and empty.chars.max == 0
 
 
 # ---- closeness, score, and a reply set judged whole ----------------------------------------------
@@ -187,29 +191,29 @@ def test_replies_that_answer_their_context_beat_every_draw_of_the_parrot():
     ref = metrics.Reference.of(REAL, TRAINING)
     answers = metrics.judge(ANSWERS, ref)
     parrot = [metrics.judge(p, ref) for p in baselines.parrot(len(REAL), TRAINING, draws=20, seed=0)]
-    assert all(p["memorisation"]["copy_share"] == 1 for p in parrot)
-    assert answers["memorisation"]["copies"] == 0
-    assert sum(answers["chrf"]) > max(sum(p["chrf"]) for p in parrot)
-    assert answers["score"] > max(p["score"] for p in parrot)
+    assert all(p.memorisation.copy_share == 1 for p in parrot)
+    assert answers.memorisation.copies == 0
+    assert sum(answers.chrf) > max(sum(p.chrf) for p in parrot)
+    assert answers.score > max(p.score for p in parrot)
     # the same replies handed to the wrong conversations lose what made them good: closeness
     shuffled = metrics.judge(ANSWERS[1:] + ANSWERS[:1], ref)
-    assert shuffled["style"] == answers["style"] and shuffled["score"] < answers["score"] / 2
+    assert shuffled.style == answers.style and shuffled.score < answers.score / 2
 
 
 def test_copying_long_replies_costs_what_the_person_does_not_repeat_themselves():
     ref = metrics.Reference.of(REAL, TRAINING)
     assert ref.real_long_copy_share == 0
     copied = metrics.judge(["dai ci sentiamo dopo ahah"] * len(REAL), ref)
-    assert copied["memorisation"]["long_copy_share"] == 1 and copied["score"] == 0
+    assert copied.memorisation.long_copy_share == 1 and copied.score == 0
     # the person repeats 1 of their 5 long replies: a set that copies every long reply keeps 1/5
     habit = metrics.Reference.of(REAL[:4] + ["dai ci sentiamo dopo ahah"], TRAINING)
     assert habit.real_long_copy_share == pytest.approx(1 / 5)
     copies = metrics.judge(["dai ci sentiamo dopo ahah"] * 5, habit)
-    assert copies["score"] == pytest.approx(sum(copies["chrf"]) / 5 * (1 - copies["distance"]) * (1 / 5))
+    assert copies.score == pytest.approx(sum(copies.chrf) / 5 * (1 - copies.distance) * (1 / 5))
 
 
 def test_the_real_replies_score_100():
     ref = metrics.Reference.of(REAL[:4] + ["dai ci sentiamo dopo ahah"], TRAINING)
     real = metrics.judge(ref.real, ref)
-    assert real["distance"] == 0 and real["memorisation"]["long_copy_share"] == pytest.approx(1 / 5)
-    assert real["score"] == pytest.approx(100)
+    assert real.distance == 0 and real.memorisation.long_copy_share == pytest.approx(1 / 5)
+    assert real.score == pytest.approx(100)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from test_eval import make_results
 from test_report import small_export
 
-from chatlike.sweep import collect, render, summarize, write_summary
+from chatlike.eval.results import write_results
+from chatlike.sweep import BEST, collect, plot, render, summarize, write_summary
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # the smoke experiment, shorter: 60 steps already teach the tiny model a habit of yours (its replies
@@ -83,19 +85,10 @@ STATS = json.dumps({"samples": {"train": 5, "val": 1, "test": 2, "total": 8}, "s
                     "turns_per_sample": {"p50": 3}, "chars_per_sample": {"p50": 40}, "my_share_of_turns": 0.5})  # fmt: skip
 
 
-def _eval(folder, score=None, distance=0.05, regressed=(), tasks=("chatlike_mc",)):
-    """An eval/results.json as chatlike/stages/eval.py writes it, with only the keys the summary
-    reads; score=None is one from before eval had a score."""
-    results = {"parrot": {"score": {"median": 1.0, "low": 0.5, "high": 2.0}},
-               "chrf": {"tuned": {"value": 40.0}}, "context_gain_bpb": {"tuned": {"value": 0.2}},
-               "distance": {"tuned": distance, "base": 0.3}, "memorisation": {"tuned": {"copy_share": 0.25}},
-               "lm_eval": {"replies": {"tuned": {"bits_per_byte": 2.5}, "base": {"bits_per_byte": 4.0}}},
-               "regression": {"tolerance": 0.02, "regressed": list(regressed), "ok": not regressed,
-                              "tasks": {t: {"metric": "acc", "base": 0.5, "tuned": 0.4, "drop": 0.1} for t in tasks}}}  # fmt: skip
-    if score is not None:
-        results["score"] = score
-    (folder / "eval").mkdir()
-    (folder / "eval" / "results.json").write_text(json.dumps(results))
+def _eval(folder, score=9.0, distance=0.05, regressed=(), tasks=("chatlike_mc",)):
+    """An eval/results.json as the eval stage writes it, with made-up numbers."""
+    write_results(folder / "eval" / "results.json", make_results(score, distance=distance, regressed=regressed,
+                                                                 tasks=tasks))  # fmt: skip
 
 
 def _sweep(tmp_path, *evals):
@@ -150,18 +143,24 @@ def test_when_every_clone_regressed_the_best_of_all_is_named_and_flagged(tmp_pat
     assert summary["best"] | {"value": None} == {"job": "1", "label": "a=1", "ranked_by": "score", "value": None,
                                                  "regression": "regressed", "all_regressed": True}  # fmt: skip
     assert "**Best clone: job 1** (`a=1`), score **6.0**. **Every job regressed**" in md
+    bars = [p for p in plot(summary).axes[4].patches]  # the clones' scores, job 0 then job 1
+    assert [b.get_hatch() for b in bars] == ["//", "//"]  # both regressed, the best too
+    assert all(
+        b.get_facecolor()[:3] != _rgb(BEST) for b in bars
+    )  # and the best is not drawn as a clean winner
 
 
-def test_without_a_score_anywhere_clones_are_ranked_by_the_lowest_tuned_distance(tmp_path):
-    # one results.json from before the score: one number for all, the tuned style distance
-    summary, md = _sweep(
-        tmp_path, {"score": 50.0, "distance": 0.4}, {"distance": 0.1}, {"score": 1.0, "distance": 0.2}
-    )
-    assert summary["ranked_by"] == "distance" and _ranks(summary) == [3, 1, 2]
-    assert summary["best"]["job"] == "1" and summary["best"]["value"] == 0.1
-    assert "## Clones ranked by style distance (lower is better)" in md
-    assert "| 1 | 1 | `a=1` | – | 1.0 | 40.0 | +0.200 | **0.100** / 0.300 |" in md
-    assert "style distance **0.100**" in md
+def _rgb(color: str) -> tuple:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(color)
+
+
+def test_the_best_clone_without_a_regression_is_drawn_as_the_winner(tmp_path):
+    summary, _ = _sweep(tmp_path, {"score": 4.0, "regressed": ["chatlike_mc"]}, {"score": 3.0})
+    job0, job1 = plot(summary).axes[4].patches
+    assert job1.get_facecolor()[:3] == _rgb(BEST) and not job1.get_hatch()
+    assert job0.get_hatch() == "//" and job0.get_facecolor()[:3] != _rgb(BEST)
 
 
 def test_a_job_with_no_regression_check_is_not_a_regressed_one(tmp_path):
@@ -173,20 +172,24 @@ def test_a_job_with_no_regression_check_is_not_a_regressed_one(tmp_path):
 def test_an_unreadable_results_json_is_listed_and_not_ranked(tmp_path):
     _job(tmp_path / "0", 0, ["a=1"], stats=STATS)
     (tmp_path / "0" / "eval").mkdir()
-    (tmp_path / "0" / "eval" / "results.json").write_text('{"score": 3.0}')  # no style distance
+    (tmp_path / "0" / "eval" / "results.json").write_text('{"score": 3.0}')  # no style distance, ...
     _job(tmp_path / "1", 1, ["a=2"], stats=STATS)
     (tmp_path / "1" / "eval").mkdir()
     (tmp_path / "1" / "eval" / "results.json").write_text("{")
     _job(tmp_path / "2", 2, ["a=3"], stats=STATS)
     _eval(tmp_path / "2", score=2.0)
-    _job(tmp_path / "3", 3, ["a=4"], stats=STATS)
-    _eval(tmp_path / "3", score="high")
+    for num, score in ((3, "NaN"), (4, "true")):  # not a number: never a crash of the ranking
+        _job(tmp_path / str(num), num, [f"a={num + 1}"], stats=STATS)
+        _eval(tmp_path / str(num), score=2.0)
+        path = tmp_path / str(num) / "eval" / "results.json"
+        path.write_text(path.read_text().replace('"score": 2.0', f'"score": {score}'))
     rows = collect(tmp_path)
-    assert all("run eval again" in rows[i]["eval"]["error"] for i in (0, 1, 3))
+    assert all("run eval again" in rows[i]["eval"]["error"] for i in (0, 1, 3, 4))
+    assert "`$.score`" in rows[4]["eval"]["error"]
     summary = summarize(rows)
-    assert _ranks(summary) == [None, None, 1, None] and summary["best"]["job"] == "2"
+    assert _ranks(summary) == [None, None, 1, None, None] and summary["best"]["job"] == "2"
     md = render(summary)
-    assert md.count("unreadable eval/results.json") == 3 and "| 1 | 2 | `a=3` |" in md
+    assert md.count("| – |") == 4 and md.count("; run eval again |") == 4 and "| 1 | 2 | `a=3` |" in md
 
 
 def test_a_job_that_failed_after_prepare_keeps_its_dataset_and_is_listed_as_failed(tmp_path):
@@ -321,3 +324,18 @@ def test_a_smoke_sweep_on_submitit_names_the_best_clone_by_each_jobs_own_eval(tm
     assert ("**Every job regressed**" in md) == all(regressed)
     assert f"| 1 | {best} | `segment.gap_minutes={gap}` | **{results[best]['score']:.1f}** |" in md
     assert (sweep / "sweep_summary.png").read_bytes().startswith(PNG)
+
+
+def test_a_job_that_fails_with_a_bug_is_failed_in_the_summary_and_shows_its_traceback(tmp_path):
+    from test_app import with_a_bug
+
+    sweep = tmp_path / "sweep"
+    env = with_a_bug(tmp_path, "cfg.segment.gap_minutes == 60")
+    proc = run_cli("-m", "segment.gap_minutes=5,60", "stages=[prepare]", f"hydra.sweep.dir={sweep}", env=env)
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr and "RuntimeError: an injected bug" in proc.stderr
+    assert "RuntimeError: an injected bug" in (sweep / "1" / "failed.txt").read_text(encoding="utf-8")
+    rows = json.loads((sweep / "sweep_summary.json").read_text(encoding="utf-8"))["jobs"]
+    assert "failed" not in rows[0] and rows[0]["total"] > 0
+    assert "RuntimeError: an injected bug" in rows[1]["failed"]
+    assert "failed: RuntimeError: an injected bug" in (sweep / "sweep_summary.md").read_text(encoding="utf-8")

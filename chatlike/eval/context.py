@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 
 from chatlike.eval import bootstrap
+from chatlike.eval.results import Interval
 
 
 def derangement(n: int, seed: int) -> list[int] | None:
@@ -33,7 +34,7 @@ def derangement(n: int, seed: int) -> list[int] | None:
 
 def gain(
     true_loglik: Sequence[float], shuffled_loglik: Sequence[float], n_bytes: Sequence[int], seed: int
-) -> dict[str, float | None]:
+) -> Interval:
     """context_gain_bpb (see the module docstring) with its bootstrap interval over replies; None
     values when nothing was scored under a shuffled context (a single held-out reply)."""
     columns = [true_loglik, shuffled_loglik, n_bytes] if shuffled_loglik else [[], [], []]

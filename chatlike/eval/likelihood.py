@@ -12,12 +12,16 @@ tuned). token_perplexity = exp(-sum loglik / sum tokens); bits_per_byte = -sum l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatlike.config import Config
 from chatlike.errors import ChatlikeError
+from chatlike.eval.results import Interval, Likelihood, Regression, TaskCheck
 from chatlike.files import write_text
 
 SHIPPED_TASKS = Path(__file__).parent / "tasks"
@@ -170,6 +174,47 @@ def evaluate(
     return {t: _numbers(found.get(t, {})) for t in tasks}, logged
 
 
+@dataclass(frozen=True)
+class Scored:
+    """What lm-eval found for one model: the real replies' likelihood, the regression tasks, and
+    the context gain (chatlike/eval/context.py)."""
+
+    replies: Likelihood
+    tasks: dict[str, dict[str, float]]
+    context_gain: Interval
+
+
+def score(cfg: Config, run_dir: Path, model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -> dict:
+    """{"tuned": Scored, "base": Scored} for (prompt, real reply) pairs: the reply task written to
+    RUN/eval/tasks (each reply under its own and under a shuffled context) and eval.tasks (limit),
+    in one lm-eval call per model when the limit spares the replies."""
+    from chatlike.eval import context
+    from chatlike.eval.generate import base_of
+    from chatlike.model import load
+    from chatlike.rundir import RunDir
+
+    e = cfg.eval
+    shuffle = context.derangement(len(pairs), e.seed)
+    task_dir = write_reply_task(
+        RunDir(run_dir).eval_tasks, tokenizer, pairs, load.end_of_turn_text(tokenizer), shuffle
+    )
+    manager = task_manager([SHIPPED_TASKS, task_dir], [REPLY_TASK, *e.tasks])
+    together = e.limit is None or e.limit >= len(pairs) + len(shuffle or [])
+    out = {}
+    for name in ("tuned", "base"):
+        with contextlib.ExitStack() as stack:
+            m = model if name == "tuned" else stack.enter_context(base_of(model, cfg, run_dir))
+            tasks = [REPLY_TASK, *e.tasks] if together else [REPLY_TASK]
+            found, logged = evaluate(m, tokenizer, tasks, manager, e.limit if together else None,
+                                     e.batch_size, log=(REPLY_TASK,))  # fmt: skip
+            if not together and e.tasks:
+                found |= evaluate(m, tokenizer, e.tasks, manager, e.limit, e.batch_size)[0]
+        loglik = reply_logliks(logged[REPLY_TASK])
+        gain = context.gain(loglik["true"], loglik["shuffled"], loglik["bytes"], e.seed)
+        out[name] = Scored(Likelihood(**found.pop(REPLY_TASK)), found, gain)
+    return out
+
+
 def reply_logliks(records: list[dict]) -> dict[str, list]:
     """From the reply task's per-document records: per item (in item order) the log-likelihood of
     the real reply under its own context ("true"), under the shuffled one ("shuffled", when scored)
@@ -222,7 +267,7 @@ def primary_metric(metrics: dict[str, float]) -> str | None:
     return next(iter(metrics), None)
 
 
-def regression(base: dict, tuned: dict, tolerance: float) -> dict:
+def regression(base: dict, tuned: dict, tolerance: float) -> Regression:
     """Per task: the primary metric for base and tuned and the drop; a drop beyond `tolerance`
     (absolute) is a regression."""
     tasks, regressed = {}, []
@@ -231,7 +276,7 @@ def regression(base: dict, tuned: dict, tolerance: float) -> dict:
         if metric is None or metric not in tuned.get(task, {}):
             continue
         drop = metrics[metric] - tuned[task][metric]
-        tasks[task] = {"metric": metric, "base": metrics[metric], "tuned": tuned[task][metric], "drop": drop}
+        tasks[task] = TaskCheck(metric, metrics[metric], tuned[task][metric], drop)
         if drop > tolerance:
             regressed.append(task)
-    return {"tolerance": tolerance, "tasks": tasks, "regressed": regressed, "ok": not regressed}
+    return Regression(tolerance, tasks, regressed, not regressed)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from chatlike.data.redact import redact
+from chatlike.eval.results import Flagged, Memorisation
 
 LONG_CHARS = 20  # a copy of a reply this long is learnt, not a coincidence
 
@@ -52,24 +53,22 @@ def longest_copied_ngram(replies: Sequence[str], training: TrainingReplies) -> t
     return found
 
 
-def memorisation(replies: Sequence[str], training: TrainingReplies) -> dict:
+def memorisation(replies: Sequence[str], training: TrainingReplies) -> Memorisation:
     """Copies of training replies among `replies` (see the module docstring)."""
     copied = [bool(r.strip()) and r.strip() in training.whole for r in replies]
     long = [len(r.strip()) >= LONG_CHARS for r in replies]
     long_copies = sum(c and g for c, g in zip(copied, long))
     ngram = longest_copied_ngram(replies, training)
-    return {
-        "replies": len(replies),
-        "copies": sum(copied),
-        "copy_share": sum(copied) / len(replies) if replies else 0.0,
-        "long_replies": sum(long),
-        "long_copies": long_copies,
-        "long_copy_share": long_copies / sum(long) if any(long) else None,
-        "longest_copied_ngram": len(ngram),
-        "longest_copied_text": redact(" ".join(ngram)),
-        "flagged": [
-            {"item": i, "redacted": redact(r)}
-            for i, (r, c) in enumerate(zip(replies, copied))
-            if c and redact(r) != r
+    return Memorisation(
+        replies=len(replies),
+        copies=sum(copied),
+        copy_share=sum(copied) / len(replies) if replies else 0.0,
+        long_replies=sum(long),
+        long_copies=long_copies,
+        long_copy_share=long_copies / sum(long) if any(long) else None,
+        longest_copied_ngram=len(ngram),
+        longest_copied_text=redact(" ".join(ngram)),
+        flagged=[
+            Flagged(i, redact(r)) for i, (r, c) in enumerate(zip(replies, copied)) if c and redact(r) != r
         ],
-    }
+    )

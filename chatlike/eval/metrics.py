@@ -42,8 +42,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from chatlike.eval.closeness import chrf
 from chatlike.eval.memorisation import TrainingReplies, memorisation
+from chatlike.eval.results import Lengths, Memorisation, Style
 from chatlike.quantiles import quantile
 
 # Emoji code points: pictographs, symbols and dingbats, plus their modifiers. A sequence joined
@@ -154,7 +157,7 @@ def histogram(lengths: Sequence[int], edges: Sequence[int] = CHAR_BINS) -> dict[
     return counts
 
 
-def style(replies: Sequence[str], profile_words: Sequence[str], profile_ngrams: Counter[str]) -> dict:
+def style(replies: Sequence[str], profile_words: Sequence[str], profile_ngrams: Counter[str]) -> Style:
     """All style metrics of `replies`; the vocabulary ones compare with the person's frequent
     words and character n-gram profile (both from their training replies)."""
     chars = [len(r) for r in replies]
@@ -167,36 +170,36 @@ def style(replies: Sequence[str], profile_words: Sequence[str], profile_ngrams: 
     punct = sum(1 for r in replies for c in r if unicodedata.category(c).startswith("P"))
     n_emoji = [len(emojis(r)) for r in replies]
     ordered = sorted(chars)
-    return {
-        "n": len(replies),
-        "mean_chars": _mean(chars),
-        "chars": {
-            "p10": quantile(ordered, 0.1),
-            "p50": quantile(ordered, 0.5),
-            "p90": quantile(ordered, 0.9),
-            "max": ordered[-1] if ordered else 0,
-            "histogram": histogram(chars),
-        },
-        "mean_words": _mean([len(r.split()) for r in replies]),
-        "mean_lines": _mean([len(lines(r)) for r in replies]),
-        "emoji_per_reply": _mean(n_emoji),
-        "emoji_share": _share([k > 0 for k in n_emoji]),
-        "punct_per_char": punct / sum(chars) if sum(chars) else 0.0,
-        "ends_with_punct": _share([bool(s) and s[-1] in SENTENCE_END for s in stripped]),
-        "exclaim_share": _share(["!" in r for r in replies]),
-        "question_share": _share([("?" in r or "？" in r) for r in replies]),
-        "ellipsis_share": _share([("..." in r or "…" in r) for r in replies]),
-        "starts_lowercase": _share(lowercase_starts) if lowercase_starts else None,
-        "caps_ratio": _share([c.isupper() for c in cased]),
-        "frequent_word_share": _share([w in vocab for w in all_words]),
-        "char_ngram_similarity": cosine(char_ngrams(replies), profile_ngrams),
-        "distinct_1": distinct(word_lists, 1),
-        "distinct_2": distinct(word_lists, 2),
-        "empty_share": _share([not s for s in stripped]),
-        "short_share": _share([len(s) < SHORT_CHARS for s in stripped]),
-        "long_share": _share([len(s) > LONG_CHARS for s in stripped]),
-        "repeated_3gram_share": _share([has_repeated_ngram(units(r), 3) for r in replies]),
-    }
+    return Style(
+        n=len(replies),
+        mean_chars=_mean(chars),
+        chars=Lengths(
+            p10=quantile(ordered, 0.1),
+            p50=quantile(ordered, 0.5),
+            p90=quantile(ordered, 0.9),
+            max=ordered[-1] if ordered else 0,
+            histogram=histogram(chars),
+        ),
+        mean_words=_mean([len(r.split()) for r in replies]),
+        mean_lines=_mean([len(lines(r)) for r in replies]),
+        emoji_per_reply=_mean(n_emoji),
+        emoji_share=_share([k > 0 for k in n_emoji]),
+        punct_per_char=punct / sum(chars) if sum(chars) else 0.0,
+        ends_with_punct=_share([bool(s) and s[-1] in SENTENCE_END for s in stripped]),
+        exclaim_share=_share(["!" in r for r in replies]),
+        question_share=_share([("?" in r or "？" in r) for r in replies]),
+        ellipsis_share=_share([("..." in r or "…" in r) for r in replies]),
+        starts_lowercase=_share(lowercase_starts) if lowercase_starts else None,
+        caps_ratio=_share([c.isupper() for c in cased]),
+        frequent_word_share=_share([w in vocab for w in all_words]),
+        char_ngram_similarity=cosine(char_ngrams(replies), profile_ngrams),
+        distinct_1=distinct(word_lists, 1),
+        distinct_2=distinct(word_lists, 2),
+        empty_share=_share([not s for s in stripped]),
+        short_share=_share([len(s) < SHORT_CHARS for s in stripped]),
+        long_share=_share([len(s) > LONG_CHARS for s in stripped]),
+        repeated_3gram_share=_share([has_repeated_ngram(units(r), 3) for r in replies]),
+    )
 
 
 LOG_TERMS = ("mean_chars", "mean_words", "mean_lines")
@@ -207,16 +210,15 @@ ABS_TERMS = (
 )  # fmt: skip
 
 
-def distance_terms(model: dict, real: dict) -> dict[str, float]:
+def distance_terms(model: Style, real: Style) -> dict[str, float]:
     """Each term of the distance (see the module docstring); a term n/a on either side is left out."""
-    terms = {k: abs(math.log((model[k] + 1) / (real[k] + 1))) for k in LOG_TERMS}
-    terms.update(
-        {k: abs(model[k] - real[k]) for k in ABS_TERMS if model[k] is not None and real[k] is not None}
-    )
+    m, r = msgspec.structs.asdict(model), msgspec.structs.asdict(real)
+    terms = {k: abs(math.log((m[k] + 1) / (r[k] + 1))) for k in LOG_TERMS}
+    terms.update({k: abs(m[k] - r[k]) for k in ABS_TERMS if m[k] is not None and r[k] is not None})
     return terms
 
 
-def distance(model: dict, real: dict) -> float:
+def distance(model: Style, real: Style) -> float:
     """One number for how far a model's replies are from the person's: the mean of the terms."""
     terms = distance_terms(model, real)
     return sum(terms.values()) / len(terms)
@@ -238,7 +240,7 @@ class Reference:
     real: list[str]
     profile_words: list[str]
     profile_ngrams: Counter[str]
-    real_style: dict
+    real_style: Style
     training: TrainingReplies
     real_long_copy_share: float | None  # how often the person's own long replies repeat a training one
 
@@ -246,16 +248,27 @@ class Reference:
     def of(cls, real: Sequence[str], train_replies: Sequence[str]) -> Reference:
         words, ngrams = frequent_words(train_replies), char_ngrams(train_replies)
         training = TrainingReplies(train_replies)
-        repeats = memorisation(real, training)["long_copy_share"]
+        repeats = memorisation(real, training).long_copy_share
         return cls(list(real), words, ngrams, style(real, words, ngrams), training, repeats)
 
 
-def judge(replies: Sequence[str], ref: Reference) -> dict:
-    """Every text metric of one reply set (one reply per held-out item, in order): its style and
-    style distance, chrF of each reply, memorisation, and the headline score."""
+@dataclass(frozen=True)
+class Judged:
+    """Every text metric of one reply set (one reply per held-out item, in order)."""
+
+    style: Style
+    distance: float  # the style distance to the real replies
+    chrf: list[float]  # of each reply
+    memorisation: Memorisation
+    score: float
+
+
+def judge(replies: Sequence[str], ref: Reference) -> Judged:
+    """A reply set's style and style distance, chrF of each reply, memorisation, and the headline score."""
     s = style(replies, ref.profile_words, ref.profile_ngrams)
     d = distance(s, ref.real_style)
     closeness = chrf(replies, ref.real)
     copies = memorisation(replies, ref.training)
-    return {"style": s, "distance": d, "chrf": closeness, "memorisation": copies,
-            "score": score(_mean(closeness), d, copies["long_copy_share"], ref.real_long_copy_share)}  # fmt: skip
+    return Judged(
+        s, d, closeness, copies, score(_mean(closeness), d, copies.long_copy_share, ref.real_long_copy_share)
+    )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+
+from chatlike.eval.results import EvalResults, Interval, Memorisation, Spread, Style, TextResults
 from chatlike.files import write_bytes, write_text
 from chatlike.rundir import IN_RUN, RunDir
 
@@ -17,7 +20,7 @@ ROWS = ("mean_chars", "mean_words", "mean_lines", "emoji_share", "question_share
         "distinct_1", "distinct_2", "empty_share", "short_share", "long_share", "repeated_3gram_share")  # fmt: skip
 
 
-def write_plot(run_dir: Path, style: dict) -> None:
+def write_plot(run_dir: Path, style: dict[str, Style]) -> None:
     from matplotlib.figure import Figure
 
     from chatlike.data.plots import png_bytes
@@ -25,14 +28,14 @@ def write_plot(run_dir: Path, style: dict) -> None:
     sets = [n for n in SETS if n in style]
     fig = Figure(figsize=(12, 4.2))
     left, right = fig.subplots(1, 2)
-    bins = list(style["real"]["chars"]["histogram"])
+    bins = list(style["real"].chars.histogram)
     width = 0.8 / len(sets)
     for k, name in enumerate(sets):
-        counts = style[name]["chars"]["histogram"]
+        counts = style[name].chars.histogram
         total = max(1, sum(counts.values()))
         offset = (k - (len(sets) - 1) / 2) * width
         left.bar([i + offset for i in range(len(bins))], [counts[b] / total for b in bins], width, label=name)
-        right.bar([i + offset for i in range(len(RATES))], [_or_nan(style[name][r]) for r in RATES], width,
+        right.bar([i + offset for i in range(len(RATES))], [_or_nan(getattr(style[name], r)) for r in RATES], width,
                   label=name)  # fmt: skip
     left.set_xticks(range(len(bins)), bins, rotation=30)
     left.set_xlabel("characters per reply")
@@ -56,15 +59,15 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3f}" if abs(x) < 100 else f"{x:,.1f}"
 
 
-def _interval(iv: dict | None, sign: bool = False, digits: int = 3) -> str:
-    if not iv or iv.get("value") is None:
+def _interval(iv: Interval | None, sign: bool = False, digits: int = 3) -> str:
+    if iv is None or iv.value is None:
         return "–"
     f = f"{{:{'+' if sign else ''}.{digits}f}}"
-    return f"{f.format(iv['value'])} [{f.format(iv['low'])}, {f.format(iv['high'])}]"
+    return f"{f.format(iv.value)} [{f.format(iv.low)}, {f.format(iv.high)}]"
 
 
-def _spread(sp: dict, digits: int = 3) -> str:
-    return f"{sp['median']:.{digits}f} ({sp['low']:.{digits}f}–{sp['high']:.{digits}f})"
+def _spread(sp: Spread, digits: int = 3) -> str:
+    return f"{sp.median:.{digits}f} ({sp.low:.{digits}f}–{sp.high:.{digits}f})"
 
 
 VERDICT_DRAWS = {
@@ -75,25 +78,24 @@ VERDICT_DRAWS = {
 VERDICT_INTERVAL = {"better": "**yes**", "worse": "no: worse", "tie": "no: the interval holds 0"}
 
 
-def _versus(results: dict, with_gain: bool) -> list[str]:
+def _versus(results: TextResults, gain: dict[str, Interval] | None) -> list[str]:
     """The headline table: tuned, base and parrot on each headline metric, and the verdict."""
-    p, v, c, sc = results["parrot"], results["versus_parrot"], results["chrf"], results["scores"]
-    d = results["distance"]
+    p, c, sc, d = results.parrot, results.chrf, results.scores, results.distance
+    v = {k: w for k, w in msgspec.structs.asdict(results.versus_parrot).items() if w is not None}
     rows = [
         "| headline metric | tuned | base | parrot: median (range) | tuned beats the parrot? |",
         "|---|---|---|---|---|",
-        f"| score (higher is better) | {sc['tuned']:.1f} | {sc['base']:.1f} | {_spread(p['score'], 1)} | "
+        f"| score (higher is better) | {sc['tuned']:.1f} | {sc['base']:.1f} | {_spread(p.score, 1)} | "
         f"{VERDICT_DRAWS[v['score']]} |",
-        f"| style distance (lower is better) | {_fmt(d['tuned'])} | {_fmt(d['base'])} | {_spread(p['distance'])} | "
+        f"| style distance (lower is better) | {_fmt(d['tuned'])} | {_fmt(d['base'])} | {_spread(p.distance)} | "
         f"{VERDICT_DRAWS[v['distance']]} |",
         f"| chrF to the real reply (higher is better) | {_interval(c['tuned'], digits=1)} | "
         f"{_interval(c['base'], digits=1)} | {_interval(c['parrot'], digits=1)} | {VERDICT_INTERVAL[v['chrf']]} "
         f"(tuned − parrot {_interval(c['tuned_minus_parrot'], sign=True, digits=1)}) |",
     ]
-    if with_gain:
-        g = results["context_gain_bpb"]
-        rows.append(f"| context gain, bits per byte (higher is better) | {_interval(g['tuned'], sign=True)} | "
-                    f"{_interval(g['base'], sign=True)} | 0 (it ignores the context) | "
+    if gain is not None:
+        rows.append(f"| context gain, bits per byte (higher is better) | {_interval(gain['tuned'], sign=True)} | "
+                    f"{_interval(gain['base'], sign=True)} | 0 (it ignores the context) | "
                     f"{VERDICT_INTERVAL[v['context_gain']]} |")  # fmt: skip
     beaten = [k for k, w in v.items() if w == "better"]
     not_beaten = [k for k, w in v.items() if w != "better"]
@@ -108,20 +110,20 @@ def _versus(results: dict, with_gain: bool) -> list[str]:
     return [verdict, "", *rows, ""]
 
 
-def _copies(m: dict) -> str:
-    return f"{m['copies']}/{m['replies']} ({m['copy_share']:.0%})"
+def _copies(m: Memorisation) -> str:
+    return f"{m.copies}/{m.replies} ({m.copy_share:.0%})"
 
 
-def _memorisation(results: dict) -> list[str]:
-    mem = results["memorisation"]
+def _memorisation(results: EvalResults) -> list[str]:
+    mem = results.memorisation
     sets = [n for n in SETS if n in mem]
     real = mem["real"]
 
-    def long(m: dict) -> str:
+    def long(m: Memorisation) -> str:
         return (
             "–"
-            if m["long_copy_share"] is None
-            else f"{m['long_copies']}/{m['long_replies']} ({m['long_copy_share']:.0%})"
+            if m.long_copy_share is None
+            else f"{m.long_copies}/{m.long_replies} ({m.long_copy_share:.0%})"
         )
 
     rows = [
@@ -129,19 +131,19 @@ def _memorisation(results: dict) -> list[str]:
         "|---|" + "---|" * len(sets),
         "| verbatim copies of a training reply | " + " | ".join(_copies(mem[n]) for n in sets) + " |",
         "| ... among replies of 20+ characters | " + " | ".join(long(mem[n]) for n in sets) + " |",
-        "| longest word n-gram copied from training | " + " | ".join(str(mem[n]["longest_copied_ngram"]) for n in sets) + " |",
+        "| longest word n-gram copied from training | " + " | ".join(str(mem[n].longest_copied_ngram) for n in sets) + " |",
     ]  # fmt: skip
-    flagged = [(n, f) for n in ("tuned", "base") for f in mem[n]["flagged"]]
+    flagged = [(n, f) for n in ("tuned", "base") for f in mem[n].flagged]
     flags = (
         ["**Copies that hold what `filter.redact` would redact** (shown redacted; train with "
          "`filter.redact=true` to keep them out of the model):", "",
-         *(f"- {n}, item {f['item'] + 1}: `{f['redacted']}`" for n, f in flagged)]
+         *(f"- {n}, item {f.item + 1}: `{f.redacted}`" for n, f in flagged)]
         if flagged else ["No generated copy holds what `filter.redact` would redact (e-mails, URLs, card or phone numbers)."]
     )  # fmt: skip
     return [
-        f"**Memorisation.** {real['copies']} of your {results['style']['real']['n']} held-out replies "
-        f"({real['copy_share']:.0%}) also occur verbatim in your training replies ({real['long_copies']} of the "
-        f"{real['long_replies']} of 20+ characters). The more your replies repeat themselves, the closer a parrot "
+        f"**Memorisation.** {real.copies} of your {results.style['real'].n} held-out replies "
+        f"({real.copy_share:.0%}) also occur verbatim in your training replies ({real.long_copies} of the "
+        f"{real.long_replies} of 20+ characters). The more your replies repeat themselves, the closer a parrot "
         "comes on style and chrF, and the better a model that copies looks on both; the score forgives a clone "
         "copying long replies as often as you repeat yours, and penalises copying beyond that.",
         "",
@@ -152,8 +154,8 @@ def _memorisation(results: dict) -> list[str]:
     ]
 
 
-def _context(results: dict) -> list[str]:
-    like, gain = results["lm_eval"].get("replies", {}), results["context_gain_bpb"]
+def _context(results: EvalResults) -> list[str]:
+    like, gain = results.lm_eval.replies, results.context_gain_bpb
     return [
         "**Context use** (lm-eval task `chatlike_replies`): each real reply is scored under its own context and "
         "under another item's (a seeded shuffle that moves every item). The gain is the bits per byte the "
@@ -161,35 +163,35 @@ def _context(results: dict) -> list[str]:
         "",
         "| | token perplexity | bits per byte | bits per byte, shuffled context | context gain [95% interval] |",
         "|---|---|---|---|---|",
-        *(f"| {m} | {_fmt(like[m].get('token_perplexity'))} | {_fmt(like[m].get('bits_per_byte'))} | "
-          f"{_fmt(like[m].get('shuffled_bits_per_byte'))} | {_interval(gain[m], sign=True)} |"
+        *(f"| {m} | {_fmt(like[m].token_perplexity)} | {_fmt(like[m].bits_per_byte)} | "
+          f"{_fmt(like[m].shuffled_bits_per_byte)} | {_interval(gain[m], sign=True)} |"
           for m in ("base", "tuned") if m in like),
         "",
     ]  # fmt: skip
 
 
-def render(results: dict) -> str:
-    s, g, p = results["style"], results["generation"], results["parrot"]
+def render(results: EvalResults) -> str:
+    s, g, p = results.style, results.generation, results.parrot
     how = "greedily"
-    if g.get("chat"):
-        c = g["chat"]
-        how += (f", and as the chat stage samples them (temperature {c['temperature']}, top_p {c['top_p']}, "
-                f"repetition penalty {c['repetition_penalty']}, seed {c['seed']})")  # fmt: skip
+    if g.chat is not None:
+        c = g.chat
+        how += (f", and as the chat stage samples them (temperature {c.temperature}, top_p {c.top_p}, "
+                f"repetition penalty {c.repetition_penalty}, seed {c.seed})")  # fmt: skip
     lines = [
         START,
         "## Eval: does the clone answer the conversation, or only sound like you?",
         "",
-        f"{s['real']['n']} held-out replies from {IN_RUN.split('test').as_posix()}; replies generated {how}, at most "
-        f"{g['max_new_tokens']} new tokens, on {g['device']}. The **parrot** answers each one with a random reply "
-        f"of yours from {IN_RUN.split('train').as_posix()} ({p['draws']} seeded draws): it sounds like you and ignores "
+        f"{s['real'].n} held-out replies from {IN_RUN.split('test').as_posix()}; replies generated {how}, at most "
+        f"{g.max_new_tokens} new tokens, on {g.device}. The **parrot** answers each one with a random reply "
+        f"of yours from {IN_RUN.split('train').as_posix()} ({p.draws} seeded draws): it sounds like you and ignores "
         "what was said, so a clone that only imitates you ties with it. Intervals are 95% bootstrap intervals "
         "over the replies; parrot ranges run from its worst draw to its best.",
         "",
         f"**Score** (chrF × (1 − style distance) × (1 − share of 20+ character replies copied verbatim from "
         f"training beyond your own rate), 0 to 100, your own replies 100; see chatlike/eval/metrics.py): tuned "
-        f"**{results['score']:.1f}**, base {results['scores']['base']:.1f}, parrot {_spread(p['score'], 1)}.",
+        f"**{results.score:.1f}**, base {results.scores['base']:.1f}, parrot {_spread(p.score, 1)}.",
         "",
-        *_versus(results, with_gain=True),
+        *_versus(results, results.context_gain_bpb),
         *_context(results),
         *_memorisation(results),
         "**Style** (see chatlike/eval/metrics.py; the parrot column is its first draw):",
@@ -198,30 +200,30 @@ def render(results: dict) -> str:
         "",
         "| metric | " + " | ".join(n for n in SETS if n in s) + " |",
         "|---|" + "---|" * len([n for n in SETS if n in s]),
-        *(f"| {r} | " + " | ".join(_fmt(s[n][r]) for n in SETS if n in s) + " |" for r in ROWS),
+        *(f"| {r} | " + " | ".join(_fmt(getattr(s[n], r)) for n in SETS if n in s) + " |" for r in ROWS),
         "",
     ]
-    sampled = results.get("sampled")
-    if sampled:
+    sampled = results.sampled
+    if sampled is not None:
         lines += ["### Sampled as in chat", "",
-                  f"The same replies generated as the chat stage samples them: score tuned {sampled['scores']['tuned']:.1f}, "
-                  f"base {sampled['scores']['base']:.1f}; verbatim copies tuned {_copies(sampled['memorisation']['tuned'])}.", "",
-                  *_versus(sampled, with_gain=False)]  # fmt: skip
-    reg = results["regression"]
-    if reg["tasks"]:
-        verdict = "no regression" if reg["ok"] else f"**regressed: {', '.join(reg['regressed'])}**"
-        lines += [f"**Regression check** (limit {results['lm_eval'].get('limit')}, tolerance "
-                  f"{reg['tolerance']}): {verdict}.", "",
+                  f"The same replies generated as the chat stage samples them: score tuned {sampled.scores['tuned']:.1f}, "
+                  f"base {sampled.scores['base']:.1f}; verbatim copies tuned {_copies(sampled.memorisation['tuned'])}.", "",
+                  *_versus(sampled, None)]  # fmt: skip
+    reg = results.regression
+    if reg.tasks:
+        verdict = "no regression" if reg.ok else f"**regressed: {', '.join(reg.regressed)}**"
+        lines += [f"**Regression check** (limit {results.lm_eval.limit}, tolerance "
+                  f"{reg.tolerance}): {verdict}.", "",
                   "| task | metric | base | tuned | drop |", "|---|---|---|---|---|",
-                  *(f"| {t} | {v['metric']} | {_fmt(v['base'])} | {_fmt(v['tuned'])} | {_fmt(v['drop'])} |"
-                    for t, v in reg["tasks"].items()), ""]  # fmt: skip
-    lines += [f"Blind test: `{IN_RUN.blind_test.as_posix()}` ({results['blind_pairs']} pairs; key in "
+                  *(f"| {t} | {v.metric} | {_fmt(v.base)} | {_fmt(v.tuned)} | {_fmt(v.drop)} |"
+                    for t, v in reg.tasks.items()), ""]  # fmt: skip
+    lines += [f"Blind test: `{IN_RUN.blind_test.as_posix()}` ({results.blind_pairs} pairs; key in "
               f"`{IN_RUN.blind_key.as_posix()}`). Side by side: `{IN_RUN.eval_samples.as_posix()}`.", "",
               END, ""]  # fmt: skip
     return "\n".join(lines)
 
 
-def write_section(run_dir: Path, results: dict) -> None:
+def write_section(run_dir: Path, results: EvalResults) -> None:
     """Put the eval section into report.md, replacing an earlier one, keeping everything else."""
     path = RunDir(run_dir).report
     old = path.read_text(encoding="utf-8") if path.is_file() else "# chatlike report\n\n"
@@ -231,3 +233,35 @@ def write_section(run_dir: Path, results: dict) -> None:
     else:
         head, tail = old.rstrip("\n") + "\n\n", ""
     write_text(path, head + render(results) + tail)
+
+
+def print_summary(results: EvalResults, run_dir: Path) -> None:
+    """The headline numbers as a table on the terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def num(x: float | None, digits: int = 3) -> str:
+        return "n/a" if x is None else f"{x:.{digits}f}"
+
+    sets = ("real", "base", "tuned", "parrot")
+    s, p = results.style, results.parrot
+    table = Table(title=f"chatlike eval: {run_dir}")
+    for col in ("", *sets):
+        table.add_column(col, justify="right")
+    for key in ("mean_chars", "mean_lines", "emoji_share", "starts_lowercase", "question_share",
+                "frequent_word_share", "repeated_3gram_share"):  # fmt: skip
+        table.add_row(key, *(num(getattr(s[n], key)) for n in sets))
+    d, c, g, sc = results.distance, results.chrf, results.context_gain_bpb, results.scores
+    table.add_row("distance", "0", num(d["base"]), num(d["tuned"]), f"{num(d['parrot'])} (median)")
+    table.add_row("chrF", "100", *(num(c[n].value, 1) for n in ("base", "tuned", "parrot")))
+    like = results.lm_eval.replies
+    table.add_row("reply bits/byte", "", *(num(like[n].bits_per_byte) for n in ("base", "tuned")))
+    table.add_row("context gain bits/byte", "", num(g["base"].value), num(g["tuned"].value), "0")
+    mem = results.memorisation
+    table.add_row("verbatim copies", *(f"{mem[n].copy_share:.0%}" for n in sets))
+    for task, v in results.regression.tasks.items():
+        table.add_row(f"{task} {v.metric}", "", num(v.base), num(v.tuned))
+    table.add_row("score", "100", num(sc["base"], 1), f"[bold]{num(sc['tuned'], 1)}[/bold]",
+                  f"{num(p.score.median, 1)} (median)")  # fmt: skip
+    table.add_row("seconds", "", "", f"{results.seconds}")
+    Console(stderr=True).print(table)

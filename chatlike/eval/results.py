@@ -1,0 +1,194 @@
+"""RUN/eval/results.json: what eval found, as msgspec Structs. The eval modules return these parts,
+the eval stage writes the whole, and the report and the sweep summary read it back through
+`read_results`, so a field is named in one place and a file that does not fit is one line naming it.
+
+Stable for scripts (`jq .score RUN/eval/results.json`): `score`, `scores`, `distance`, `chrf`,
+`context_gain_bpb`, `versus_parrot`, `memorisation.*.copy_share`, `lm_eval.replies`, `regression`;
+the rest may grow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import msgspec
+
+from chatlike.errors import ChatlikeError
+from chatlike.files import write_bytes
+
+# A score is chrF x factors in [0, 1]: 0 to 100. The bounds also refuse NaN (no comparison holds).
+Score = Annotated[float, msgspec.Meta(ge=0, le=100)]
+Verdict = str  # "better" | "worse" | "tie": the tuned model against the parrot
+
+
+class Interval(msgspec.Struct, frozen=True):
+    """A statistic and its 95% bootstrap interval over the held-out replies (None: no items)."""
+
+    value: Optional[float]
+    low: Optional[float]
+    high: Optional[float]
+
+
+class Spread(msgspec.Struct, frozen=True):
+    """A metric over the parrot's draws: the median and the range (worst to best draw)."""
+
+    median: float
+    low: float
+    high: float
+
+
+class Lengths(msgspec.Struct, frozen=True):
+    p10: float
+    p50: float
+    p90: float
+    max: int
+    histogram: dict[str, int]  # "lo-hi" (hi exclusive) and "lo+" -> replies
+
+
+class Style(msgspec.Struct, frozen=True):
+    """The style metrics of a set of replies (chatlike/eval/metrics.py defines each)."""
+
+    n: int
+    mean_chars: float
+    chars: Lengths
+    mean_words: float
+    mean_lines: float
+    emoji_per_reply: float
+    emoji_share: float
+    punct_per_char: float
+    ends_with_punct: float
+    exclaim_share: float
+    question_share: float
+    ellipsis_share: float
+    starts_lowercase: Optional[float]  # None: no reply starts with a cased letter
+    caps_ratio: float
+    frequent_word_share: float
+    char_ngram_similarity: float
+    distinct_1: float
+    distinct_2: float
+    empty_share: float
+    short_share: float
+    long_share: float
+    repeated_3gram_share: float
+
+
+class Flagged(msgspec.Struct, frozen=True):
+    item: int  # the held-out reply's position
+    redacted: str  # the copy as filter.redact shows it
+
+
+class Memorisation(msgspec.Struct, frozen=True):
+    """Copies of training replies in a set of replies (chatlike/eval/memorisation.py)."""
+
+    replies: int
+    copies: int
+    copy_share: float
+    long_replies: int
+    long_copies: int
+    long_copy_share: Optional[float]  # None: no reply of 20+ characters
+    longest_copied_ngram: int
+    longest_copied_text: str
+    flagged: list[Flagged]
+
+
+class ParrotSpread(msgspec.Struct, frozen=True):
+    draws: int
+    distance: Spread
+    chrf: Spread
+    score: Spread
+
+
+class VersusParrot(msgspec.Struct, frozen=True, omit_defaults=True):
+    score: Verdict
+    distance: Verdict
+    chrf: Verdict
+    context_gain: Optional[Verdict] = None  # greedy replies only: a parrot's context gain is 0
+
+
+class TextResults(msgspec.Struct, frozen=True, kw_only=True):
+    """The text metrics of one decoding (greedy, or sampled as chat samples): each reply set
+    (real, base, tuned) beside the parrot."""
+
+    style: dict[str, Style]
+    distance: dict[str, float]
+    chrf: dict[str, Interval]  # base, tuned, parrot, tuned_minus_parrot
+    memorisation: dict[str, Memorisation]
+    scores: dict[str, Score]
+    parrot: ParrotSpread
+    versus_parrot: VersusParrot
+
+
+class Likelihood(msgspec.Struct, frozen=True, omit_defaults=True):
+    """lm-eval's metrics of the real replies under a model (chatlike/eval/likelihood.py)."""
+
+    token_perplexity: Optional[float] = None
+    bits_per_byte: Optional[float] = None
+    shuffled_bits_per_byte: Optional[float] = None
+
+
+class TaskCheck(msgspec.Struct, frozen=True):
+    metric: str
+    base: float
+    tuned: float
+    drop: float
+
+
+class Regression(msgspec.Struct, frozen=True):
+    tolerance: float
+    tasks: dict[str, TaskCheck]
+    regressed: list[str]
+    ok: bool
+
+
+class LmEval(msgspec.Struct, frozen=True):
+    replies: dict[str, Likelihood]  # base, tuned
+    tasks: dict[str, dict[str, float]]  # base, tuned -> task -> metric -> value
+    limit: Optional[int]
+
+
+class ChatSampling(msgspec.Struct, frozen=True):
+    temperature: float
+    top_p: float
+    repetition_penalty: float
+    seed: int
+
+
+class Generation(msgspec.Struct, frozen=True):
+    max_new_tokens: int
+    sampling: str  # greedy | chat
+    chat: Optional[ChatSampling]
+    samples: int
+    device: str
+
+
+class EvalResults(TextResults, frozen=True, kw_only=True):
+    """RUN/eval/results.json: the greedy replies' text metrics at the top, and the rest."""
+
+    score: Score  # the tuned model's greedy score: the one headline number
+    context_gain_bpb: dict[str, Interval]  # base, tuned
+    distance_terms: dict[str, dict[str, float]]  # base, tuned -> term -> value
+    lm_eval: LmEval
+    regression: Regression
+    generation: Generation
+    sampled: Optional[TextResults]  # eval.sampling=chat: the replies sampled as chat samples them
+    blind_pairs: int
+    seconds: float
+
+
+_DECODER = msgspec.json.Decoder(EvalResults)
+
+
+def write_results(path: Path, results: EvalResults) -> None:
+    write_bytes(path, msgspec.json.format(msgspec.json.encode(results), indent=1) + b"\n")
+
+
+def read_results(path: Path) -> EvalResults:
+    """RUN/eval/results.json; one line naming the file and the field when it is missing or does not fit."""
+    try:
+        return _DECODER.decode(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise ChatlikeError(f"{path} is missing; run the eval stage first ('stages=[eval]')") from None
+    except (OSError, msgspec.DecodeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ChatlikeError(f"unreadable {path} ({why}); run eval again") from None
