@@ -307,8 +307,8 @@ def test_reply_likelihood_task_scores_a_uniform_model_at_perplexity_equal_to_the
     loglik = likelihood.reply_logliks(logged[likelihood.REPLY_TASK])
     assert loglik["bytes"] == [r["n_bytes"] for r in rows] and len(loglik["shuffled"]) == 2
     gain = context.gain(loglik["true"], loglik["shuffled"], loglik["bytes"], seed=0)
-    assert gain["value"] == pytest.approx(0, abs=1e-6)
-    assert -gain["value"] * math.log(2) * sum(loglik["bytes"]) == pytest.approx(
+    assert gain.value == pytest.approx(0, abs=1e-6)
+    assert -gain.value * math.log(2) * sum(loglik["bytes"]) == pytest.approx(
         sum(loglik["shuffled"]) - sum(loglik["true"]), abs=1e-4
     )
 
@@ -358,7 +358,7 @@ def test_shipped_multiple_choice_task_runs_offline_on_base_and_tuned(tiny_run, c
         base, _ = likelihood.evaluate(model, tok, ["chatlike_mc"], manager, 8, 4)
     for scores in (base, tuned):
         assert 0 <= scores["chatlike_mc"]["acc"] <= 1 and "acc_norm" in scores["chatlike_mc"]
-    assert likelihood.regression(base, tuned, 0.02)["tasks"]["chatlike_mc"]["metric"] == "acc_norm"
+    assert likelihood.regression(base, tuned, 0.02).tasks["chatlike_mc"].metric == "acc_norm"
 
 
 @pytest.mark.slow
