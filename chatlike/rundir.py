@@ -30,7 +30,7 @@ class RunDir:
         self.deepspeed_json = root / "deepspeed.json"
         self.launch_sh = root / "launch.sh"
         self.sky_yaml = root / "sky.yaml"  # the SkyPilot task that trains this run on rented GPUs
-        self.skyignore = root / ".skyignore"  # what `sky launch` leaves out of the upload
+        self.upload = root / "upload"  # what `sky launch` uploads: links to what training on the box reads
         self.tiny_model = root / TINY_MODEL
         # train
         self.train = root / TRAIN

@@ -34,6 +34,12 @@ VALIDATE = """
 import json, os, sys
 import sky
 from sky.data import storage_utils
+
+def uploaded(workdir):  # what `sky launch` syncs: the files less SkyPilot's own exclusions
+    excluded = [e.rstrip("/") for e in storage_utils.get_excluded_files(workdir)]
+    files = [os.path.relpath(os.path.join(d, f), workdir) for d, _, fs in os.walk(workdir) for f in fs]
+    return sorted(f for f in files if not any(f == e or f.startswith(e + "/") for e in excluded))
+
 out = {}
 for path in sys.argv[1:]:
     try:
@@ -50,7 +56,7 @@ for path in sys.argv[1:]:
         "image_id": sorted({str(r.image_id) for r in rs}),
         "workdir": t.workdir,
         "storage_mounts": sorted(t.storage_mounts),
-        "not_uploaded": sorted(storage_utils.get_excluded_files(os.path.dirname(path))),
+        "uploaded": uploaded(t.workdir),
     }
 print(json.dumps(out))
 """
@@ -67,14 +73,30 @@ def sky_python() -> Path:
     return SKY_PYTHON
 
 
+# What every later stage leaves in a run dir, and more a user may put there: none of it is uploaded.
+EVERY_STAGE = ("data/test.jsonl", "data/stats.json", "data/chats.json", "report.md", "plots/gaps.png",
+               "train/checkpoint-5/adapter_model.safetensors", "prepared/train.arrow", "eval/results.json",
+               "eval/samples.jsonl", "eval/blind_key.json", "merged/model.safetensors", "serve/server.log",
+               "serve.json", "bot/conversations.jsonl", ".hydra/config.yaml", "notes.txt")  # fmt: skip
+
+
+def through_every_stage(run: Path) -> None:
+    for name in EVERY_STAGE:
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text("private\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def configured(tmp_path_factory) -> dict[str, Path]:
-    """A run dir configured for each profile, with HF_TOKEN set as a user's shell has it."""
+    """A run dir configured for each profile, with HF_TOKEN set as a user's shell has it; the
+    single-GPU one has been through every stage (bot included) when configure runs again."""
     runs = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_TOKEN", "hf_not_a_real_token_0123456789")
         for name, overrides in PROFILES.items():
             run = run_dir_with_data(tmp_path_factory.mktemp(name))
+            if name == "single_gpu":
+                through_every_stage(run)
             configure.run(make_cfg(*overrides), run)
             runs[name] = run
     return runs
@@ -87,8 +109,7 @@ def validated(configured, sky_python, tmp_path_factory) -> dict[str, dict]:
     doc = yaml.safe_load(RunDir(configured["single_gpu"]).sky_yaml.read_text(encoding="utf-8"))
     doc["resources"]["gpus"] = 1  # no such key
     broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    (RunDir(configured["single_gpu"]).train / "checkpoint-5").mkdir(parents=True)  # as after a run
-    RunDir(configured["single_gpu"]).prepared.mkdir()
+    (configured["single_gpu"] / "bot" / "conversations.jsonl").write_text("later\n")  # after configure too
     paths = {name: RunDir(run).sky_yaml for name, run in configured.items()} | {"broken": broken}
     proc = subprocess.run(
         [str(sky_python), "-c", VALIDATE, *map(str, paths.values())],
@@ -113,15 +134,22 @@ def test_sky_yaml_passes_skypilots_own_task_schema(profile, validated, configure
     assert all(list(a.values()) == [hw.num_gpus] for a in task["accelerators"])
     assert task["use_spot"] == [hw.spot]
     assert task["image_id"] == [str({None: f"docker:{sky.image(cfg, configure.axolotl_version())}"})]
-    assert task["workdir"] == str(configured[profile])
+    assert task["workdir"] == str(RunDir(configured[profile]).upload)
     assert task["storage_mounts"] == ([sky.MOUNT] if hw.bucket else [])
     assert task["disk_size"][0] >= sky.MIN_DISK_GB
 
 
-def test_the_upload_leaves_out_what_the_box_makes(validated):
-    """SkyPilot's own reading of RUN/.skyignore: data/, axolotl.yaml and launch.sh go up; train/
-    and prepared/ stay."""
-    assert validated["single_gpu"]["not_uploaded"] == ["prepared", "train"]
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_the_upload_is_exactly_what_training_on_the_box_reads(profile, validated, configured):
+    """SkyPilot's own reading of the workdir: the configs, launch.sh and the train and val data; of a
+    run dir that went through every stage, nothing else (not the test split, the report, eval, the
+    bot's conversations)."""
+    deepspeed = ["deepspeed.json"] if (configured[profile] / "deepspeed.json").is_file() else []
+    data = ["data/train.jsonl", "data/val.jsonl"]
+    expected = [".skyignore", "axolotl.yaml", *deepspeed, *data, "launch.sh", "sky.yaml"]
+    assert validated[profile]["uploaded"] == sorted(expected)
+    run = RunDir(configured[profile])
+    assert (run.upload / data[0]).read_bytes() == run.split("train").read_bytes()
 
 
 def test_skypilot_rejects_a_task_with_an_unknown_key(validated):
@@ -236,7 +264,6 @@ def test_configure_prints_the_commands_that_launch_the_task(tmp_path, capsys):
     assert f"  sky launch -c {name} {path} {secrets} -i 30 --down\n" in out
     assert f"  sky jobs launch -n {name} {path} {secrets}" in out
     assert f"rsync -Pavz {name}:sky_workdir/train/ {RunDir(run).train}/" in out
-    assert RunDir(run).skyignore.read_text(encoding="utf-8").splitlines()[1:3] == ["/train", "/prepared"]
 
 
 def test_a_name_is_one_skypilot_takes():

@@ -5,8 +5,11 @@ What the task says, and why:
   the cheapest one it finds), `hardware.num_gpus` of them per node, `hardware.num_nodes` nodes,
   spot or not, a disk for the image, the base model, checkpoints and data; the official Axolotl
   Docker image of the Axolotl that checked axolotl.yaml, so nothing is installed or compiled there.
-- workdir: the run dir itself (SkyPilot syncs it to ~/sky_workdir and runs there); .skyignore
-  leaves out what the box makes or does not need (train/, prepared/, merged/ ...).
+- workdir: RUN/upload, an allow-list: links to exactly the files training on the box reads (the
+  configs, launch.sh, and what axolotl.yaml names: data/train.jsonl, data/val.jsonl, a local base
+  model). SkyPilot syncs it to ~/sky_workdir and runs there; nothing else of the run dir (the test
+  split, the report, eval, the bot's live conversations, whatever a later stage or the user puts
+  there) ever leaves the machine.
 - run: the run dir's launch.sh, with accelerate's rank, main node and process counts taken from
   SkyPilot's variables on several nodes; with `hardware.bucket`, train/ lives in the bucket, so
   checkpoints survive a preemption (`sky jobs launch` resumes from them) and the cluster's end.
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config
+from chatlike.files import atomic_folder, write_text
 from chatlike.model.plan import Plan
 from chatlike.rundir import IN_RUN, RunDir
 
@@ -158,7 +162,7 @@ def task(
         "name": task_name,
         "num_nodes": hw.num_nodes,
         "resources": resources,
-        "workdir": str(run_dir),
+        "workdir": str(RunDir(run_dir).upload),
         "secrets": {s: None for s in secrets(cfg)},  # null: the value comes with --secret at launch
     }
     if hw.bucket:
@@ -169,11 +173,42 @@ def task(
     return doc
 
 
-def skyignore() -> str:
-    """RUN/.skyignore: what the upload leaves out (with it, SkyPilot reads no .gitignore)."""
-    made_here = [IN_RUN.train, IN_RUN.prepared, IN_RUN.tiny_model, IN_RUN.merged, IN_RUN.serve, IN_RUN.eval]
-    lines = ["# Written by `chatlike` (configure): not uploaded by `sky launch`."]
-    return "\n".join(lines + [f"/{p.as_posix()}" for p in made_here]) + "\n"
+def upload_files(doc: dict[str, Any], run_dir: Path) -> list[str]:
+    """What training on the box reads, relative to the run dir: the configs, launch.sh, and every
+    file of the run dir axolotl.yaml (`doc`) names (its datasets, DeepSpeed's config, a base model
+    built here); a hub id, or a folder outside the run dir, is not one."""
+    named = [d["path"] for key in ("datasets", "test_datasets") for d in doc.get(key) or []]
+    named += [doc[k] for k in ("deepspeed", "base_model") if isinstance(doc.get(k), str)]
+    ours = [IN_RUN.axolotl_yaml, IN_RUN.launch_sh, IN_RUN.sky_yaml]
+    local = [Path(p) for p in named if not Path(p).is_absolute() and (Path(run_dir) / p).exists()]
+    return sorted({p.as_posix() for p in [*ours, *local]})
+
+
+def write_upload(run_dir: Path, files: list[str]) -> None:
+    """RUN/upload: hard links to `files` (copies where a link cannot be made), made afresh at every
+    configure, and a .skyignore so SkyPilot reads no .gitignore there (run dirs under outputs/ are
+    git-ignored in a chatlike checkout: it would upload nothing)."""
+    import os
+    import shutil
+
+    run = RunDir(run_dir)
+    with atomic_folder(run.upload) as tmp:
+        for name in files:
+            source, dest = run.root / name, tmp / name
+            if not source.exists():
+                continue  # a val split that is empty, say: axolotl.yaml does not name it then
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            for path in sorted(source.rglob("*")) if source.is_dir() else [source]:
+                target = dest / path.relative_to(source) if source.is_dir() else dest
+                if path.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copy2(path, target)
+        write_text(tmp / ".skyignore", "# Written by `chatlike` (configure): everything here is uploaded.\n")
 
 
 def commands(cfg: Config, run_dir: Path) -> list[str]:

@@ -5,6 +5,7 @@ GPUs, sky.yaml (a SkyPilot task that trains the run on rented ones), after print
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from chatlike.config import Config
@@ -54,20 +55,24 @@ def run(cfg: Config, run_dir: Path) -> None:
         f"({plan.steps} steps, sequence_len {plan.sequence_len})"
     )
     if cloud:
-        write_sky(cfg, run, plan, gpus, fits)
+        write_sky(cfg, run, plan, gpus, fits, doc)
     else:
         run.sky_yaml.unlink(missing_ok=True)
+        shutil.rmtree(run.upload, ignore_errors=True)
         print(
             "chatlike: no sky.yaml: hardware.device=cpu trains here (hardware=single_gpu or multi_gpu writes one)"
         )
 
 
-def write_sky(cfg: Config, run: RunDir, plan: planning.Plan, gpus: dict[str, int], fits: bool) -> None:
-    """RUN/sky.yaml and RUN/.skyignore, then the commands that launch them."""
-    data_bytes = sum(p.stat().st_size for p in run.data.glob("*.jsonl"))
+def write_sky(
+    cfg: Config, run: RunDir, plan: planning.Plan, gpus: dict[str, int], fits: bool, doc: dict
+) -> None:
+    """RUN/sky.yaml and RUN/upload (exactly what `sky launch` uploads), then the commands that launch it."""
+    files = sky.upload_files(doc, run.root)
+    data_bytes = sum((run.root / f).stat().st_size for f in files if f.endswith(".jsonl"))
     task = sky.task(cfg, run.root, plan, data_bytes, axolotl_version())
-    write_text(run.skyignore, sky.skyignore())
     write_text(run.sky_yaml, sky.to_yaml(task))
+    sky.write_upload(run.root, files)
     res = task["resources"]
     where = ", ".join(f"{n}:{k}" for n, k in gpus.items())
     nodes = f" x {cfg.hardware.num_nodes} nodes" if cfg.hardware.num_nodes > 1 else ""
