@@ -16,7 +16,7 @@ from hydra.core.config_store import ConfigStore
 
 from chatlike.errors import ChatlikeError
 
-STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve", "bot")
+STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve", "bot", "friends")
 ENGINES = ("transformers", "vllm")
 
 
@@ -450,6 +450,36 @@ _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]
 
 
 @dataclass
+class FriendsConfig:
+    """The friends' test (chatlike/friends/): a local web page where people who know you pick, for
+    held-out conversations, which of two replies is yours (the other is the clone's)."""
+
+    names: list[str] = field(default_factory=list)  # one link each: [Anna, Marco]
+    # the chats whose held-out conversations friends may read (names as chat.contact takes them):
+    # nothing is shown until you name them; everything shown is redacted as filter.redact does
+    chats: list[str] = field(default_factory=list)
+    items: int = 10  # conversations each friend judges (fewer when the chats hold fewer)
+    show_own_chat: bool = False  # a friend also sees conversations of their own chat with you
+    context_messages: int = 6  # the last messages of a conversation shown before the two replies
+    host: str = "127.0.0.1"  # 0.0.0.0 = every interface (friends on your network)
+    port: int = 8100
+    seed: int = 0  # each friend's order of conversations and of the two replies
+
+    def __post_init__(self) -> None:
+        _require(self.items > 0, "friends.items", "must be > 0")
+        _require(self.context_messages > 0, "friends.context_messages", "must be > 0")
+        _require(0 < self.port < 65536, "friends.port", "must be in 1..65535")
+        _require(
+            bool(self.host), "friends.host", "must be an address (127.0.0.1, or 0.0.0.0 for every interface)"
+        )
+        names = [n.strip() for n in self.names]
+        _require(all(names), "friends.names", "must be non-empty names")
+        _require(
+            len(set(names)) == len(names), "friends.names", "has a name twice: give each friend their own"
+        )
+
+
+@dataclass
 class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
@@ -463,6 +493,7 @@ class Config:
     chat: ChatConfig = field(default_factory=ChatConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     bot: BotConfig = field(default_factory=BotConfig)
+    friends: FriendsConfig = field(default_factory=FriendsConfig)
     name: str = "default"  # the experiment's name: outputs/<name>/<date>_<time>
     stages: list[str] = field(default_factory=lambda: ["prepare", "configure"])
     seed: int = 0  # the tiny model's initialisation and chat sampling (split, train, eval have their own)

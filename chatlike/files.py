@@ -14,8 +14,11 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", buffering: int = -1) -> Iterator[IO]:
-    """Write to a temporary file beside `path`, then rename it over `path` on success."""
+def atomic_open(
+    path: str | os.PathLike, mode: str = "wb", buffering: int = -1, private: bool = False
+) -> Iterator[IO]:
+    """Write to a temporary file beside `path`, then rename it over `path` on success; `private`
+    files are the owner's only (0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -25,7 +28,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", buffering: int = -1) 
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual mode of a new file
+        if not private:
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual mode of a new file
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -33,13 +37,13 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", buffering: int = -1) 
         raise
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_open(path, "wb") as f:
+def write_bytes(path: str | os.PathLike, data: bytes, private: bool = False) -> None:
+    with atomic_open(path, "wb", private=private) as f:
         f.write(data)
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path: str | os.PathLike, text: str, private: bool = False) -> None:
+    write_bytes(path, text.encode("utf-8"), private)
 
 
 @contextlib.contextmanager

@@ -44,6 +44,9 @@ class RunDir:
         self.blind_test = self.eval / "blind_test.md"
         self.blind_key = self.eval / "blind_key.json"
         self.eval_plot = self.plots / "eval.png"
+        # friends
+        self.friends_answers = self.eval / "friends.jsonl"  # every friend's every pick, as they came
+        self.friends_tokens = self.eval / "friends_tokens.json"  # each friend's link (the owner's only)
         # merge
         self.merged = root / "merged"
         # serve

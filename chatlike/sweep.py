@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from hydra.experimental.callback import Callback
 
 from chatlike.errors import ChatlikeError
@@ -110,6 +111,9 @@ def _eval_of(path: Path) -> dict[str, Any] | None:
         "copy_share": r.memorisation["tuned"].copy_share,
         "regression": "not run" if not r.regression.tasks else "ok" if r.regression.ok else "regressed",
         "regressed": list(r.regression.regressed),
+        "friends": msgspec.to_builtins(r.friends.overall)
+        if r.friends and r.friends.overall.answers
+        else None,
     }
 
 
@@ -210,6 +214,11 @@ def _fmt(x: float | None, spec: str) -> str:
     return "–" if x is None else format(x, spec)
 
 
+def _pass(p: dict | None) -> str:
+    """A friends' test pass rate (chatlike.eval.results.PassRate): the share, its interval, the count."""
+    return "–" if p is None else f"{p['rate']:.0%} [{p['low']:.0%}, {p['high']:.0%}] of {p['answers']}"
+
+
 def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
     """The clones, best first, then evals that cannot be read and jobs that failed before eval."""
     rows = summary["jobs"]
@@ -217,6 +226,7 @@ def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
     if not evaluated:
         return []
     ranked = sorted(evaluated, key=lambda nr: nr[1]["eval"].get("rank", len(rows) + 1))
+    friends = any(r["eval"].get("friends") for _, r in evaluated)  # a column once a job ran the friends' test
     lines = [
         "",
         "## Clones ranked by score (higher is better)",
@@ -231,8 +241,9 @@ def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "| rank | job | overrides | score | parrot score | chrF | context gain | style distance: tuned / base "
-        "| bits per byte: tuned / base | verbatim copies | regression check |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| bits per byte: tuned / base | verbatim copies | regression check |"
+        + (" friends' pass rate |" if friends else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if friends else ""),
     ]
     for name, r in ranked:
         e = r["eval"]
@@ -248,7 +259,7 @@ def _ranking(names: list[str], summary: dict[str, Any]) -> list[str]:
             f"{_fmt(e['chrf'], '.1f')} | {_fmt(e['context_gain_bpb'], '+.3f')} | "
             f"{distance} / {_fmt(e['distance_base'], '.3f')} | "
             f"{_fmt(e['bits_per_byte'], '.3f')} / {_fmt(e['bits_per_byte_base'], '.3f')} | "
-            f"{_fmt(e['copy_share'], '.0%')} | {verdict} |"
+            f"{_fmt(e['copy_share'], '.0%')} | {verdict} |" + (f" {_pass(e['friends'])} |" if friends else "")
         )
     for name, r in zip(names, rows):
         if "failed" in r and "eval" not in r:

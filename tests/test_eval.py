@@ -382,6 +382,7 @@ def test_eval_stage_on_a_tiny_run_writes_results_samples_blind_test_and_report(t
     # a rerun replaces the eval section; with fail_on_regression its exit code follows the verdict
     rerun = run_cli(*args, "eval.fail_on_regression=true", "eval.tolerance=0", "eval.sampling=chat")
     results = json.loads(run.eval_results.read_text())
+    assert read_results(run.eval_results).score == results["score"]  # it reads back through its schema
     assert rerun.returncode == (0 if results["regression"]["ok"] else 1), rerun.stderr[-2000:]
     if not results["regression"]["ok"]:
         assert "regressed beyond eval.tolerance" in rerun.stderr.strip().splitlines()[-1]

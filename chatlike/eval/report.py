@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from chatlike.eval.results import EvalResults, Interval, Memorisation, Spread, Style, TextResults
+from chatlike.eval.results import EvalResults, Interval, Memorisation, PassRate, Spread, Style, TextResults
 from chatlike.files import write_bytes, write_text
 from chatlike.rundir import IN_RUN, RunDir
 
@@ -170,6 +170,29 @@ def _context(results: EvalResults) -> list[str]:
     ]  # fmt: skip
 
 
+def _rate(p: PassRate) -> str:
+    if p.rate is None:
+        return "no answer yet"
+    return f"{p.fooled} of {p.answers}: **{p.rate:.0%}** [{p.low:.0%}, {p.high:.0%}]"
+
+
+def _friends(results: EvalResults) -> list[str]:
+    """The friends' test (stages=[friends]), once someone has answered."""
+    fr = results.friends
+    if fr is None or not fr.overall.answers:
+        return []
+    return [
+        f"**Friends' test** (`stages=[friends]`, {fr.items} conversations each): how often your friends took "
+        "the clone's reply for yours, with its 95% Wilson interval. 50% means they cannot tell you apart "
+        f"(they pick at random); 0% that they always spot the clone. Overall {_rate(fr.overall)}.",
+        "",
+        "| friend | took the clone's reply for yours |",
+        "|---|---|",
+        *(f"| {name} | {_rate(p)} |" for name, p in fr.friends.items()),
+        "",
+    ]
+
+
 def render(results: EvalResults) -> str:
     s, g, p = results.style, results.generation, results.parrot
     how = "greedily"
@@ -217,6 +240,7 @@ def render(results: EvalResults) -> str:
                   "| task | metric | base | tuned | drop |", "|---|---|---|---|---|",
                   *(f"| {t} | {v.metric} | {_fmt(v.base)} | {_fmt(v.tuned)} | {_fmt(v.drop)} |"
                     for t, v in reg.tasks.items()), ""]  # fmt: skip
+    lines += _friends(results)
     lines += [f"Blind test: `{IN_RUN.blind_test.as_posix()}` ({results.blind_pairs} pairs; key in "
               f"`{IN_RUN.blind_key.as_posix()}`). Side by side: `{IN_RUN.eval_samples.as_posix()}`.", "",
               END, ""]  # fmt: skip

@@ -143,7 +143,7 @@ class Regression(msgspec.Struct, frozen=True):
 
 class LmEval(msgspec.Struct, frozen=True):
     replies: dict[str, Likelihood]  # base, tuned
-    tasks: dict[str, dict[str, float]]  # base, tuned -> task -> metric -> value
+    tasks: dict[str, dict[str, dict[str, float]]]  # base, tuned -> task -> metric -> value
     limit: Optional[int]
 
 
@@ -162,6 +162,24 @@ class Generation(msgspec.Struct, frozen=True):
     device: str
 
 
+class PassRate(msgspec.Struct, frozen=True):
+    """How often friends took the clone's reply for yours, with its 95% Wilson interval."""
+
+    fooled: int  # answers that picked the clone's reply as yours
+    answers: int
+    rate: Optional[float]  # fooled / answers; None before any answer
+    low: Optional[float]
+    high: Optional[float]
+
+
+class FriendsResults(msgspec.Struct, frozen=True):
+    """The friends' test (stages=[friends]): per friend and overall."""
+
+    overall: PassRate
+    friends: dict[str, PassRate]
+    items: int  # conversations each friend was given
+
+
 class EvalResults(TextResults, frozen=True, kw_only=True):
     """RUN/eval/results.json: the greedy replies' text metrics at the top, and the rest."""
 
@@ -174,6 +192,7 @@ class EvalResults(TextResults, frozen=True, kw_only=True):
     sampled: Optional[TextResults]  # eval.sampling=chat: the replies sampled as chat samples them
     blind_pairs: int
     seconds: float
+    friends: Optional[FriendsResults] = None  # stages=[friends], once a friend has answered
 
 
 _DECODER = msgspec.json.Decoder(EvalResults)
