@@ -94,9 +94,11 @@ def serve(test, host: str, port: int, shown: set[str], run: RunDir) -> None:
         print(f"friends: listening on {host}: anyone on your network with a link can answer as its friend")
     print("  Ctrl-C stops it", flush=True)
     # no access log: a request's line holds the friend's token
-    uvicorn.Server(
-        uvicorn.Config(app(test), host=host, port=port, log_level="warning", access_log=False)
-    ).run()
+    config = uvicorn.Config(app(test), host=host, port=port, log_level="warning", access_log=False)
+    try:
+        uvicorn.Server(config).run()  # it handles SIGINT and SIGTERM, then raises the signal again
+    except KeyboardInterrupt:
+        pass
     print("friends: stopped", flush=True)
 
 
