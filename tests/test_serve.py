@@ -18,9 +18,7 @@ from conftest import ROOT, Serving, alive, free_port, run_cli, smoke_cfg
 from chatlike.config import Config, ServeConfig
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.errors import ChatlikeError
-from chatlike.model import merge
 from chatlike.model.engines import (
-    Adapter,
     clones_of,
     transformers_command,
     vllm_command,
@@ -28,6 +26,7 @@ from chatlike.model.engines import (
     vllm_model,
     write_hub,
 )
+from chatlike.model.trained import Adapter, trained_model
 from chatlike.rundir import RunDir
 
 SECRET = "sk-chatlike-test-7c1e0d"  # a CHATLIKE_API_KEY that must show up nowhere
@@ -68,7 +67,7 @@ def cfg_of(*runs: Path, **serve) -> Config:
 
 
 def command(cfg: Config, run_dir: Path) -> list[str]:
-    m = vllm_model(cfg, clones_of(cfg, run_dir))
+    m = vllm_model(clones_of(cfg, run_dir))
     return vllm_command(m, cfg.serve, Path("T.jinja"), Path("G"))
 
 
@@ -108,7 +107,7 @@ def test_the_max_model_len_is_capped_by_the_models_own(tmp_path):
     from chatlike.model.engines import VllmModel
 
     (tmp_path / "config.json").write_text(json.dumps({"max_position_embeddings": 2048}))
-    m = VllmModel(str(tmp_path), "tiny", {}, None, None, "a full fine-tune is a whole model")
+    m = VllmModel(str(tmp_path), served_name="tiny", whole_because="a full fine-tune is a whole model")
     assert flag(vllm_command(m, ServeConfig(), None, "vllm"), "--max-model-len") == "2048"
     assert "--max-model-len" not in vllm_command(m, ServeConfig(max_model_len=None), None, "vllm")
 
@@ -127,7 +126,7 @@ def test_an_adapters_rank_pattern_counts_for_the_max_lora_rank(tmp_path):
 )
 def test_an_adapter_vllm_refuses_is_served_merged_under_the_clones_name(tmp_path, adapter, reason):
     run = make_run(tmp_path / "run", **adapter)
-    m = vllm_model(cfg_of(), clones_of(cfg_of(), run))
+    m = vllm_model(clones_of(cfg_of(), run))
     assert reason in m.whole_because and not m.adapters
     assert m.model == str(RunDir(run.resolve()).merged) and m.served_name == "lorenzo"
     cmd = vllm_command(m, cfg_of().serve, Path("T.jinja"), Path("G"))
@@ -141,7 +140,7 @@ def test_a_full_fine_tune_is_served_from_train_itself(tmp_path):
     (train / "adapter_config.json").unlink()
     (train / "config.json").write_text("{}")
     (train / "model.safetensors").write_bytes(b"")
-    m = vllm_model(cfg_of(), clones_of(cfg_of(), run))
+    m = vllm_model(clones_of(cfg_of(), run))
     assert (
         m.model == str(train.resolve()) and m.served_name == "lorenzo" and "full fine-tune" in m.whole_because
     )
@@ -161,7 +160,7 @@ def test_several_runs_share_one_vllm_as_adapters_named_after_their_folders(tmp_p
 def test_several_runs_cannot_share_vllm_when_one_adapter_must_be_merged(tmp_path):
     runs = [make_run(tmp_path / "a"), make_run(tmp_path / "b", dora=True)]
     with pytest.raises(ChatlikeError) as err:
-        vllm_model(cfg_of(*runs), clones_of(cfg_of(*runs), tmp_path))
+        vllm_model(clones_of(cfg_of(*runs), tmp_path))
     assert (
         "DoRA" in str(err.value) and "serve that run alone" in str(err.value) and "\n" not in str(err.value)
     )
@@ -173,7 +172,7 @@ def test_runs_on_another_base_model_are_refused_naming_it(tmp_path):
     config["base_model_name_or_path"] = "org/other"
     (run / "train" / "adapter_config.json").write_text(json.dumps(config))
     with pytest.raises(ChatlikeError, match="trained on the base model org/other"):
-        vllm_model(cfg_of(), clones_of(cfg_of(), run))
+        vllm_model(clones_of(cfg_of(), run))
 
 
 def test_two_runs_that_would_get_one_name_are_refused(tmp_path):
@@ -245,13 +244,13 @@ def test_a_merged_model_older_than_the_adapter_is_not_current(tmp_path):
     run = RunDir(tmp_path)
     run.merged.mkdir(parents=True)
     run.train.mkdir()
-    assert not merge.is_current(tmp_path)
+    assert not trained_model(Config(), run).merged_current
     (run.train / "adapter_model.safetensors").write_bytes(b"")
     (run.merged / "config.json").write_text("{}")
-    assert merge.is_current(tmp_path)
+    assert trained_model(Config(), run).merged_current
     later = time.time() + 10
     os.utime(run.train / "adapter_model.safetensors", (later, later))  # trained again after the merge
-    assert not merge.is_current(tmp_path)
+    assert not trained_model(Config(), run).merged_current
 
 
 # -- one-line refusals from the real CLI ----------------------------------------------------------

@@ -100,7 +100,7 @@ def run(cfg: Config, run_dir: Path) -> None:
             flush=True,
         )
         if e.engine == "vllm":  # batched by vLLM on a GPU box; the same prompts, as token ids
-            from chatlike.model.serve import vllm_replies
+            from chatlike.eval.vllm import vllm_replies
 
             ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
             tuned, base = vllm_replies(cfg, run_dir, ids, load.stop_ids(tokenizer), e.max_new_tokens,
