@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Serving, alive, free_port, run_cli, smoke_cfg
+from conftest import ROOT, Serving, alive, environ_of, free_port, run_cli, smoke_cfg
 
 from chatlike.config import Config, ServeConfig
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
@@ -372,6 +372,7 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
 
     port = free_port()
     env = {**os.environ, "CHATLIKE_API_KEY": SECRET}  # set, but transformers serve listens on 127.0.0.1 only
+    env |= {"AWS_SECRET_ACCESS_KEY": "aws-secret", "OMP_NUM_THREADS": "2", "CUDA_VISIBLE_DEVICES": ""}
     started = time.time()
     serving = Serving("experiment=smoke", f"hydra.run.dir={trained_run}", f"serve.port={port}", env=env)
     try:
@@ -429,10 +430,18 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
 
         pids = serving.engine_pids()
         assert pids and all(alive(p) for p in pids)
+        engine = environ_of(pids[0])  # only what a tool needs to run; no secret it does not need
+        assert SECRET not in "".join(engine.values()) and "AWS_SECRET_ACCESS_KEY" not in engine
+        assert engine["HF_HUB_OFFLINE"] == "1" and engine["HF_HUB_CACHE"] == str(
+            RunDir(trained_run).serve_hub
+        )
+        assert engine["OMP_NUM_THREADS"] == "2" and engine["CUDA_VISIBLE_DEVICES"] == ""
+        assert engine["PATH"] == os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     finally:
         code = serving.stop(signal.SIGINT)
     assert code == 0, serving.output
-    assert serving.lines[-1] == "serve: stopped"
+    assert serving.lines[-2:] == ["serve: stopping transformers serve", "serve: stopped"]
+    assert not RunDir(trained_run).serve_json.exists()  # it describes a running server only
     deadline = time.time() + 10
     while any(alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.2)
@@ -532,3 +541,54 @@ def test_several_runs_are_served_side_by_side_and_an_engine_that_dies_is_one_lin
     assert code == 1
     assert serving.lines[-1].startswith("chatlike: error: serve: transformers serve stopped by itself")
     assert serving.lines[-2].startswith("  | ")  # the engine's last log lines, just above
+    assert not (tmp_path / "here" / "serve.json").exists()  # no client aims at the dead server
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGINT, ignored when it started", "SIGTERM"])
+def test_serve_stops_on_sigint_though_started_ignoring_it_and_on_sigterm(trained_run, tmp_path, how):
+    """Started from a script in the background, Python inherits an ignored SIGINT; a process
+    manager stops a service with SIGTERM. Both stop the engine, and RUN/serve.json goes with it."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "serve*"))
+    sig = signal.SIGTERM if how == "SIGTERM" else signal.SIGINT
+    ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sig == signal.SIGINT else None
+    serving = Serving(
+        "experiment=smoke", f"hydra.run.dir={run}", f"serve.port={free_port()}", preexec_fn=ignore_sigint
+    )
+    try:
+        serving.wait_for("Ctrl-C stops the server")
+        assert RunDir(run).serve_json.is_file()
+        pids = serving.engine_pids()
+        code = serving.stop(sig)
+    finally:
+        if serving.proc.poll() is None:
+            serving.proc.kill()
+    assert code == 0 and serving.lines[-1] == "serve: stopped", serving.output
+    assert not RunDir(run).serve_json.exists()
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids)
+
+
+def test_no_code_of_chatlike_changes_the_process_environment():
+    """Tools get their environment from chatlike.proc; no code of ours sets os.environ."""
+    import ast
+
+    mutators = {f"os.environ.{m}" for m in ("setdefault", "update", "pop", "popitem", "clear")}
+    changes = []
+    for path in sorted((ROOT / "chatlike").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                changing = ast.unparse(node.func) in mutators | {"os.putenv", "os.unsetenv"}
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = [node.target] if isinstance(node, ast.AugAssign) else node.targets
+                changing = any(
+                    isinstance(t, ast.Subscript) and ast.unparse(t.value) == "os.environ" for t in targets
+                )
+            else:
+                continue
+            if changing:
+                changes.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert not changes
