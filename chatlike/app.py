@@ -130,10 +130,18 @@ class SweepCheck(Callback):
 
 def run_stages(cfg: Config, run_dir: Path) -> None:
     """Each stage is a function `run(cfg, run_dir)` in chatlike.stages.<name>, imported lazily so
-    `prepare` never pays for torch."""
-    for stage in cfg.stages:
-        module = importlib.import_module(f"chatlike.stages.{stage}")
-        module.run(cfg, run_dir)
+    `prepare` never pays for torch. A long-running service (serve) also offers `running(cfg, run_dir)`,
+    a context manager: followed by other stages, it is entered instead and kept up while they run
+    (`stages=[serve,bot]`), and stopped when they end, however they end."""
+    from contextlib import ExitStack
+
+    with ExitStack() as services:
+        for i, stage in enumerate(cfg.stages):
+            module = importlib.import_module(f"chatlike.stages.{stage}")
+            if hasattr(module, "running") and i < len(cfg.stages) - 1:
+                services.enter_context(module.running(cfg, run_dir))
+            else:
+                module.run(cfg, run_dir)
 
 
 def keep_snapshot(run_dir: Path, subdir: str | None, stages: list[str]) -> None:

@@ -68,10 +68,10 @@ class Serving:
     """`python -m chatlike ... stages=[serve]` (or another long-running stage) running, its output
     collected line by line."""
 
-    def __init__(self, *args: str, env: dict | None = None, stages: str = "stages=[serve]"):
+    def __init__(self, *args: str, env: dict | None = None, stages: str = "stages=[serve]", preexec_fn=None):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "chatlike", *args, stages],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn,
         )  # fmt: skip
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -106,6 +106,12 @@ class Serving:
         code = self.proc.wait(timeout)
         self.reader.join(10)
         return code
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    """The environment a running process was started with."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode("utf-8", "replace")
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
 
 
 def alive(pid: int) -> bool:

@@ -191,6 +191,17 @@ class _ModelHandler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
+    def do_GET(self) -> None:  # /v1/models: the bot asks before it starts
+        standin = self.server.standin  # type: ignore[attr-defined]
+        data = json.dumps(
+            {"object": "list", "data": [{"id": m, "object": "model"} for m in standin.models]}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:
         standin = self.server.standin  # type: ignore[attr-defined]
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
@@ -222,9 +233,10 @@ class _ModelHandler(BaseHTTPRequestHandler):
 
 
 class ModelStandin(Server):
-    """POST /v1/chat/completions answers `reply` after `delay_s`; the requests are kept (`_t`: when)."""
+    """POST /v1/chat/completions answers `reply` after `delay_s`; the requests are kept (`_t`: when).
+    GET /v1/models lists `models`."""
 
-    def __init__(self, reply: str):
+    def __init__(self, reply: str, models: tuple[str, ...] = ("smoke",)):
         super().__init__(_ModelHandler)
-        self.reply, self.delay_s = reply, 0.0
+        self.reply, self.delay_s, self.models = reply, 0.0, models
         self.requests: list[dict] = []

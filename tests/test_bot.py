@@ -11,7 +11,7 @@ import socket
 import time
 
 import pytest
-from conftest import Serving, alive, free_port, run_cli
+from conftest import Serving, alive, environ_of, free_port, run_cli
 from standins import ModelStandin, TelegramStandin
 
 from chatlike.bot.conversation import telegram_messages
@@ -22,7 +22,7 @@ TOKEN = "123456789:AAH-test-secret-0f3c9e5b7d_chatlike"  # must show up nowhere 
 SECRET = TOKEN.split(":")[1]
 LORENZO, GIULIA, ANNA, STRANGER, OWNER = 1001, 1002, 1003, 6666, 4242
 ALLOW = f"bot.allow={{{LORENZO}: Lorenzo, {GIULIA}: Giulia Russo, @anna_s: Anna Smith}}"
-ENV = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}
+ENV = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "AWS_SECRET_ACCESS_KEY": "not-for-the-engine"}
 UNAVAILABLE = "Sorry, I can't answer right now."
 REFUSAL = "Sorry, I don't know you: this is a private bot."
 
@@ -115,6 +115,29 @@ def test_with_no_server_up_the_bot_says_how_to_start_one(prepared):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     line = proc.stderr.strip().splitlines()[-1]
     assert "serve.json is missing" in line and "stages=[serve,bot]" in line and "bot.api_base" in line
+
+
+def test_a_serve_json_whose_server_is_gone_is_one_line_before_the_bot_starts(prepared):
+    """A chatlike killed with SIGKILL cannot remove its serve.json; the bot asks before it starts."""
+    serve_json = RunDir(prepared).serve_json
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    serve_json.write_text(json.dumps({"base_url": dead, "models": {"smoke": {"run": str(prepared)}}}))
+    try:
+        proc = run_cli("experiment=smoke", f"hydra.run.dir={prepared}", "stages=[bot]", ALLOW, env=ENV)
+    finally:
+        serve_json.unlink()
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert (
+        line.startswith(f"chatlike: error: bot: no server answers at {dead}") and "stages=[serve,bot]" in line
+    )
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={prepared}", "stages=[bot]", ALLOW,
+                   "bot.api_base=http://127.0.0.1:9/v1", env=ENV)  # fmt: skip
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith("chatlike: error: bot: no server answers at http://127.0.0.1:9/v1")
+    )
 
 
 def test_an_allowed_contact_not_in_the_run_is_one_line_listing_the_chats(prepared):
@@ -383,11 +406,16 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         assert discarded["messages"][-1]["content"] == "e domani?"  # it ends where the owner stopped it
         assert discarded["messages"][-2]["content"] == "\n".join(proposed)  # what was sent is history
         pids = bot.engine_pids()
-        assert pids
+        assert pids and RunDir(run).serve_json.is_file()
+        engine = environ_of(pids[0])  # the engine has no use for the bot's token, nor any other secret
+        assert "TELEGRAM_BOT_TOKEN" not in engine and SECRET not in "".join(engine.values())
+        assert "AWS_SECRET_ACCESS_KEY" not in engine and engine["HF_HUB_OFFLINE"] == "1"
     finally:
         code = bot.stop(signal.SIGINT)
         telegram.close()
-    assert code == 0 and bot.lines[-1] == "bot: stopped", bot.output
+    assert code == 0, bot.output
+    assert bot.lines[-3:] == ["bot: stopped", "serve: stopping transformers serve", "serve: stopped"]
+    assert not RunDir(run).serve_json.exists()
     deadline = time.time() + 10
     while any(alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.2)
@@ -396,3 +424,31 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
     no_secret_anywhere(run, bot.output)
+
+
+@pytest.mark.slow
+def test_an_engine_that_dies_under_the_bot_takes_serve_json_with_it_and_sigterm_stops_the_bot(
+    trained_run, tmp_path
+):
+    run = copy_run(trained_run, tmp_path / "run")
+    telegram = TelegramStandin(TOKEN)
+    bot = start_bot(run, telegram, f"serve.port={free_port()}", stages="stages=[serve,bot]")
+    try:
+        assert RunDir(run).serve_json.is_file()
+        for pid in bot.engine_pids():
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 10
+        while RunDir(run).serve_json.exists():
+            assert time.time() < deadline, bot.output
+            time.sleep(0.1)
+        bot.wait_for("serve: transformers serve stopped by itself")
+        assert bot.proc.poll() is None  # the bot lives on: each chat gets bot.unavailable
+        telegram.say(LORENZO, "ci sei?")
+        assert texts(telegram.wait_sent(LORENZO, 2))[-1] == UNAVAILABLE
+        code = bot.stop(signal.SIGTERM)  # as a process manager stops a service
+    finally:
+        if bot.proc.poll() is None:
+            bot.proc.kill()
+        telegram.close()
+    assert code == 0 and bot.lines[-1] == "bot: stopped", bot.output
+    assert "Traceback" not in bot.output

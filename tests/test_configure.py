@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from chatlike.config import Config, register
 from chatlike.errors import ChatlikeError
-from chatlike.model import axolotl, tiny
+from chatlike.model import axolotl, tiny, trained
 from chatlike.model import plan as planning
 from chatlike.model.load import tokenizer_from
 from chatlike.rundir import RunDir
@@ -287,8 +287,8 @@ def test_the_tiny_model_is_built_deterministically_with_the_llama3_tokens(tmp_pa
     )
     assert tok.decode(tok("привет, sì ahah").input_ids, skip_special_tokens=True) == "привет, sì ahah"
     cfg = make_cfg("model=tiny")
-    assert tiny.base_model_path(cfg, run) == str(built.resolve())
-    assert tiny.base_model_path(make_cfg(), run) == "meta-llama/Llama-3.1-8B-Instruct"
+    assert trained.base_model_path(cfg, run) == str(built.resolve())
+    assert trained.base_model_path(make_cfg(), run) == "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def test_the_tiny_model_is_built_again_when_prepare_changed_the_data(tmp_path, tiny_run):

@@ -13,14 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Serving, alive, free_port, run_cli, smoke_cfg
+from conftest import ROOT, Serving, alive, environ_of, free_port, run_cli, smoke_cfg
 
 from chatlike.config import Config, ServeConfig
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.errors import ChatlikeError
-from chatlike.model import merge
 from chatlike.model.engines import (
-    Adapter,
     clones_of,
     transformers_command,
     vllm_command,
@@ -28,6 +26,7 @@ from chatlike.model.engines import (
     vllm_model,
     write_hub,
 )
+from chatlike.model.trained import Adapter, trained_model
 from chatlike.rundir import RunDir
 
 SECRET = "sk-chatlike-test-7c1e0d"  # a CHATLIKE_API_KEY that must show up nowhere
@@ -68,7 +67,7 @@ def cfg_of(*runs: Path, **serve) -> Config:
 
 
 def command(cfg: Config, run_dir: Path) -> list[str]:
-    m = vllm_model(cfg, clones_of(cfg, run_dir))
+    m = vllm_model(clones_of(cfg, run_dir))
     return vllm_command(m, cfg.serve, Path("T.jinja"), Path("G"))
 
 
@@ -108,7 +107,7 @@ def test_the_max_model_len_is_capped_by_the_models_own(tmp_path):
     from chatlike.model.engines import VllmModel
 
     (tmp_path / "config.json").write_text(json.dumps({"max_position_embeddings": 2048}))
-    m = VllmModel(str(tmp_path), "tiny", {}, None, None, "a full fine-tune is a whole model")
+    m = VllmModel(str(tmp_path), served_name="tiny", whole_because="a full fine-tune is a whole model")
     assert flag(vllm_command(m, ServeConfig(), None, "vllm"), "--max-model-len") == "2048"
     assert "--max-model-len" not in vllm_command(m, ServeConfig(max_model_len=None), None, "vllm")
 
@@ -127,7 +126,7 @@ def test_an_adapters_rank_pattern_counts_for_the_max_lora_rank(tmp_path):
 )
 def test_an_adapter_vllm_refuses_is_served_merged_under_the_clones_name(tmp_path, adapter, reason):
     run = make_run(tmp_path / "run", **adapter)
-    m = vllm_model(cfg_of(), clones_of(cfg_of(), run))
+    m = vllm_model(clones_of(cfg_of(), run))
     assert reason in m.whole_because and not m.adapters
     assert m.model == str(RunDir(run.resolve()).merged) and m.served_name == "lorenzo"
     cmd = vllm_command(m, cfg_of().serve, Path("T.jinja"), Path("G"))
@@ -141,7 +140,7 @@ def test_a_full_fine_tune_is_served_from_train_itself(tmp_path):
     (train / "adapter_config.json").unlink()
     (train / "config.json").write_text("{}")
     (train / "model.safetensors").write_bytes(b"")
-    m = vllm_model(cfg_of(), clones_of(cfg_of(), run))
+    m = vllm_model(clones_of(cfg_of(), run))
     assert (
         m.model == str(train.resolve()) and m.served_name == "lorenzo" and "full fine-tune" in m.whole_because
     )
@@ -161,7 +160,7 @@ def test_several_runs_share_one_vllm_as_adapters_named_after_their_folders(tmp_p
 def test_several_runs_cannot_share_vllm_when_one_adapter_must_be_merged(tmp_path):
     runs = [make_run(tmp_path / "a"), make_run(tmp_path / "b", dora=True)]
     with pytest.raises(ChatlikeError) as err:
-        vllm_model(cfg_of(*runs), clones_of(cfg_of(*runs), tmp_path))
+        vllm_model(clones_of(cfg_of(*runs), tmp_path))
     assert (
         "DoRA" in str(err.value) and "serve that run alone" in str(err.value) and "\n" not in str(err.value)
     )
@@ -173,7 +172,7 @@ def test_runs_on_another_base_model_are_refused_naming_it(tmp_path):
     config["base_model_name_or_path"] = "org/other"
     (run / "train" / "adapter_config.json").write_text(json.dumps(config))
     with pytest.raises(ChatlikeError, match="trained on the base model org/other"):
-        vllm_model(cfg_of(), clones_of(cfg_of(), run))
+        vllm_model(clones_of(cfg_of(), run))
 
 
 def test_two_runs_that_would_get_one_name_are_refused(tmp_path):
@@ -245,13 +244,13 @@ def test_a_merged_model_older_than_the_adapter_is_not_current(tmp_path):
     run = RunDir(tmp_path)
     run.merged.mkdir(parents=True)
     run.train.mkdir()
-    assert not merge.is_current(tmp_path)
+    assert not trained_model(Config(), run).merged_current
     (run.train / "adapter_model.safetensors").write_bytes(b"")
     (run.merged / "config.json").write_text("{}")
-    assert merge.is_current(tmp_path)
+    assert trained_model(Config(), run).merged_current
     later = time.time() + 10
     os.utime(run.train / "adapter_model.safetensors", (later, later))  # trained again after the merge
-    assert not merge.is_current(tmp_path)
+    assert not trained_model(Config(), run).merged_current
 
 
 # -- one-line refusals from the real CLI ----------------------------------------------------------
@@ -373,6 +372,7 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
 
     port = free_port()
     env = {**os.environ, "CHATLIKE_API_KEY": SECRET}  # set, but transformers serve listens on 127.0.0.1 only
+    env |= {"AWS_SECRET_ACCESS_KEY": "aws-secret", "OMP_NUM_THREADS": "2", "CUDA_VISIBLE_DEVICES": ""}
     started = time.time()
     serving = Serving("experiment=smoke", f"hydra.run.dir={trained_run}", f"serve.port={port}", env=env)
     try:
@@ -430,10 +430,18 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
 
         pids = serving.engine_pids()
         assert pids and all(alive(p) for p in pids)
+        engine = environ_of(pids[0])  # only what a tool needs to run; no secret it does not need
+        assert SECRET not in "".join(engine.values()) and "AWS_SECRET_ACCESS_KEY" not in engine
+        assert engine["HF_HUB_OFFLINE"] == "1" and engine["HF_HUB_CACHE"] == str(
+            RunDir(trained_run).serve_hub
+        )
+        assert engine["OMP_NUM_THREADS"] == "2" and engine["CUDA_VISIBLE_DEVICES"] == ""
+        assert engine["PATH"] == os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     finally:
         code = serving.stop(signal.SIGINT)
     assert code == 0, serving.output
-    assert serving.lines[-1] == "serve: stopped"
+    assert serving.lines[-2:] == ["serve: stopping transformers serve", "serve: stopped"]
+    assert not RunDir(trained_run).serve_json.exists()  # it describes a running server only
     deadline = time.time() + 10
     while any(alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.2)
@@ -533,3 +541,54 @@ def test_several_runs_are_served_side_by_side_and_an_engine_that_dies_is_one_lin
     assert code == 1
     assert serving.lines[-1].startswith("chatlike: error: serve: transformers serve stopped by itself")
     assert serving.lines[-2].startswith("  | ")  # the engine's last log lines, just above
+    assert not (tmp_path / "here" / "serve.json").exists()  # no client aims at the dead server
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGINT, ignored when it started", "SIGTERM"])
+def test_serve_stops_on_sigint_though_started_ignoring_it_and_on_sigterm(trained_run, tmp_path, how):
+    """Started from a script in the background, Python inherits an ignored SIGINT; a process
+    manager stops a service with SIGTERM. Both stop the engine, and RUN/serve.json goes with it."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint-*", "prepared", "serve*"))
+    sig = signal.SIGTERM if how == "SIGTERM" else signal.SIGINT
+    ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sig == signal.SIGINT else None
+    serving = Serving(
+        "experiment=smoke", f"hydra.run.dir={run}", f"serve.port={free_port()}", preexec_fn=ignore_sigint
+    )
+    try:
+        serving.wait_for("Ctrl-C stops the server")
+        assert RunDir(run).serve_json.is_file()
+        pids = serving.engine_pids()
+        code = serving.stop(sig)
+    finally:
+        if serving.proc.poll() is None:
+            serving.proc.kill()
+    assert code == 0 and serving.lines[-1] == "serve: stopped", serving.output
+    assert not RunDir(run).serve_json.exists()
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids)
+
+
+def test_no_code_of_chatlike_changes_the_process_environment():
+    """Tools get their environment from chatlike.proc; no code of ours sets os.environ."""
+    import ast
+
+    mutators = {f"os.environ.{m}" for m in ("setdefault", "update", "pop", "popitem", "clear")}
+    changes = []
+    for path in sorted((ROOT / "chatlike").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                changing = ast.unparse(node.func) in mutators | {"os.putenv", "os.unsetenv"}
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = [node.target] if isinstance(node, ast.AugAssign) else node.targets
+                changing = any(
+                    isinstance(t, ast.Subscript) and ast.unparse(t.value) == "os.environ" for t in targets
+                )
+            else:
+                continue
+            if changing:
+                changes.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert not changes

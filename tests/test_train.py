@@ -2,8 +2,10 @@
 experiment end to end."""
 
 import json
+import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,29 @@ def test_a_failing_axolotl_run_is_one_clear_error_naming_the_log(tmp_path):
     ) as err:
         train.run(cfg, run)
     assert "\n" not in str(err.value)
+
+
+def test_axolotl_gets_only_what_a_tool_needs_and_wandbs_key_only_with_a_project(monkeypatch):
+    secrets = {"TELEGRAM_BOT_TOKEN": "123:bot", "CHATLIKE_API_KEY": "sk-serve", "HF_TOKEN": "hf_x",
+               "WANDB_API_KEY": "wandb-key", "AWS_SECRET_ACCESS_KEY": "aws", "VLLM_API_KEY": "vllm",
+               "CUDA_API_TOKEN": "looks-like-a-secret", "SOME_APP_SETTING": "unrelated"}  # fmt: skip
+    needed = {"HOME": "/home/me", "LANG": "it_IT.UTF-8", "LC_ALL": "it_IT.UTF-8", "TMPDIR": "/scratch",
+              "HF_HOME": "/cache/hf", "CUDA_VISIBLE_DEVICES": "0,1", "NCCL_DEBUG": "WARN",
+              "OMP_NUM_THREADS": "8", "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}  # fmt: skip
+    for key, value in {**secrets, **needed}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("WANDB_MODE", raising=False)  # the tests' own (conftest)
+    env = train.environment(make_cfg(*TINY_CPU))
+    assert not set(secrets) & set(env), set(secrets) & set(env)
+    assert {k: env[k] for k in needed} == needed
+    assert env["PATH"].startswith(str(Path(sys.executable).parent) + os.pathsep)
+    assert env["WANDB_MODE"] == "disabled" and env["HF_HUB_OFFLINE"] == "1" and env["DO_NOT_TRACK"] == "1"
+
+    env = train.environment(make_cfg(*TINY_CPU, "train.wandb_project=clones"))
+    assert (
+        env["WANDB_API_KEY"] == "wandb-key" and env["WANDB_PROJECT"] == "clones" and "WANDB_MODE" not in env
+    )
+    assert not (set(secrets) - {"WANDB_API_KEY"}) & set(env)
 
 
 def test_train_without_a_configured_run_dir_says_to_configure_first(tmp_path):

@@ -62,7 +62,7 @@ def replies(cfg: Config, run_dir: Path, model: Any, tokenizer: Any, prompts: lis
             flush=True,
         )
         if e.engine == "vllm":  # batched by vLLM on a GPU box; the same prompts, as token ids
-            from chatlike.model.serve import vllm_replies
+            from chatlike.eval.vllm import vllm_replies
 
             ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
             tuned, base = vllm_replies(cfg, run_dir, ids, load.stop_ids(tokenizer), e.max_new_tokens,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from chatlike.config import Config, ServeConfig, valid_model_name
 from chatlike.data.chats import ChatIndex, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.files import atomic_folder, write_text
-from chatlike.model.tiny import base_model_path
+from chatlike.model import load, merge
+from chatlike.model.trained import TrainedModel, trained_model
 from chatlike.rundir import RunDir
 
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); its default is 16.
@@ -42,8 +43,12 @@ class Clone:
     """One served model: a run's clone, under the name clients use."""
 
     name: str
-    run: Path
+    model: TrainedModel  # what the run's training left
     index: ChatIndex  # the run's chats, each with its training system prompt
+
+    @property
+    def run(self) -> Path:
+        return self.model.run.root
 
 
 # -- what is served -----------------------------------------------------------------------------
@@ -68,7 +73,8 @@ def clones_of(cfg: Config, run_dir: Path) -> list[Clone]:
             )
         if name in clones:
             raise ChatlikeError(f"serve.runs: {clones[name].run} and {run} would both be served as {name!r}")
-        clones[name] = Clone(name, run, read_chats(RunDir(run).chats))
+        model = trained_model(cfg, RunDir(run)).require()
+        clones[name] = Clone(name, model, read_chats(model.run.chats))
     return list(clones.values())
 
 
@@ -76,65 +82,15 @@ def _name_part(folder: str) -> str:
     return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", folder)).strip("-.") or "run"
 
 
-def full_model(run_dir: Path) -> Path | None:
-    """RUN/train when it holds a full fine-tune (a whole model, no adapter)."""
-    train = RunDir(run_dir).train
-    if (train / "adapter_config.json").is_file() or not (train / "config.json").is_file():
-        return None
-    return train if any(train.glob("*.safetensors")) or any(train.glob("*.bin")) else None
-
-
-def whole_model(cfg: Config, run_dir: Path) -> Path:
+def whole_model(cfg: Config, model: TrainedModel) -> Path:
     """A whole model folder of the run: a full fine-tune's RUN/train, else RUN/merged (merging first
     when it is missing or older than the adapter)."""
-    from chatlike.model import merge
-
-    run = RunDir(run_dir)
-    full = full_model(run_dir)
-    if full is not None:
-        return full
-    if not (run.train / "adapter_config.json").is_file():
-        if merge.is_current(run_dir) and not run.train.exists():
-            return run.merged  # only the merged model was kept (or copied here)
-        raise ChatlikeError(f"no adapter in {run.train}; run stages=[train] first")
-    if not merge.is_current(run_dir):
-        why = "is older than the adapter" if run.merged.exists() else "is missing"
-        print(f"serve: {run.merged} {why}; merging the adapter into the base model first", flush=True)
-        merge.merge(cfg, run_dir)
-    return run.merged
-
-
-@dataclass(frozen=True)
-class Adapter:
-    """What adapter_config.json says about a run's LoRA adapter."""
-
-    path: Path
-    rank: int  # the largest rank of any module
-    dora: bool
-    modules_to_save: tuple[str, ...]
-
-    @classmethod
-    def read(cls, train: Path) -> Adapter:
-        config = train / "adapter_config.json"
-        try:
-            data = json.loads(config.read_text(encoding="utf-8"))
-            ranks = [int(data.get("r") or 0), *(int(r) for r in (data.get("rank_pattern") or {}).values())]
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
-            raise ChatlikeError(f"{config}: cannot read it ({exc}); train again") from None
-        return cls(
-            path=train,
-            rank=max(ranks),
-            dora=bool(data.get("use_dora")),
-            modules_to_save=tuple(data.get("modules_to_save") or ()),
-        )
-
-    def vllm_refusal(self) -> str | None:
-        """Why vLLM cannot serve this adapter as an adapter (None: it can)."""
-        if self.dora:
-            return "vLLM rejects DoRA adapters"
-        if self.modules_to_save:
-            return f"vLLM rejects adapters with modules_to_save; this one trains {', '.join(self.modules_to_save)} whole"
-        return None
+    if model.whole is not None:
+        return model.whole
+    run = model.run
+    why = "is older than the adapter" if run.merged.exists() else "is missing"
+    print(f"serve: {run.merged} {why}; merging the adapter into the base model first", flush=True)
+    return merge.merge(cfg, model)
 
 
 def vllm_lora_rank(rank: int) -> int:
@@ -152,60 +108,50 @@ class VllmModel:
     """What one vLLM serves: a base model with named adapters, or one whole model under a name."""
 
     model: str  # the base model (a path or hub id), or a whole model's folder
-    served_name: str | None  # the clone's name for a whole model; a base keeps its own name
-    adapters: dict[str, Path]  # clone name -> adapter folder (RUN/train)
-    max_lora_rank: int | None
-    tokenizer: str | None  # the training tokenizer, saved beside the adapter
-    whole_because: str | None  # why a run is served as a whole model rather than as its adapter
+    served_name: str | None = None  # the clone's name for a whole model; a base keeps its own name
+    adapters: dict[str, Path] = field(default_factory=dict)  # clone name -> adapter folder (RUN/train)
+    max_lora_rank: int | None = None
+    tokenizer: str | None = None  # the training tokenizer, saved beside the adapter
+    whole_because: str | None = None  # why a run is served as a whole model rather than as its adapter
 
 
-def vllm_model(cfg: Config, clones: list[Clone]) -> VllmModel:
+def whole_because(model: TrainedModel) -> str | None:
+    """Why vLLM serves the run as a whole model (None: as its adapter, on the base)."""
+    if model.kind == "full":
+        return "a full fine-tune is a whole model"
+    if model.kind == "merged":
+        return "only the merged model is here"
+    return model.adapter.vllm_refusal() if model.adapter else None
+
+
+def vllm_model(clones: list[Clone]) -> VllmModel:
     """What vLLM serves for `clones`: their adapters on the base model when vLLM can load them all;
     for one run whose adapter it refuses (or a full fine-tune), the whole model (RUN/merged, which
     `whole_model` makes, or RUN/train). Several runs must all be adapters on the configured base."""
-    from chatlike.model import load
-
-    for clone in clones:
-        load.check_trained_base(cfg, clone.run)
     if len(clones) == 1:
         (clone,) = clones
-        train = RunDir(clone.run).train
-        full = full_model(clone.run)
-        if full is not None:
-            return VllmModel(str(full), clone.name, {}, None, None, "a full fine-tune is a whole model")
-        if not (train / "adapter_config.json").is_file():
-            if RunDir(clone.run).merged.is_dir() and not train.exists():
-                because = "only the merged model is here"
-                return VllmModel(str(RunDir(clone.run).merged), clone.name, {}, None, None, because)
-            raise ChatlikeError(f"no adapter in {train}; run stages=[train] first")
-        refusal = Adapter.read(train).vllm_refusal()
-        if refusal is not None:
-            return VllmModel(str(RunDir(clone.run).merged), clone.name, {}, None, None, refusal)
-    adapters: dict[str, Adapter] = {}
+        because = whole_because(clone.model)
+        if because is not None:
+            folder = clone.model.whole or clone.model.run.merged
+            return VllmModel(str(folder), served_name=clone.name, whole_because=because)
     for clone in clones:
-        train = RunDir(clone.run).train
-        if not (train / "adapter_config.json").is_file():
+        if clone.model.adapter is None:
             raise ChatlikeError(
-                f"serve.runs: {clone.run} has no adapter in {train} (one vLLM serves several runs as "
-                "adapters of one base model); serve it alone"
+                f"serve.runs: {clone.run} has no adapter in {clone.model.run.train} (one vLLM serves several "
+                "runs as adapters of one base model); serve it alone"
             )
-        adapter = Adapter.read(train)
-        refusal = adapter.vllm_refusal()
+        refusal = clone.model.adapter.vllm_refusal()
         if refusal is not None:
             raise ChatlikeError(
-                f"serve.runs: vLLM cannot load {train} as an adapter ({refusal}), so it cannot share a "
-                "server with other runs; serve that run alone (it is merged then), or use serve=transformers"
+                f"serve.runs: vLLM cannot load {clone.model.run.train} as an adapter ({refusal}), so it cannot "
+                "share a server with other runs; serve that run alone (it is merged then), or use serve=transformers"
             )
-        adapters[clone.name] = adapter
-    first = clones[0].run
-    tokenizer = RunDir(first).train if (RunDir(first).train / "tokenizer_config.json").is_file() else None
+    first = clones[0].model
     return VllmModel(
-        model=base_model_path(cfg, first),
-        served_name=None,
-        adapters={name: a.path for name, a in adapters.items()},
-        max_lora_rank=vllm_lora_rank(max(a.rank for a in adapters.values())),
-        tokenizer=str(tokenizer) if tokenizer else None,
-        whole_because=None,
+        first.base,
+        adapters={c.name: c.model.adapter.path for c in clones if c.model.adapter},
+        max_lora_rank=vllm_lora_rank(max(c.model.adapter.rank for c in clones if c.model.adapter)),
+        tokenizer=first.tokenizer if first.tokenizer != first.base else None,
     )
 
 
@@ -279,11 +225,9 @@ def transformers_command(names: list[str], s: ServeConfig, transformers: str = "
 
 def prepare_transformers(cfg: Config, run: RunDir, clones: list[Clone], executable: str) -> list[str]:
     """Write RUN/serve/hub for `clones` (merging where needed); the command serving them."""
-    from chatlike.model import load
-
     models = {}
     for clone in clones:
-        folder = whole_model(cfg, clone.run)
+        folder = whole_model(cfg, clone.model)
         tokenizer = load.tokenizer_from(str(folder))
         models[clone.name] = (
             folder,
@@ -297,18 +241,15 @@ def prepare_transformers(cfg: Config, run: RunDir, clones: list[Clone], executab
 def prepare_vllm(cfg: Config, run: RunDir, clones: list[Clone]) -> VllmModel:
     """Decide what vLLM serves for `clones` (merging where needed) and write its chat template and
     generation config to RUN/serve/."""
-    from chatlike.model import load
-
-    m = vllm_model(cfg, clones)
+    m = vllm_model(clones)
     if m.whole_because is not None:
         (clone,) = clones
-        folder = whole_model(cfg, clone.run)
+        folder = whole_model(cfg, clone.model)
         print(f"serve: vLLM serves {folder} whole ({m.whole_because})", flush=True)
-        m = VllmModel(str(folder), clone.name, {}, None, None, m.whole_because)
         tokenizer = load.tokenizer_from(str(folder))
     else:
         check_on_disk(m.model)
-        tokenizer = load.load_tokenizer(cfg, clones[0].run)
+        tokenizer = load.load_tokenizer(cfg, clones[0].model)
     write_text(run.serve_template, _template(cfg, tokenizer, m.model))
     source = m.model if Path(m.model).is_dir() else None
     generation = generation_config(source, tokenizer, cfg)
@@ -318,8 +259,6 @@ def prepare_vllm(cfg: Config, run: RunDir, clones: list[Clone]) -> VllmModel:
 
 def _template(cfg: Config, tokenizer: Any, source: Path | str) -> str:
     """The training chat template: Axolotl's model.chat_template, else the tokenizer's own."""
-    from chatlike.model import load
-
     template = load.template_of(cfg.model.chat_template) or tokenizer.chat_template
     if not template:
         raise ChatlikeError(f"{source} has no chat template and model.chat_template is not one of Axolotl's")
@@ -329,8 +268,6 @@ def _template(cfg: Config, tokenizer: Any, source: Path | str) -> str:
 def generation_config(model_dir: Path | str | None, tokenizer: Any, cfg: Config) -> dict:
     """The model's generation_config.json (when it has one) with the end-of-turn stop ids and chat's
     sampling as the defaults."""
-    from chatlike.model import load
-
     config: dict = {}
     path = Path(model_dir) / "generation_config.json" if model_dir and Path(model_dir).is_dir() else None
     if path is not None and path.is_file():

@@ -1,6 +1,7 @@
-"""Loading a run's model, offline: a tokenizer from a path (configure's plan too), the run's tokenizer
-with the training chat template, the base model with the run's adapter (eval, chat, merge); and
-batched generation that stops at the end of a turn.
+"""Loading a run's model, offline (local files only: nothing is downloaded): a tokenizer from a path
+(configure's plan too), the run's tokenizer with the training chat template, the base model with the
+run's adapter or the run's whole model (eval, chat, merge; what the run holds is
+chatlike.model.trained's answer); and batched generation that stops at the end of a turn.
 
 Everything heavy (torch, transformers, peft) is imported inside the functions.
 """
@@ -8,51 +9,19 @@ Everything heavy (torch, transformers, peft) is imported inside the functions.
 from __future__ import annotations
 
 import importlib.util
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
-from chatlike.model.tiny import base_model_path
+from chatlike.model.trained import TrainedModel, trained_model
 from chatlike.rundir import RunDir
 
 # End-of-turn and end-of-text tokens of the common chat templates; those a tokenizer knows stop a reply.
 END_OF_TURN_TOKENS = (
     "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>",
 )  # fmt: skip
-
-
-def has_adapter(run_dir: Path) -> bool:
-    """Whether RUN/train holds an adapter (else, after a full fine-tune, the whole model)."""
-    return (RunDir(run_dir).train / "adapter_config.json").is_file()
-
-
-def check_trained_base(cfg: Config, run_dir: Path) -> None:
-    """Refuse, in one line, to put the run's adapter on another base than it was trained on (a
-    chat/eval/merge without the run's experiment=smoke would load Llama 3.1 8B for a tiny run)."""
-    train = RunDir(run_dir).train
-    config = train / "adapter_config.json"
-    if not config.is_file():
-        return
-    try:
-        trained = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
-    except (ValueError, AttributeError):
-        return
-    if not trained:
-        return
-    configured = base_model_path(cfg, run_dir)
-    local = (Path(run_dir) / trained) if not Path(trained).is_absolute() else Path(trained)
-    if local.is_dir():  # Axolotl writes the path it loaded: "./tiny_model" relative to the run dir
-        same = Path(configured).is_dir() and local.resolve() == Path(configured).resolve()
-    else:  # a hub id; a local copy of the same model keeps its folder name
-        same = trained == configured or Path(trained).name == Path(configured).name
-    if not same:
-        raise ChatlikeError(
-            f"{train} was trained on the base model {trained}, but this config loads "
-            f"{configured}: pass the overrides the run was made with (e.g. experiment=smoke, or model=...)"
-        )
 
 
 def device_of(cfg: Config) -> str:
@@ -88,12 +57,11 @@ def tokenizer_from(path: str) -> Any:
         ) from None
 
 
-def load_tokenizer(cfg: Config, run_dir: Path) -> Any:
-    """The tokenizer as training used it: RUN/train's copy when there is one (Axolotl saves it
-    there), else the base model's; with Axolotl's `model.chat_template` set on it exactly as
+def load_tokenizer(cfg: Config, run: Path | RunDir | TrainedModel) -> Any:
+    """The tokenizer as training used it: the run's copy when there is one (Axolotl saves it beside
+    the adapter), else the base model's; with Axolotl's `model.chat_template` set on it exactly as
     Axolotl does in training, and left padding for batched generation."""
-    train = RunDir(run_dir).train
-    source = str(train) if (train / "tokenizer_config.json").is_file() else base_model_path(cfg, run_dir)
+    source = trained_model(cfg, run).tokenizer
     tokenizer = tokenizer_from(source)
     template = template_of(cfg.model.chat_template)
     if template is not None:
@@ -110,41 +78,34 @@ def load_tokenizer(cfg: Config, run_dir: Path) -> Any:
     return tokenizer
 
 
-def load_model(cfg: Config, run_dir: Path, adapter: bool = True) -> Any:
-    """The base model, with the run's trained adapter applied when `adapter` (a PeftModel, so
-    `with model.disable_adapter():` gives the base model without a second copy in memory).
-    For a full fine-tune (no adapter in RUN/train) the trained model itself is loaded.
+def load_model(cfg: Config, run: Path | RunDir | TrainedModel, adapter: bool = True) -> Any:
+    """With `adapter`, the run's trained model: the base with the adapter applied (a PeftModel, so
+    `with model.disable_adapter():` gives the base model without a second copy in memory), or the
+    whole model of a full fine-tune or of a run that holds only RUN/merged. Else the base model.
     On the GPU when the hardware profile says cuda and one is there, in bf16; else CPU fp32."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    check_trained_base(cfg, run_dir)
+    trained = trained_model(cfg, run)
+    if adapter:
+        trained.require()
     device = device_of(cfg)
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    train = RunDir(run_dir).train
-    path = base_model_path(cfg, run_dir)
-    if adapter and not has_adapter(run_dir):
-        if (train / "config.json").is_file():
-            path = str(train)  # a full fine-tune: the trained weights are the model
-        else:
-            raise ChatlikeError(
-                f"no trained adapter in {train} (adapter_config.json); run the train stage first "
-                f"(python -m chatlike hydra.run.dir={run_dir} 'stages=[train]')"
-            )
+    path = str(trained.whole) if adapter and trained.kind in ("full", "merged") else trained.base
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
     except Exception as exc:
         raise ChatlikeError(
             f"cannot load the model from {path} ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
             "it must be on disk (HF cache or a local path), nothing is downloaded"
         ) from None
-    if adapter and has_adapter(run_dir):
+    if adapter and trained.adapter is not None:
         from peft import PeftModel
 
-        vocab = _saved_vocab_size(train)
+        vocab = _saved_vocab_size(trained.adapter.path)
         if vocab and vocab != model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(vocab)  # training added tokens (a pad token, say)
-        model = PeftModel.from_pretrained(model, str(train))
+        model = PeftModel.from_pretrained(model, str(trained.adapter.path))
     return model.to(device).eval()
 
 

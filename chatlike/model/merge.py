@@ -3,61 +3,52 @@
 RUN/merged/ holds safetensors, the config, a generation config with the end-of-turn stop ids, the
 tokenizer with the training chat template, and system_prompts.json; vLLM, transformers (and
 `transformers serve`) or llama.cpp's converter load it without peft or chatlike. The merge stage
-and serve (when an engine cannot take the adapter) both call `merge`.
+and serve (when an engine cannot take the adapter) both call `merge`; whether RUN/merged is current
+is chatlike.model.trained's answer.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from chatlike.config import Config
 from chatlike.data.chats import read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.files import atomic_folder, write_text
-from chatlike.model.tiny import base_model_path
+from chatlike.model.trained import TrainedModel, trained_model
 from chatlike.rundir import RunDir
 
 
-def merge(cfg: Config, run_dir: Path) -> Path:
+def merge(cfg: Config, run: Path | RunDir | TrainedModel) -> Path:
     """Write RUN/merged/ from the base model and RUN/train's adapter; return its path."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded: a missing model is an error
     from chatlike.model import load
 
-    run = RunDir(run_dir)
-    train = run.train
-    if not load.has_adapter(run_dir):
-        if (train / "config.json").is_file():
-            raise ChatlikeError(
-                f"{train} holds a full fine-tune, already a whole model: serve {train} itself"
-            )
-        raise ChatlikeError(f"no adapter in {train}; run stages=[train] first")
-    load.check_trained_base(cfg, run_dir)
-    prompts = {chat.name: chat.system for chat in read_chats(run.chats).chats}
-    print(f"merge: loading {base_model_path(cfg, run_dir)} with the adapter in {train}", flush=True)
-    model = load.load_model(cfg, run_dir)
-    tokenizer = load.load_tokenizer(cfg, run_dir)
+    trained = trained_model(cfg, run)
+    if trained.kind == "full":
+        raise ChatlikeError(
+            f"{trained.run.train} holds a full fine-tune, already a whole model: serve {trained.run.train} itself"
+        )
+    if trained.adapter is None:
+        trained.require()
+        raise ChatlikeError(
+            f"no adapter in {trained.run.train}: {trained.run.merged} is already the merged model"
+        )
+    prompts = {chat.name: chat.system for chat in read_chats(trained.run.chats).chats}
+    print(f"merge: loading {trained.base} with the adapter in {trained.run.train}", flush=True)
+    model = load.load_model(cfg, trained)
+    tokenizer = load.load_tokenizer(cfg, trained)
     tokenizer.padding_side = "right"  # left padding is only for chatlike's batched generation
     merged = model.merge_and_unload()
     # a server stops where chatlike's generation stops: at the end of a turn (not only at EOS)
     merged.generation_config.eos_token_id = load.stop_ids(tokenizer)
     merged.generation_config.pad_token_id = tokenizer.pad_token_id
-    dtype = _saved_dtype(base_model_path(cfg, run_dir))
+    dtype = _saved_dtype(trained.base)
     if dtype is not None:  # load_model computes in float32 on CPU; keep the base's precision (bf16)
         merged = merged.to(dtype)
-    save(merged, tokenizer, prompts, run.merged)
-    print(f"merge: wrote {run.merged} ({_size_mb(run.merged):,.0f} MB)", flush=True)
-    return run.merged
-
-
-def is_current(run_dir: Path) -> bool:
-    """Whether RUN/merged/ exists and was merged from the adapter now in RUN/train (not an older one)."""
-    run = RunDir(run_dir)
-    merged, adapter = run.merged / "config.json", run.train / "adapter_model.safetensors"
-    if not merged.is_file():
-        return False
-    return not adapter.is_file() or merged.stat().st_mtime >= adapter.stat().st_mtime
+    save(merged, tokenizer, prompts, trained.run.merged)
+    print(f"merge: wrote {trained.run.merged} ({_size_mb(trained.run.merged):,.0f} MB)", flush=True)
+    return trained.run.merged
 
 
 def save(model, tokenizer, system_prompts: dict[str, str], out: Path) -> None:
@@ -77,7 +68,7 @@ def _saved_dtype(path: str):
     import torch
     from transformers import AutoConfig
 
-    dtype = getattr(AutoConfig.from_pretrained(path), "dtype", None)
+    dtype = getattr(AutoConfig.from_pretrained(path, local_files_only=True), "dtype", None)
     if isinstance(dtype, str):
         dtype = getattr(torch, dtype, None)
     return dtype if isinstance(dtype, torch.dtype) else None

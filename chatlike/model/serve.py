@@ -1,11 +1,12 @@
 """The clone behind an OpenAI-compatible API, served by an existing engine: `transformers serve` or
-vLLM (chatlike.model.engines says what each is given). chatlike starts the engine in the
-background, waits until it answers with the clones listed, tells clients where and how to talk to
-it (RUN/serve.json, the printed examples), and stops it; the HTTP server is the engine's.
+vLLM (chatlike.model.engines says what each is given); the HTTP server is the engine's.
 
-`start` returns a running `Server` (its URL, its clones, its process): the serve stage keeps it in the
-foreground until Ctrl-C, and a later stage can use it in the background and `stop` it.
-eval.engine=vllm gets its replies from vLLM the same way (`vllm_replies`).
+`running(cfg, run_dir)` is serving, for everyone: it starts the configured engine for the run's
+clones (or serve.runs) in the background, waits until it answers with the clones listed, tells
+clients where and how to talk to it (RUN/serve.json, for exactly as long as the engine runs), and
+stops it when the block ends, whichever way it ends. The serve stage holds it in the foreground;
+`stages=[serve,bot]` holds it while the bot runs. Its core, `up` (an engine's command started,
+ready, stopped), is what eval's vLLM replies use too (chatlike.eval.vllm).
 """
 
 from __future__ import annotations
@@ -13,35 +14,24 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import json
-import os
 import shlex
 import shutil
 import socket
 import sys
+import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config, ServeConfig
-from chatlike.data.chats import ChatInfo, read_chats
+from chatlike.data.chats import ChatInfo
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
-from chatlike.model.engines import (
-    Clone,
-    VllmModel,
-    check_on_disk,
-    clones_of,
-    prepare_transformers,
-    prepare_vllm,
-    vllm_command,
-    vllm_model,
-    whole_model,
-)
-from chatlike.model.tiny import base_model_path
-from chatlike.proc import Background, tool_env
+from chatlike.model.engines import Clone, clones_of, prepare_transformers, prepare_vllm, vllm_command
+from chatlike.proc import Background, secret, tool_env
 from chatlike.rundir import RunDir
 
 API_KEY_ENV = "CHATLIKE_API_KEY"
@@ -50,13 +40,13 @@ _ENGINE_NAMES = {"transformers": "transformers serve", "vllm": "vLLM"}
 
 @dataclass
 class Server:
-    """A started engine: where it listens, what it serves, its process."""
+    """An engine: where it listens, what it serves, and (once `up`) its process."""
 
     engine: str
     base_url: str  # http://HOST:PORT/v1
     clones: list[Clone]
-    process: Background
     api_key: str | None  # from CHATLIKE_API_KEY; never printed or written
+    process: Background | None = None
 
     @property
     def engine_name(self) -> str:
@@ -69,16 +59,100 @@ class Server:
     def stop(self) -> None:
         self.process.stop()
 
+    def client(self, timeout: float) -> Any:
+        """An openai client of the engine."""
+        from openai import OpenAI
 
-# -- starting, checking, stopping -----------------------------------------------------------------
+        return OpenAI(
+            base_url=self.base_url, api_key=self.api_key or "unused", timeout=timeout, max_retries=0
+        )
 
 
-def start(cfg: Config, run_dir: Path) -> Server:
-    """Start the configured engine for the run's clone (or serve.runs), wait until it answers with
-    the clones' names listed, write RUN/serve.json; the running Server."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# -- serving --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def running(cfg: Config, run_dir: Path) -> Iterator[Server]:
+    """The configured engine serving the run's clones (or serve.runs), ready, and RUN/serve.json
+    saying so until the block ends (Ctrl-C, SIGTERM, an error, or the end of the later stages) or the
+    engine dies first; then the engine is stopped and RUN/serve.json removed."""
     s, run = cfg.serve, RunDir(run_dir)
-    api_key = os.environ.get(API_KEY_ENV) or None
+    api_key = _api_key(s)
+    # the engine's environment: proc's allow-list; of the secrets only the API key, as vLLM reads it
+    env = tool_env(secrets={"VLLM_API_KEY": api_key} if api_key else None)
+    executable = executable_of(s.engine, env)
+    check_port(s.host, s.port)
+    clones = clones_of(cfg, run.root)
+    run.serve_json.unlink(missing_ok=True)  # left by a chatlike that was killed: never describe a dead server
+    run.serve.mkdir(parents=True, exist_ok=True)
+    if s.engine == "transformers":
+        cmd = prepare_transformers(cfg, run, clones, executable)
+        env.pop("TRANSFORMERS_CACHE", None)  # it would win over HF_HUB_CACHE
+        env["HF_HUB_CACHE"] = str(run.serve_hub.resolve())  # its own cache: the clones, by name
+    else:
+        cmd = vllm_command(
+            prepare_vllm(cfg, run, clones), s, run.serve_template, run.serve_generation, executable
+        )
+    print(
+        f"serve: starting {_ENGINE_NAMES[s.engine]} on {s.host}:{s.port} (log: {run.serve_log})", flush=True
+    )
+    server = Server(s.engine, f"http://{_url_host(s.host)}:{s.port}/v1", clones, api_key)
+    with up(server, cmd, env, run.serve_log, [c.name for c in clones], s.start_timeout_s):
+        try:
+            with _described(server, cfg, run.serve_json):
+                yield server
+        finally:
+            if server.process.running():
+                print(f"serve: stopping {server.engine_name}", flush=True)
+                server.stop()
+                print("serve: stopped", flush=True)
+
+
+@contextmanager
+def up(
+    server: Server, cmd: list[str], env: dict[str, str], log: Path, names: list[str], timeout_s: float
+) -> Iterator[Server]:
+    """`cmd` started in the background as `server`, waited for until it answers with `names`
+    listed (one line, after its log's tail, when it fails first), and stopped when the block ends."""
+    server.process = Background(cmd, env, log)
+    try:
+        wait_ready(server, names, timeout_s)
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _described(server: Server, cfg: Config, path: Path) -> Iterator[None]:
+    """RUN/serve.json while the server runs: written now, removed when the block ends, or as soon as
+    the engine dies under it (a thread looks twice a second), so no client aims at a dead server."""
+    write_serve_json(path, server, cfg)
+    ended, lock = threading.Event(), threading.Lock()
+
+    def watch() -> None:
+        while not ended.wait(0.5):
+            if server.process.running():
+                continue
+            with lock:
+                if not ended.is_set():
+                    path.unlink(missing_ok=True)
+                    print(f"serve: {server.engine_name} stopped by itself (exit code {server.process.process.returncode}); "
+                          f"{path} removed; its log: {server.process.log_path}", file=sys.stderr, flush=True)  # fmt: skip
+            return
+
+    threading.Thread(target=watch, name="serve.json", daemon=True).start()
+    try:
+        yield
+    finally:
+        with lock:
+            ended.set()
+        path.unlink(missing_ok=True)
+
+
+def _api_key(s: ServeConfig) -> str | None:
+    """CHATLIKE_API_KEY for an engine that checks it; one line where listening beyond this machine
+    needs one that the engine cannot check."""
+    api_key = secret(API_KEY_ENV)
     if not is_loopback(s.host) and api_key is None:
         raise ChatlikeError(
             f"serve.host={s.host} listens beyond this machine: set the {API_KEY_ENV} environment variable "
@@ -92,38 +166,11 @@ def start(cfg: Config, run_dir: Path) -> Server:
     if s.engine == "transformers" and api_key is not None:
         print(f"serve: {API_KEY_ENV} is set, but transformers serve checks no API key; it listens on "
               f"{s.host} only", flush=True)  # fmt: skip
-        api_key = None
-    env = tool_env()
-    for key in (API_KEY_ENV, "VLLM_API_KEY", "TRANSFORMERS_CACHE"):
-        env.pop(key, None)
-    executable = _executable(s.engine, env)
-    check_port(s.host, s.port)
-    clones = clones_of(cfg, run_dir)
-    run.serve_json.unlink(missing_ok=True)  # it describes a running server: never an earlier one
-    run.serve.mkdir(parents=True, exist_ok=True)
-    if s.engine == "transformers":
-        cmd = prepare_transformers(cfg, run, clones, executable)
-        env["HF_HUB_CACHE"] = str(run.serve_hub.resolve())  # its own cache: the clones, by name
-    else:
-        m = prepare_vllm(cfg, run, clones)
-        cmd = vllm_command(m, s, run.serve_template, run.serve_generation, executable)
-        if api_key:
-            env["VLLM_API_KEY"] = api_key
-    print(
-        f"serve: starting {_ENGINE_NAMES[s.engine]} on {s.host}:{s.port} (log: {run.serve_log})", flush=True
-    )
-    process = Background(cmd, env, run.serve_log)
-    server = Server(s.engine, f"http://{_url_host(s.host)}:{s.port}/v1", clones, process, api_key)
-    try:
-        wait_ready(server, [c.name for c in clones], s.start_timeout_s)
-    except BaseException:
-        server.stop()
-        raise
-    write_serve_json(run.serve_json, server, cfg)
-    return server
+        return None
+    return api_key
 
 
-def _executable(engine: str, env: dict[str, str]) -> str:
+def executable_of(engine: str, env: dict[str, str]) -> str:
     """The engine's command, from this environment; one line saying how to install it when missing."""
     if engine == "vllm":
         found = shutil.which("vllm", path=env["PATH"])
@@ -175,21 +222,38 @@ def _url_host(host: str) -> str:
 
 def wait_ready(server: Server, names: list[str], timeout_s: float) -> None:
     """Wait until the engine answers /health, then until its /v1/models lists `names` (transformers
-    serve with several models loads each first); one line when it exits or times out first."""
+    serve with several models is asked for a token of each first, which loads it); one line when it
+    exits or times out first."""
+    import httpx
+    import openai
+
     root = server.base_url.removesuffix("/v1")
     deadline = time.monotonic() + timeout_s
-    while _status(f"{root}/health") != 200:
-        if not server.process.running():
-            _engine_failed(server, f"exited (code {server.process.process.returncode}) before it was ready")
-        if time.monotonic() > deadline:
-            _engine_failed(server, f"did not answer {root}/health within serve.start_timeout_s={timeout_s:g}")
-        time.sleep(0.5)
+    with httpx.Client(timeout=5) as http:
+        while _status(http, f"{root}/health") != 200:
+            if not server.process.running():
+                _engine_failed(
+                    server, f"exited (code {server.process.process.returncode}) before it was ready"
+                )
+            if time.monotonic() > deadline:
+                _engine_failed(
+                    server, f"did not answer {root}/health within serve.start_timeout_s={timeout_s:g}"
+                )
+            time.sleep(0.5)
+    client = server.client(timeout=max(30.0, deadline - time.monotonic()))
     if server.engine == "transformers" and len(names) > 1:
         for name in names:
-            _load(server, name, deadline)
+            try:
+                client.chat.completions.create(
+                    model=name, messages=[{"role": "user", "content": "hi"}], max_tokens=1
+                )
+            except openai.APIStatusError as exc:
+                _engine_failed(server, f"cannot load {name}: {exc.message}")
+            except openai.OpenAIError as exc:
+                _engine_failed(server, f"did not load {name} ({exc})")
     try:
-        listed = {m["id"] for m in _get_json(f"{server.base_url}/models", server.api_key)["data"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        listed = {m.id for m in client.models.list()}
+    except openai.OpenAIError as exc:
         _engine_failed(server, f"answers /health but not {server.base_url}/models ({exc})")
     missing = [n for n in names if n not in listed]
     if missing:
@@ -198,26 +262,13 @@ def wait_ready(server: Server, names: list[str], timeout_s: float) -> None:
         )
 
 
-def _load(server: Server, name: str, deadline: float) -> None:
-    """Have transformers serve load `name` now (its /load_model streams progress, then ready)."""
-    root = server.base_url.removesuffix("/v1")
-    request = urllib.request.Request(
-        f"{root}/load_model",
-        data=json.dumps({"model": name}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
+def _status(http: Any, url: str) -> int | None:
+    import httpx
+
     try:
-        with urllib.request.urlopen(request, timeout=max(1.0, deadline - time.monotonic())) as response:
-            for line in response:
-                if line.startswith(b"data: "):
-                    event = json.loads(line[6:])
-                    if event.get("status") == "error":
-                        _engine_failed(server, f"cannot load {name}: {event.get('message', '')}")
-                    if event.get("status") == "ready":
-                        return
-    except (OSError, ValueError) as exc:
-        _engine_failed(server, f"did not load {name} ({exc})")
-    _engine_failed(server, f"did not say {name} was loaded")
+        return http.get(url).status_code
+    except httpx.HTTPError:
+        return None
 
 
 def _engine_failed(server: Server, what: str) -> None:
@@ -229,109 +280,6 @@ def _engine_failed(server: Server, what: str) -> None:
     if any("address already in use" in line.lower() for line in tail):
         what = "could not listen: the port is in use; choose another with serve.port=..."
     raise ChatlikeError(f"serve: {server.engine_name} {what}; its log: {server.process.log_path}")
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None
-
-
-def _get_json(url: str, api_key: str | None) -> Any:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as response:
-        return json.loads(response.read())
-
-
-# -- eval on vLLM --------------------------------------------------------------------------------
-
-
-def vllm_replies(
-    cfg: Config,
-    run_dir: Path,
-    prompts: list[list[int]],
-    stop_ids: list[int],
-    max_new_tokens: int,
-    temperature: float,
-    top_p: float,
-    seed: int,
-) -> tuple[list[str], list[str]]:
-    """(tuned, base) replies to `prompts` (token ids of chat-template prompts, exactly as HF
-    generate gets them) from vLLM on this machine (eval.engine=vllm), each batch in one request: one
-    server with the adapter and the base side by side when vLLM takes the adapter, else one server
-    for the merged model, then one for the base. Each listens on a free port of 127.0.0.1 and takes
-    the GPU memory left by what this process already holds (eval's model, for lm-eval)."""
-    from openai import OpenAI
-
-    run = RunDir(run_dir)
-    env = tool_env()
-    for key in (API_KEY_ENV, "VLLM_API_KEY"):
-        env.pop(key, None)
-    executable = _executable("vllm", env)
-    s = replace(
-        cfg.serve, host="127.0.0.1", port=_free_port(), gpu_memory_utilization=_free_gpu_share(cfg.serve)
-    )
-    clone = Clone("tuned", Path(run_dir).resolve(), read_chats(run.chats))
-    m = vllm_model(cfg, [clone])
-    base = base_model_path(cfg, run_dir)
-    check_on_disk(base)
-    if m.whole_because is None:
-        servers = [(m, {"tuned": "tuned", "base": m.model})]
-    else:
-        whole = VllmModel(str(whole_model(cfg, run_dir)), "tuned", {}, None, None, m.whole_because)
-        servers = [
-            (whole, {"tuned": "tuned"}),
-            (VllmModel(base, "base", {}, None, None, None), {"base": "base"}),
-        ]
-    replies: dict[str, list[str]] = {}
-    for model, roles in servers:
-        print(
-            f"eval: starting vLLM for the {' and '.join(roles)} replies (log: {run.eval / 'vllm.log'})",
-            flush=True,
-        )
-        cmd = vllm_command(
-            model, s, None, "vllm", executable
-        )  # vLLM's own sampling defaults: eval sets them all
-        server = Server(
-            "vllm", f"http://127.0.0.1:{s.port}/v1", [], Background(cmd, env, run.eval / "vllm.log"), None
-        )
-        try:
-            wait_ready(server, list(roles.values()), s.start_timeout_s)
-            client = OpenAI(base_url=server.base_url, api_key="unused", timeout=3600, max_retries=0)
-            for role, name in roles.items():
-                replies[role] = []
-                for start in range(0, len(prompts), 256):
-                    batch = prompts[start : start + 256]
-                    answer = client.completions.create(
-                        model=name, prompt=batch, max_tokens=max_new_tokens, temperature=temperature,
-                        top_p=top_p, seed=seed, extra_body={"stop_token_ids": stop_ids},
-                    )  # fmt: skip
-                    replies[role] += [c.text for c in sorted(answer.choices, key=lambda c: c.index)]
-        finally:
-            server.stop()
-    return replies["tuned"], replies["base"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _free_gpu_share(s: ServeConfig) -> float:
-    """serve.gpu_memory_utilization, or less: 90% of what is free now (vLLM refuses to start when
-    the share it is given is more than what is free)."""
-    try:
-        import torch
-
-        free, total = torch.cuda.mem_get_info()
-    except Exception:  # no CUDA here: vLLM says so itself
-        return s.gpu_memory_utilization
-    return round(min(s.gpu_memory_utilization, 0.9 * free / total), 3)
 
 
 # -- telling clients ------------------------------------------------------------------------------

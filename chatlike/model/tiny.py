@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.files import atomic_folder, write_text
 from chatlike.model.samples import DATA_HASH_FILE, data_hash, made_from, read_samples
@@ -50,13 +49,6 @@ LAYERS = 2
 HEADS = 4
 KV_HEADS = 2
 MAX_POSITIONS = 2048
-
-
-def base_model_path(cfg: Config, run_dir: Path) -> str:
-    """What to load as the base model: RUN/tiny_model for model=tiny, else cfg.model.base_model."""
-    if cfg.model.tiny:
-        return str(RunDir(run_dir).tiny_model.resolve())
-    return cfg.model.base_model
 
 
 def _texts(train_jsonl: Path) -> Iterator[str]:

@@ -1,8 +1,9 @@
 """bot: the clone answers in Telegram (chatlike.bot.telegram), through an OpenAI-compatible server.
 
-`stages=[bot]` talks to the server RUN/serve.json names (a `stages=[serve]` running beside it) or
-to bot.api_base; `stages=[serve,bot]` starts the server first, and Ctrl-C stops both. The bot's
-token comes from the TELEGRAM_BOT_TOKEN environment variable only.
+It talks to the server RUN/serve.json names (a `stages=[serve]` running beside it, or the one
+`stages=[serve,bot]` keeps up while the bot runs: Ctrl-C stops both) or to bot.api_base, and refuses
+to start, in one line, when that server does not answer. The bot's token comes from the
+TELEGRAM_BOT_TOKEN environment variable only.
 """
 
 from __future__ import annotations
@@ -10,38 +11,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from functools import partial
 from pathlib import Path
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
+from chatlike.proc import secret
 from chatlike.rundir import RunDir
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 
 
 def run(cfg: Config, run_dir: Path) -> None:
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = secret(TOKEN_ENV)
     if not token:
         raise ChatlikeError(
             f"bot: set the {TOKEN_ENV} environment variable to your bot's token (from @BotFather); "
             "it is read from there only, never from a config"
         )
     _quiet_logs(token)
-    from chatlike.model import serve
-
-    server = serve.start(cfg, run_dir) if "serve" in cfg.stages else None
     try:
-        if server is not None:
-            print(f"serve: {server.engine_name} ready at {server.base_url} (log: {server.process.log_path})")
         asyncio.run(_run_bot(cfg, run_dir, token))
     except KeyboardInterrupt:
         pass
-    finally:
-        if server is not None:
-            print(f"bot: stopping {server.engine_name}", flush=True)
-            server.stop()
     print("bot: stopped", flush=True)
 
 
@@ -59,6 +51,7 @@ async def _run_bot(cfg: Config, run_dir: Path, token: str) -> None:
     endpoint, clone_run = endpoint_of(cfg, run_dir)
     index = read_chats(RunDir(clone_run).chats)
     check_allow(cfg.bot.allow, index)  # before the tokenizer loads: a typo fails at once
+    check_answers(endpoint)
     tokenizer = load.load_tokenizer(cfg, clone_run)
     clone = CloneBot(
         cfg,
@@ -98,7 +91,35 @@ def endpoint_of(cfg: Config, run_dir: Path):
         raise ChatlikeError(f"bot.model={model!r} is not served ({path} lists {', '.join(models)})")
     base = (b.api_base or served_at).rstrip("/")
     clone_run = Path(models[model]["run"]) if model in models else Path(run_dir)
-    return Endpoint(base, model, os.environ.get(API_KEY_ENV) or None), clone_run
+    return Endpoint(base, model, secret(API_KEY_ENV)), clone_run
+
+
+def check_answers(endpoint) -> None:
+    """One line when the server the bot would use does not answer, or does not serve its model (a
+    serve.json left by a chatlike that was killed, a wrong bot.api_base): the bot would answer every
+    message with bot.unavailable."""
+    import openai
+
+    client = openai.OpenAI(
+        base_url=endpoint.base_url, api_key=endpoint.api_key or "unused", timeout=10, max_retries=0
+    )
+    try:
+        listed = [m.id for m in client.models.list()]
+    except openai.APIStatusError as exc:
+        raise ChatlikeError(
+            f"bot: the server at {endpoint.base_url} answers {exc.status_code} to /models: is it an "
+            "OpenAI-compatible server (bot.api_base), with CHATLIKE_API_KEY its key?"
+        ) from None
+    except openai.OpenAIError:
+        raise ChatlikeError(
+            f"bot: no server answers at {endpoint.base_url}; start one ('stages=[serve,bot]', or 'stages=[serve]' "
+            "in another terminal), or set bot.api_base to an OpenAI-compatible server"
+        ) from None
+    if endpoint.model not in listed:
+        raise ChatlikeError(
+            f"bot: the server at {endpoint.base_url} does not serve {endpoint.model!r} (it lists "
+            f"{', '.join(listed) or 'nothing'}); set bot.model"
+        )
 
 
 def budget_of(cfg: Config) -> int:

@@ -13,7 +13,6 @@ member who spoke most there) and each message is sent as persona.group_speaker_f
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -238,7 +237,6 @@ def piped(session: Session, lines: TextIO, out: TextIO) -> None:
 
 
 def run(cfg: Config, run_dir: Path) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded: a missing model is an error
     _quiet()
     session = Session(cfg, Path(run_dir))
     import torch

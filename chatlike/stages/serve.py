@@ -1,53 +1,54 @@
-"""serve: the run's clone behind an OpenAI-compatible server (transformers serve or vLLM), in the
-foreground until Ctrl-C, which stops it (chatlike.model.serve says what each engine is given).
-With the bot stage (`stages=[serve,bot]`) the bot starts it in the background instead.
+"""serve: the run's clone behind an OpenAI-compatible server (transformers serve or vLLM;
+chatlike.model.serve says what each engine is given), a long-running service.
 
-At start it prints the URL, the model name, the contacts and a ready curl and Python example, and
-writes RUN/serve.json (base URL, model names, every chat's system prompt) for other programs.
+Last of the stages (`stages=[serve]`), it runs in the foreground: it prints the URL, the model name,
+the contacts and a ready curl and Python example, and waits until Ctrl-C, SIGTERM or SIGHUP, which
+stop it. Followed by other stages (`stages=[serve,bot]`), `running` keeps it up while they run and
+stops it when they end. Either way RUN/serve.json (base URL, model names, every chat's system
+prompt) describes it for other programs exactly as long as it runs. The signals are handled here,
+explicitly: started in the background by a script, Python inherits an ignored SIGINT.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
+from chatlike.proc import stopping_on_signals
 
 
 def run(cfg: Config, run_dir: Path) -> None:
     from chatlike.model import serve
     from chatlike.rundir import RunDir
 
-    if "bot" in cfg.stages:  # stages=[serve,bot]: the bot stage starts the server and stops it with itself
-        return
     started = time.monotonic()
-    stop_on = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        server = serve.start(cfg, run_dir)
+    with stopping_on_signals(), serve.running(cfg, run_dir) as server:
+        print(serve.banner(server, cfg, RunDir(run_dir).serve_json, time.monotonic() - started), flush=True)
         try:
-            print(
-                serve.banner(server, cfg, RunDir(run_dir).serve_json, time.monotonic() - started), flush=True
-            )
             code = server.wait()
         except KeyboardInterrupt:
-            print(f"\nserve: stopping {server.engine_name}", flush=True)
-            server.stop()
-            print("serve: stopped", flush=True)
-            return
-        server.stop()
-        for line in server.process.tail():
-            print(f"  | {line}", file=sys.stderr)
-        raise ChatlikeError(
-            f"serve: {server.engine_name} stopped by itself (exit code {code}); its log: {server.process.log_path}"
+            return  # serve.running stops the engine
+    for line in server.process.tail():
+        print(f"  | {line}", file=sys.stderr)
+    raise ChatlikeError(
+        f"serve: {server.engine_name} stopped by itself (exit code {code}); its log: {server.process.log_path}"
+    )
+
+
+@contextmanager
+def running(cfg: Config, run_dir: Path) -> Iterator[None]:
+    """The server in the background while the later stages run; stopped when they end, or on
+    Ctrl-C or SIGTERM meanwhile."""
+    from chatlike.model import serve
+
+    with stopping_on_signals(), serve.running(cfg, run_dir) as server:
+        print(
+            f"serve: {server.engine_name} ready at {server.base_url} (log: {server.process.log_path})",
+            flush=True,
         )
-    finally:
-        for sig, handler in stop_on.items():
-            signal.signal(sig, handler)
-
-
-def _interrupt(signum, frame) -> None:
-    """SIGTERM or a closed terminal stop the server as Ctrl-C does, so no engine outlives chatlike."""
-    raise KeyboardInterrupt
+        yield

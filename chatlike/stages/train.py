@@ -42,7 +42,7 @@ def run(cfg: Config, run_dir: Path) -> None:
         # Axolotl keys its tokenized cache by config, not by file content: drop the stale one
         shutil.rmtree(run.prepared)
     log = run.train_log
-    env = tool_env(cfg.train.wandb_project)
+    env = environment(cfg)
 
     dropped = preprocess(run, env, log)
     write_text(run.prepared / DATA_HASH_FILE, digest + "\n")
@@ -66,6 +66,13 @@ def run(cfg: Config, run_dir: Path) -> None:
             f"chatlike: trained {len(losses)} logged steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
             f"output in {out}"
         )
+
+
+def environment(cfg: Config) -> dict[str, str]:
+    """Axolotl's environment: what any tool needs (chatlike.proc), offline, telemetry off; of the
+    secrets only W&B's key, and only with train.wandb_project. No HF_TOKEN: training here downloads
+    nothing (the base model is on disk) and uploads nothing."""
+    return tool_env(wandb_project=cfg.train.wandb_project)
 
 
 def check_resumable(out: Path, digest: str) -> None:
