@@ -1,5 +1,6 @@
 """data/chats.json: written by prepare, read by chat, eval and merge; bad files are one line."""
 
+import msgspec
 import pytest
 
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
@@ -38,3 +39,62 @@ def test_a_missing_or_bad_file_is_one_line_naming_it(tmp_path, content, expect):
     with pytest.raises(ChatlikeError) as err:
         read_chats(path)
     assert str(path) in str(err.value) and expect in str(err.value) and "\n" not in str(err.value)
+
+
+# -- naming a chat in a setting (chat.contact, bot.allow) ----------------------------------------
+
+
+def two_lorenzos() -> ChatIndex:
+    def chat(name, source, chat_id, conversations):
+        return ChatInfo(name, "personal_chat", (name,), f"You are Pasquale, with {name}.", chat_id,
+                        conversations, conversations, source)  # fmt: skip
+
+    return ChatIndex(
+        "Pasquale",
+        (
+            chat("Lorenzo", "telegram", 4001, 9),
+            chat("Lorenzo", "whatsapp", 77, 5),
+            chat("Anna", "telegram", 4002, 2),
+        ),
+    )
+
+
+def test_a_chat_is_its_source_and_chat_id():
+    telegram, whatsapp, _ = two_lorenzos().chats
+    assert (telegram.key, whatsapp.key) == ("telegram:4001", "whatsapp:77")
+
+
+def test_a_name_two_chats_share_is_one_line_listing_both_with_how_to_choose():
+    index = two_lorenzos()
+    with pytest.raises(ChatlikeError) as err:
+        index.find("Lorenzo", "chat.contact")
+    assert str(err.value) == (
+        "chat.contact names 'Lorenzo', which is 2 chats of this run: telegram:Lorenzo (personal_chat, "
+        "9 conversations) and whatsapp:Lorenzo (personal_chat, 5 conversations); name the one you mean as written here"
+    )
+    assert index.find("whatsapp:Lorenzo", "chat.contact").key == "whatsapp:77"
+    assert index.find("telegram:4001", "bot.allow").key == "telegram:4001"
+    assert index.find("Anna", "bot.allow").key == "telegram:4002"
+
+
+def test_each_chat_is_keyed_by_the_shortest_name_that_finds_it_alone():
+    index = two_lorenzos()
+    assert index.refs() == {"telegram:4001": "telegram:Lorenzo", "whatsapp:77": "whatsapp:Lorenzo",
+                            "telegram:4002": "Anna"}  # fmt: skip
+    assert index.system_prompts() == {"telegram:Lorenzo": "You are Pasquale, with Lorenzo.",
+                                      "whatsapp:Lorenzo": "You are Pasquale, with Lorenzo.",
+                                      "Anna": "You are Pasquale, with Anna."}  # fmt: skip
+    same_source = ChatIndex("P", (*index.chats, msgspec.structs.replace(index.chats[2], id=4003)))
+    assert list(same_source.refs().values()) == ["telegram:Lorenzo", "whatsapp:Lorenzo", "telegram:4002",
+                                                 "telegram:4003"]  # fmt: skip
+    for chat in same_source.chats:
+        assert same_source.find(same_source.refs()[chat.key], "chat.contact") == chat
+
+
+def test_a_name_of_no_chat_is_one_line_listing_the_names_to_choose_from():
+    with pytest.raises(ChatlikeError) as err:
+        two_lorenzos().find("Lorenz", "bot.allow")
+    assert str(err.value) == (
+        "bot.allow names 'Lorenz', not a chat of this run; "
+        "choose one of: telegram:Lorenzo, whatsapp:Lorenzo, Anna"
+    )

@@ -173,7 +173,9 @@ def test_the_end_of_turn_and_the_stops_come_from_the_template_and_tokenizer(
     assert template.stop_ids == tuple(sorted(tok.convert_tokens_to_ids(stops)))
     assert (template.system_role, template.alternating) == (system_role, alternating)
     prompt = template.prompt(OURS)  # every template takes a conversation of ours, ready for my reply
-    probe = tok.apply_chat_template([{"role": "user", "content": "QQ"}], tokenize=False, add_generation_prompt=True)
+    probe = tok.apply_chat_template(
+        [{"role": "user", "content": "QQ"}], tokenize=False, add_generation_prompt=True
+    )
     assert SYSTEM["content"] in prompt and prompt.endswith("e tu?" + probe.split("QQ", 1)[1])
     assert template.count(OURS) == len(tok(prompt, add_special_tokens=False)["input_ids"])
 
@@ -181,7 +183,9 @@ def test_the_end_of_turn_and_the_stops_come_from_the_template_and_tokenizer(
 def test_a_template_with_every_role_gets_the_conversation_as_it_is(tokenizer_of):
     tok = tokenizer_of("llama3")
     plain = [{"role": m["role"], "content": m["content"]} for m in OURS]
-    assert Template.of(tok).prompt(OURS) == tok.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
+    assert Template.of(tok).prompt(OURS) == tok.apply_chat_template(
+        plain, tokenize=False, add_generation_prompt=True
+    )
 
 
 def test_without_a_system_role_the_prompt_opens_the_first_user_turn_and_turns_alternate(tokenizer_of):
@@ -196,4 +200,7 @@ def test_without_a_system_role_the_prompt_opens_the_first_user_turn_and_turns_al
         {"role": "assistant", "content": "buongiorno!"},
     ]  # my turn opens the conversation: the system prompt is a user turn of its own before it
     mistral = Template.of(tokenizer_of("mistral_v1")).shaped(OURS)
-    assert mistral[:2] == [SYSTEM, {"role": "user", "content": "ciao"}]  # my opener: the oldest context, left out
+    assert mistral[:2] == [
+        SYSTEM,
+        {"role": "user", "content": "ciao"},
+    ]  # my opener: the oldest context, left out
