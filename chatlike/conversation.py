@@ -87,7 +87,8 @@ class Conversation:
         self.turns.clear()
 
     def messages(self) -> list[dict]:
-        return [{"role": "system", "content": self.system}, *self.turns]
+        """The messages so far, as a copy (a later message of the same turn changes no draft)."""
+        return [{"role": "system", "content": self.system}, *(dict(t) for t in self.turns)]
 
     def fit(self, count_tokens: Callable[[list[dict]], int], budget: int) -> None:
         """Drop the oldest turns until the prompt fits the model's context (never the newest)."""

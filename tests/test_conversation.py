@@ -204,3 +204,11 @@ def test_without_a_system_role_the_prompt_opens_the_first_user_turn_and_turns_al
         SYSTEM,
         {"role": "user", "content": "ciao"},
     ]  # my opener: the oldest context, left out
+
+
+def test_what_was_asked_stays_as_it_was_when_more_of_the_same_turn_follows():
+    conv = Conversation("sys", "Pasquale")
+    conv.heard("Lorenzo", "domanda 0")
+    asked = conv.messages()  # a draft holds what the model was given
+    conv.heard("Lorenzo", "domanda 1")
+    assert asked[-1]["content"] == "domanda 0" and conv.messages()[-1]["content"] == "domanda 0\ndomanda 1"
