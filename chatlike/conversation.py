@@ -126,11 +126,7 @@ class Template:
         text = tokenizer.apply_chat_template(probe, tokenize=False)
         end_of_turn = text.split(_PROBE, 1)[1]
         special = set(tokenizer.all_special_ids) | set(tokenizer.added_tokens_decoder)
-        ids = (
-            tokenizer(end_of_turn.strip(), add_special_tokens=False)["input_ids"]
-            if end_of_turn.strip()
-            else []
-        )
+        ids = tokenizer(end_of_turn.strip(), add_special_tokens=False)["input_ids"]
         stops = {i for i in ids if i in special}
         if tokenizer.eos_token_id is not None:
             stops.add(tokenizer.eos_token_id)
@@ -154,12 +150,9 @@ class Template:
             while body and body[0]["role"] != "user":
                 body.pop(0)
             merged: list[dict] = []
-            for m in body:
+            for m in body:  # fresh dicts: joined in place
                 if merged and merged[-1]["role"] == m["role"]:
-                    merged[-1] = {
-                        "role": m["role"],
-                        "content": merged[-1]["content"] + TURN_JOIN + m["content"],
-                    }
+                    merged[-1]["content"] += TURN_JOIN + m["content"]
                 else:
                     merged.append(m)
             plain = head + merged

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Callable, Optional
 
+import aiohttp
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
@@ -70,6 +71,7 @@ from chatlike.files import append_line
 log = logging.getLogger("chatlike.bot")
 TELEGRAM_LIMIT = 4096  # characters of one Telegram text message
 REPEATABLE = (GetMe, SendChatAction, DeleteWebhook)  # calls that change nothing when made twice
+UNCONFIRMED = "unconfirmed, not sent again (it may have arrived)"
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,6 @@ def never_arrived(exc: TelegramNetworkError) -> bool:
     """Whether a failed call cannot have reached Telegram: no connection was made (refused, a name
     that does not resolve, TLS, a connect timeout). After a read timeout or a dropped connection
     Telegram may have done what was asked."""
-    import aiohttp
-
     return isinstance(exc.__cause__, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
 
 
@@ -373,11 +373,7 @@ class CloneBot:
                 lost = isinstance(exc, TelegramNetworkError) and never_arrived(exc)
                 if not lost:
                     sent.append(text)
-                what = (
-                    "not sent: Telegram unreachable"
-                    if lost
-                    else "unconfirmed, not sent again (it may have arrived)"
-                )
+                what = "not sent: Telegram unreachable" if lost else UNCONFIRMED
                 rest = "; the rest of the reply is dropped" if i + 1 < len(proposal.outgoing) else ""
                 log.warning("bot: chat %s: message %d of %d %s (%s)%s", chat_id, i + 1, len(proposal.outgoing),
                             what, one_line(exc), rest)  # fmt: skip
@@ -417,9 +413,8 @@ class CloneBot:
                 InlineKeyboardButton(text="Discard", callback_data=Draft(action="discard", id=draft_id).pack()),
             ]]
         )  # fmt: skip
-        text = f"{proposal.chat.name} wrote:\n{proposal.asked}\n\nProposed reply:\n" + "\n".join(
-            proposal.outgoing
-        )
+        outgoing = "\n".join(proposal.outgoing)
+        text = f"{proposal.chat.name} wrote:\n{proposal.asked}\n\nProposed reply:\n{outgoing}"
         proposal.shown = True  # before the call: a /start meanwhile does not show it twice
         try:
             await bot.send_message(self.owner_chat, text[:TELEGRAM_LIMIT], reply_markup=keyboard)
