@@ -170,7 +170,7 @@ def samples_of(export: dict, me_id: str, me_name: str) -> list[dict]:
 def dedupe(samples: list[dict]) -> list[dict]:
     seen, out = set(), []
     for s in samples:
-        key = json.dumps(s["messages"], ensure_ascii=False)
+        key = json.dumps([s["messages"], s["chat_id"]], ensure_ascii=False)
         if key not in seen:
             seen.add(key)
             out.append(s)
@@ -208,7 +208,8 @@ def main(export_path: str, out_dir: str) -> dict:
     for name, items in splits.items():
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as f:
             for s in items:
-                f.write(json.dumps({"messages": s["messages"]}, ensure_ascii=False, separators=(",", ":")))
+                line = {"messages": s["messages"], "chat": f"telegram:{s['chat_id']}"}
+                f.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
                 f.write("\n")
     stats = {"samples": {k: len(v) for k, v in splits.items()}, "me": me_name, "me_id": me_id}
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")

@@ -396,6 +396,9 @@ class BotConfig:
     refusal: str = "Sorry, I don't know you: this is a private bot."  # once, to someone not allowed
     unavailable: str = "Sorry, I can't answer right now."  # once per outage of the model server
     reply_timeout_s: float = 120.0  # for one reply from the model server
+    # for one Bot API call; after it, whether a message was delivered is unknown: it is not resent
+    telegram_timeout_s: float = 60.0
+    max_drafts: int = 50  # draft mode: proposals waiting for the owner; beyond, the oldest is dropped
 
     def __post_init__(self) -> None:
         self.allow = {str(k).strip(): str(v) for k, v in (self.allow or {}).items()}
@@ -415,6 +418,8 @@ class BotConfig:
         )
         _require(self.delay_seconds >= 0, "bot.delay_seconds", "must be >= 0")
         _require(self.reply_timeout_s > 0, "bot.reply_timeout_s", "must be > 0")
+        _require(self.telegram_timeout_s > 0, "bot.telegram_timeout_s", "must be > 0")
+        _require(self.max_drafts >= 1, "bot.max_drafts", "must be >= 1")
         _require(
             self.telegram_api.startswith(("http://", "https://")),
             "bot.telegram_api",

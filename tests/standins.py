@@ -32,14 +32,26 @@ def _params(content_type: str, body: bytes) -> dict:
 
 
 class Server:
-    """A ThreadingHTTPServer in a daemon thread; `url` is its base."""
+    """A ThreadingHTTPServer in a daemon thread; `url` is its base. `down()` stops listening (a
+    client's connection is refused), `up()` listens again on the same port."""
 
     def __init__(self, handler_class):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.handler_class = handler_class
+        self._listen(0)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _listen(self, port: int) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self.handler_class)
         self.httpd.standin = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def down(self) -> None:
+        self.close()
+
+    def up(self) -> None:
+        self._listen(self.port)
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -57,18 +69,22 @@ class _TelegramHandler(BaseHTTPRequestHandler):
         params = _params(self.headers.get("Content-Type", ""), body)
         status, answer = self.server.standin.call(token, method, params)  # type: ignore[attr-defined]
         data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the bot gave up waiting (a stalled answer)
+            pass
 
     do_GET = do_POST
 
 
 class TelegramStandin(Server):
     """getMe, getUpdates (long polling over a queue the test fills), sendMessage, sendChatAction,
-    answerCallbackQuery, editMessageReplyMarkup, deleteWebhook; every call is kept in `calls`."""
+    answerCallbackQuery, editMessageReplyMarkup, deleteWebhook; every call is kept in `calls`.
+    As Telegram, it refuses a message to a user who has never written to the bot (403)."""
 
     def __init__(self, token: str):
         super().__init__(_TelegramHandler)
@@ -76,6 +92,8 @@ class TelegramStandin(Server):
         self.updates: list[dict] = []
         self.calls: list[tuple[str, dict, float]] = []
         self.faults: dict[str, list[tuple[int, dict]]] = {}
+        self.stalls: dict[str, list[float]] = {}
+        self.started: set[int] = set()  # users who wrote to the bot: it may write to them
         self.cond = threading.Condition()
         self.update_ids = itertools.count(1)
         self.message_ids = itertools.count(1)
@@ -84,22 +102,29 @@ class TelegramStandin(Server):
 
     def say(self, user_id: int, text: str, username: str | None = None, first_name: str = "Friend") -> None:
         """A user writes to the bot in their private chat."""
+        self.say_in(
+            {"id": user_id, "type": "private", "first_name": first_name}, user_id, text, username, first_name
+        )
+
+    def say_in_group(self, group_id: int, user_id: int, text: str, username: str | None = None) -> None:
+        """A user writes in a group the bot is in."""
+        self.say_in({"id": group_id, "type": "group", "title": "A group"}, user_id, text, username, "Friend")
+
+    def say_in(self, chat: dict, user_id: int, text: str, username: str | None, first_name: str) -> None:
         user = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
-        message = {
-            "message_id": next(self.message_ids),
-            "date": int(time.time()),
-            "chat": {"id": user_id, "type": "private", "first_name": first_name},
-            "from": user,
-            "text": text,
-        }
+        message = {"message_id": next(self.message_ids), "date": int(time.time()), "chat": chat, "from": user,
+                   "text": text}  # fmt: skip
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if chat["type"] == "private":
+            self.started.add(user_id)
         self._push({"message": message})
 
     def press(self, user_id: int, message: dict, data: str) -> None:
         """A user presses an inline button under one of the bot's messages."""
+        self.started.add(user_id)
         query = {
             "id": str(next(self.update_ids) * 1000),
             "from": {"id": user_id, "is_bot": False, "first_name": "Owner"},
@@ -115,6 +140,11 @@ class TelegramStandin(Server):
         if parameters:
             error["parameters"] = parameters
         self.faults.setdefault(method, []).append((status, error))
+
+    def stall_next(self, method: str, seconds: float) -> None:
+        """The next call of `method` is done (a message: delivered), but its answer comes only after
+        `seconds`, as when the network loses it."""
+        self.stalls.setdefault(method, []).append(seconds)
 
     def sent(self, chat_id: int) -> list[dict]:
         """The messages the bot sent to a chat (sendMessage's parameters), in order."""
@@ -151,7 +181,14 @@ class TelegramStandin(Server):
         faults = self.faults.get(method)
         if faults:
             return faults.pop(0)
+        chat_id = int(params.get("chat_id") or 0)
+        if method == "sendMessage" and chat_id > 0 and chat_id not in self.started:
+            return 403, {"ok": False, "error_code": 403,
+                         "description": "Forbidden: bot can't initiate conversation with a user"}  # fmt: skip
         record["ok"] = True
+        stalls = self.stalls.get(method)
+        if stalls:
+            time.sleep(stalls.pop(0))
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
         if method == "getUpdates":

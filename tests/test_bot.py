@@ -1,7 +1,7 @@
 """The bot stage, for real: `python -m chatlike ... stages=[bot]` (aiogram) pointed at a Telegram Bot
 API stand-in on 127.0.0.1 (tests/standins.py) and at the real `transformers serve` of the smoke
 clone; an OpenAI-compatible stand-in only where the tiny clone cannot be made to say something
-(a phone number) or to be slow."""
+(a phone number), to be slow, or where what is checked is Telegram's side (drafts, delivery)."""
 
 import json
 import os
@@ -14,13 +14,15 @@ import pytest
 from conftest import Serving, alive, environ_of, free_port, run_cli
 from standins import ModelStandin, TelegramStandin
 
-from chatlike.bot.conversation import telegram_messages
+from chatlike.bot.telegram import telegram_messages
 from chatlike.config import DISCLOSURE
+from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.rundir import RunDir
 
 TOKEN = "123456789:AAH-test-secret-0f3c9e5b7d_chatlike"  # must show up nowhere but the stand-in's URL
 SECRET = TOKEN.split(":")[1]
 LORENZO, GIULIA, ANNA, STRANGER, OWNER = 1001, 1002, 1003, 6666, 4242
+GROUP = -500  # a group the owner writes in, not allowed
 ALLOW = f"bot.allow={{{LORENZO}: Lorenzo, {GIULIA}: Giulia Russo, @anna_s: Anna Smith}}"
 ENV = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "AWS_SECRET_ACCESS_KEY": "not-for-the-engine"}
 UNAVAILABLE = "Sorry, I can't answer right now."
@@ -80,8 +82,10 @@ def start_bot(run, telegram, *overrides, stages="stages=[bot]") -> Serving:
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
+    """The smoke run prepared and configured (its tiny model built, untrained): enough for a bot
+    that asks a model stand-in."""
     run = tmp_path_factory.mktemp("bot_prepared") / "run"
-    run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare]", check=True)
+    run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare,configure]", check=True)
     return run
 
 
@@ -146,8 +150,27 @@ def test_an_allowed_contact_not_in_the_run_is_one_line_listing_the_chats(prepare
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
         "chatlike: error: bot.allow names 'Lorenz', not a chat of this run; "
-        "choose from: Lorenzo, Giulia Russo, Anna Smith, Dmitri Volkov"
+        "choose one of: Lorenzo, Giulia Russo, Anna Smith, Dmitri Volkov"
     )
+
+
+def with_a_whatsapp_lorenzo(run):
+    """The run's chats and a WhatsApp chat also named Lorenzo, with a prompt of its own."""
+    index = read_chats(RunDir(run).chats)
+    whatsapp = ChatInfo("Lorenzo", "personal_chat", ("Lorenzo",), "Sei Pasquale, su WhatsApp con Lorenzo.",
+                        77, 1, 1, "whatsapp")  # fmt: skip
+    write_chats(RunDir(run).chats, ChatIndex(index.me, (*index.chats, whatsapp)))
+    return run
+
+
+def test_a_name_two_chats_share_in_bot_allow_is_one_line_saying_how_to_choose(prepared, tmp_path):
+    run = with_a_whatsapp_lorenzo(shutil.copytree(prepared, tmp_path / "run"))
+    proc = run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[bot]", "bot.api_base=http://127.0.0.1:9/v1",
+                   "bot.allow={1001: Lorenzo}", env=ENV)  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("chatlike: error: bot.allow names 'Lorenzo', which is 2 chats of this run: ")
+    assert "telegram:Lorenzo (personal_chat" in line and "whatsapp:Lorenzo (personal_chat" in line
 
 
 # -- auto mode, against the real transformers serve of the smoke clone ----------------------------
@@ -363,8 +386,13 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
     bot = start_bot(run, telegram, "bot.mode=draft", f"bot.owner={OWNER}", f"serve.port={port}",
                     stages="stages=[serve,bot]")  # fmt: skip
     try:
+        telegram.say(OWNER, "/start")
+        assert (
+            texts(telegram.wait_sent(OWNER, 2))[1]
+            == "You are the owner: each proposed reply comes here first."
+        )
         telegram.say(LORENZO, "ciao! ci sei stasera?")
-        proposal = telegram.wait_sent(OWNER, 1)[-1]
+        proposal = telegram.wait_sent(OWNER, 3)[-1]
         assert proposal["text"].startswith("Lorenzo wrote:\nciao! ci sei stasera?\n\nProposed reply:\n")
         buttons = json.loads(proposal["reply_markup"])["inline_keyboard"][0]
         assert [b["text"] for b in buttons] == ["Send", "Discard"]
@@ -386,7 +414,7 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         assert telegram.methods("answerCallbackQuery")  # answered before the buttons went
 
         telegram.say(LORENZO, "e domani?")
-        second = telegram.wait_sent(OWNER, 2)[-1]
+        second = telegram.wait_sent(OWNER, 4)[-1]
         telegram.press(
             OWNER, message, json.loads(second["reply_markup"])["inline_keyboard"][0][1]["callback_data"]
         )
@@ -452,3 +480,118 @@ def test_an_engine_that_dies_under_the_bot_takes_serve_json_with_it_and_sigterm_
         telegram.close()
     assert code == 0 and bot.lines[-1] == "bot: stopped", bot.output
     assert "Traceback" not in bot.output
+
+
+# -- with a model stand-in on a prepared run: drafts, delivery, which chat ------------------------
+
+
+def wait_output(bot: Serving, text: str, count: int = 1, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while bot.output.count(text) < count:
+        assert time.time() < deadline, bot.output
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_drafts_go_to_the_owners_private_chat_only_wait_for_its_start_and_are_bounded(prepared, tmp_path):
+    run = shutil.copytree(prepared, tmp_path / "run")
+    model, telegram = ModelStandin("ok\nva bene"), TelegramStandin(TOKEN)
+    bot = start_bot(run, telegram, f"bot.api_base={model.url}/v1", "bot.model=smoke", "bot.mode=draft",
+                    f"bot.owner={OWNER}", "bot.max_drafts=2", "bot.disclosure=null")  # fmt: skip
+    try:
+        telegram.say_in_group(
+            GROUP, OWNER, "ciao a tutti"
+        )  # the owner writes in a group: drafts never go there
+        for i in range(3):
+            telegram.say(LORENZO, f"domanda {i}")
+        wait_output(
+            bot, "bot: a draft for Lorenzo waits: the owner has not started the bot; send it /start", 3
+        )
+        wait_output(bot, "bot: draft 1 for Lorenzo dropped, undecided: more than bot.max_drafts=2 wait")
+        assert telegram.sent(GROUP) == [] and telegram.sent(OWNER) == [] and telegram.sent(LORENZO) == []
+        (dropped,) = wait_records(run, LORENZO, 1)
+        assert dropped["owner"] == "dropped" and dropped["sent"] is None
+        assert dropped["messages"][-1]["content"] == "domanda 0"
+
+        telegram.say(OWNER, "/start")  # the drafts made before it are delivered now, in order
+        sent = texts(telegram.wait_sent(OWNER, 3))
+        assert sent[0] == "You are the owner: each proposed reply comes here first."
+        assert sent[1:] == [f"Lorenzo wrote:\ndomanda {i}\n\nProposed reply:\nok\nva bene" for i in (1, 2)]
+        telegram.say_in_group(GROUP, OWNER, "/start")
+        telegram.say(LORENZO, "domanda 3")
+        assert texts(telegram.wait_sent(OWNER, 4))[-1].startswith("Lorenzo wrote:\ndomanda 3\n")
+        time.sleep(0.5)
+        assert telegram.sent(GROUP) == [] and telegram.sent(LORENZO) == []
+    finally:
+        bot.stop()
+        telegram.close()
+        model.close()
+
+
+@pytest.mark.slow
+def test_only_what_cannot_have_arrived_is_sent_again(prepared, tmp_path):
+    run = shutil.copytree(prepared, tmp_path / "run")
+    model, telegram = ModelStandin("uno\ndue"), TelegramStandin(TOKEN)
+    bot = start_bot(run, telegram, f"bot.api_base={model.url}/v1", "bot.model=smoke", "bot.disclosure=null",
+                    "bot.telegram_timeout_s=1")  # fmt: skip
+    try:
+        # delivered, but the answer is lost (a read timeout): never sent twice, the rest of the reply dropped
+        telegram.stall_next("sendMessage", 3)
+        telegram.say(LORENZO, "ci sei?")
+        (record,) = wait_records(run, LORENZO, 1)
+        assert record["sent"] == ["uno"] and record["proposed"] == "uno\ndue"
+        time.sleep(4)  # longer than any retry would wait
+        assert texts(telegram.sent(LORENZO)) == ["uno"]
+        assert (
+            "bot: chat 1001: message 1 of 2 unconfirmed, not sent again (it may have arrived)" in bot.output
+        )
+
+        # a 5xx: whether it was done is unknown too: one attempt
+        telegram.fail_next("sendMessage", 502, "Bad Gateway")
+        attempts = len(telegram.methods("sendMessage"))
+        telegram.say(LORENZO, "pronto?")
+        wait_records(run, LORENZO, 2)
+        time.sleep(3)
+        assert len(telegram.methods("sendMessage")) == attempts + 1
+
+        # refused connections: nothing reached Telegram, so the message is sent once it is back
+        model.delay_s, before = 2.0, len(model.requests)
+        telegram.say(LORENZO, "e allora?")
+        deadline = time.time() + 30
+        while len(model.requests) == before:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        telegram.down()
+        time.sleep(3.5)
+        telegram.up()
+        assert texts(telegram.wait_sent(LORENZO, 3, timeout=60)) == ["uno", "uno", "due"]
+        assert (
+            "SendMessage failed (TelegramNetworkError: HTTP Client says - ClientConnectorError" in bot.output
+        )
+        wait_records(run, LORENZO, 3)
+    finally:
+        bot.stop()
+        telegram.close()
+        model.close()
+
+
+@pytest.mark.slow
+def test_two_chats_of_one_name_are_told_apart_by_their_source(prepared, tmp_path):
+    run = with_a_whatsapp_lorenzo(shutil.copytree(prepared, tmp_path / "run"))
+    model, telegram = ModelStandin("ciao"), TelegramStandin(TOKEN)
+    bot = start_bot(run, telegram, f"bot.api_base={model.url}/v1", "bot.model=smoke", "bot.disclosure=null",
+                    f'bot.allow={{{LORENZO}: "whatsapp:Lorenzo", {GIULIA}: "telegram:Lorenzo"}}')  # fmt: skip
+    try:
+        assert f"{LORENZO} as whatsapp:Lorenzo, {GIULIA} as telegram:Lorenzo" in bot.output
+        telegram.say(LORENZO, "ehi")
+        (record,) = wait_records(run, LORENZO, 1)
+        assert model.requests[0]["messages"][0]["content"] == "Sei Pasquale, su WhatsApp con Lorenzo."
+        assert record["chat"] == "whatsapp:77" and record["contact"] == "Lorenzo"
+        telegram.say(GIULIA, "ehi")
+        assert wait_records(run, GIULIA, 1)[0]["messages"][0]["content"].startswith(
+            "You are Pasquale Esposito, chatting with Lorenzo"
+        )
+    finally:
+        bot.stop()
+        telegram.close()
+        model.close()

@@ -7,17 +7,18 @@ import select
 import shutil
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli, smoke_cfg
 
 from chatlike.config import ChatConfig, Config
+from chatlike.conversation import fit, messages_of
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.errors import ChatlikeError
-from chatlike.model.load import fit_context
 from chatlike.rundir import RunDir
-from chatlike.stages.chat import Lines, chat_of, messages_of, speaker_of
+from chatlike.stages.chat import Lines, chat_of, speaker_of
 
 SYSTEM = "You are Pasquale, chatting with {}. Respond naturally in their conversational style."
 GROUP_SYSTEM = (
@@ -26,9 +27,17 @@ GROUP_SYSTEM = (
 )
 
 
-def personal(name: str, conversations: int, system: str | None = None) -> ChatInfo:
+def personal(name: str, conversations: int, system: str | None = None, source: str = "telegram") -> ChatInfo:
+    chat_id = zlib.crc32(f"{source}:{name}".encode())  # unique in a run, as export chat ids are
     return ChatInfo(
-        name, "personal_chat", (name,), system or SYSTEM.format(name), 1, conversations, conversations
+        name,
+        "personal_chat",
+        (name,),
+        system or SYSTEM.format(name),
+        chat_id,
+        conversations,
+        conversations,
+        source,
     )
 
 
@@ -71,8 +80,18 @@ def test_unknown_contact_is_refused_listing_the_chats(tmp_path):
         chat_of(chat_cfg(contact="Nobody"), chats_of(run))
     assert (
         str(err.value)
-        == "chat.contact='Nobody' is not a chat of this run; choose one of: Anna, Dmitri, Calcetto"
+        == "chat.contact names 'Nobody', not a chat of this run; choose one of: Anna, Dmitri, Calcetto"
     )
+
+
+def test_a_name_two_chats_share_is_refused_until_its_source_says_which(tmp_path):
+    custom = "Sei Pasquale. Scrivi a Lorenzo su WhatsApp."
+    run = run_with(tmp_path, personal("Lorenzo", 5), personal("Lorenzo", 2, system=custom, source="whatsapp"))
+    with pytest.raises(ChatlikeError) as err:
+        chat_of(chat_cfg(contact="Lorenzo"), chats_of(run))
+    assert "telegram:Lorenzo" in str(err.value) and "whatsapp:Lorenzo" in str(err.value)
+    assert chat_of(chat_cfg(contact="whatsapp:Lorenzo"), chats_of(run)).system == custom
+    assert chat_of(chat_cfg(contact="telegram:Lorenzo"), chats_of(run)).system == SYSTEM.format("Lorenzo")
 
 
 def test_in_a_personal_chat_you_are_the_contact():
@@ -124,11 +143,11 @@ def test_history_drops_oldest_turns_but_keeps_the_system_prompt_and_the_newest_t
     def count(h):
         return sum(len(m["content"]) for m in h)
 
-    kept = fit_context(history, count, budget=35)
+    kept = fit(history, count, budget=35)
     assert kept[0] == history[0] and kept[-1] == history[-1]
     assert kept[1:] == history[-2:] and count(kept) <= 35
     # the newest turn stays even when it alone is over the budget (the caller refuses it then)
-    assert fit_context(history, count, budget=1) == [history[0], history[-1]]
+    assert fit(history, count, budget=1) == [history[0], history[-1]]
 
 
 def test_a_reply_of_several_messages_is_shown_as_separate_chat_lines(tmp_path):
@@ -186,7 +205,7 @@ def test_chat_with_an_unknown_contact_is_a_one_line_error(trained_run):
     proc = chat(trained_run, "chat.contact=Nobody", input="ciao\n")
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("chatlike: error: chat.contact='Nobody'") and "choose one of" in line
+    assert line.startswith("chatlike: error: chat.contact names 'Nobody'") and "choose one of" in line
 
 
 @pytest.mark.slow

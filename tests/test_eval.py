@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from conftest import run_cli
 
+from chatlike.data.chats import ChatIndex, ChatInfo
 from chatlike.errors import ChatlikeError
 from chatlike.eval import blind, context, likelihood, report
 from chatlike.eval.results import (
@@ -30,11 +31,12 @@ from chatlike.rundir import RunDir
 from chatlike.stages import eval as stage
 
 SYSTEM = {"role": "system", "content": "You are Pasquale, chatting with Lorenzo."}
-CHATS = {SYSTEM["content"]: "Lorenzo"}  # data/chats.json's chats: system prompt -> name
+LORENZO = ChatInfo("Lorenzo", "personal_chat", ("Lorenzo",), SYSTEM["content"], 4001, 1, 1)
+CHATS = ChatIndex("Pasquale", (LORENZO,))  # data/chats.json
 
 
-def conv(*turns: tuple[str, str]) -> dict:
-    return {"messages": [SYSTEM, *({"role": r, "name": "x", "content": c} for r, c in turns)]}
+def conv(*turns: tuple[str, str], chat: str = "telegram:4001") -> dict:
+    return {"messages": [SYSTEM, *({"role": r, "name": "x", "content": c} for r, c in turns)], "chat": chat}
 
 
 def test_each_assistant_turn_becomes_a_reply_to_compare_with_everything_before_it():
@@ -47,7 +49,9 @@ def test_each_assistant_turn_becomes_a_reply_to_compare_with_everything_before_i
 
 def test_a_conversation_opened_by_the_person_has_only_the_system_prompt_as_context():
     items = stage.reply_items([conv(("assistant", "buongiorno"))], CHATS, max_samples=10, seed=0)
-    assert items == [{"contact": "Lorenzo", "context": [SYSTEM], "real": "buongiorno"}]
+    assert items == [
+        {"chat": "telegram:4001", "contact": "Lorenzo", "context": [SYSTEM], "real": "buongiorno"}
+    ]
 
 
 def test_each_reply_is_named_after_its_chat_as_chats_json_lists_it_not_after_a_speaker():
@@ -56,9 +60,26 @@ def test_each_reply_is_named_after_its_chat_as_chats_json_lists_it_not_after_a_s
         "content": "You are Pasquale, chatting in the group Calcetto with Marco, Sara.",
     }
     sample = {"messages": [group, {"role": "user", "name": "Marco", "content": "Marco: stasera?"},
-                           {"role": "assistant", "name": "Pasquale", "content": "ci sono"}]}  # fmt: skip
-    (item,) = stage.reply_items([sample], {group["content"]: "Calcetto"}, max_samples=10, seed=0)
+                           {"role": "assistant", "name": "Pasquale", "content": "ci sono"}], "chat": "telegram:-5"}  # fmt: skip
+    calcetto = ChatInfo("Calcetto", "private_group", ("Marco", "Sara"), group["content"], -5, 1, 1)
+    (item,) = stage.reply_items([sample], ChatIndex("Pasquale", (calcetto,)), max_samples=10, seed=0)
     assert item["contact"] == "Calcetto"
+
+
+def test_each_reply_belongs_to_the_chat_its_sample_names_though_chats_share_name_and_prompt():
+    """A Telegram and a WhatsApp "Lorenzo", with a system template without {contact}: told apart."""
+    whatsapp = ChatInfo("Lorenzo", "personal_chat", ("Lorenzo",), SYSTEM["content"], 77, 1, 1, "whatsapp")
+    index = ChatIndex("Pasquale", (LORENZO, whatsapp))
+    samples = [
+        conv(("user", "ciao"), ("assistant", "tg")),
+        conv(("user", "ciao"), ("assistant", "wa"), chat="whatsapp:77"),
+    ]
+    items = stage.reply_items(samples, index, max_samples=10, seed=0)
+    assert [(it["chat"], it["real"]) for it in items] == [("telegram:4001", "tg"), ("whatsapp:77", "wa")]
+    with pytest.raises(
+        ChatlikeError, match="names the chat 'discord:1', which data/chats.json does not list"
+    ):
+        stage.reply_items([conv(("assistant", "x"), chat="discord:1")], index, max_samples=10, seed=0)
 
 
 def test_max_samples_keeps_a_seeded_subset_in_file_order():

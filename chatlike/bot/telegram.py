@@ -6,27 +6,41 @@ a test's stand-in); request middlewares, where flood-wait retries belong, and th
 polling uses; `ChatActionSender` for "typing…". It also installs beside our stack as it is
 (python-telegram-bot 22 would pull httpx back below the 0.29 we have).
 
-Who gets an answer: the users (or groups) of bot.allow, each as the contact of data/chats.json it
-names; everybody else one polite refusal, and nothing of theirs reaches the model. Each chat keeps
-its history in the training format (chatlike.bot.conversation), trimmed to the model's context.
+Who gets an answer: the users (or groups) of bot.allow, each as the chat of data/chats.json it
+names (ChatIndex.find: a name, or "whatsapp:Lorenzo" where two chats share it); everybody else one
+polite refusal, and nothing of theirs reaches the model. Each chat keeps its history in the training
+format (chatlike.conversation), trimmed to the model's context.
+
+Draft mode: proposals go to the owner's private chat only (never a group the owner writes in), wait
+there, bounded (bot.max_drafts), until the owner has started the bot, and are sent when the owner
+presses Send.
+
+Sending twice: Telegram's Bot API has no idempotency key, so a sendMessage whose answer was lost (a
+read timeout, a dropped connection, a 5xx) may have been delivered; it is never resent (a log line
+says so and the rest of that reply is dropped). Retried are only the calls that cannot have
+been delivered (no connection was made: refused, DNS, TLS, connect timeout; or a 429, which
+Telegram refused and says when to retry) and calls that are harmless to repeat (getMe, "typing…").
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Callable, Optional
 
+import aiohttp
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -34,7 +48,7 @@ from aiogram.exceptions import (
 )
 from aiogram.filters import Command, CommandStart
 from aiogram.filters.callback_data import CallbackData
-from aiogram.methods import GetUpdates
+from aiogram.methods import DeleteWebhook, GetMe, GetUpdates, SendChatAction
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -47,13 +61,17 @@ from aiogram.types import (
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.chat_action import ChatActionSender
 
-from chatlike.bot.conversation import Conversation, telegram_messages
 from chatlike.config import Config, telegram_user_key
+from chatlike.conversation import Conversation, messages_of
 from chatlike.data.chats import ChatIndex, ChatInfo
+from chatlike.data.redact import redact
 from chatlike.errors import ChatlikeError
 from chatlike.files import append_line
 
 log = logging.getLogger("chatlike.bot")
+TELEGRAM_LIMIT = 4096  # characters of one Telegram text message
+REPEATABLE = (GetMe, SendChatAction, DeleteWebhook)  # calls that change nothing when made twice
+UNCONFIRMED = "unconfirmed, not sent again (it may have arrived)"
 
 
 @dataclass(frozen=True)
@@ -74,16 +92,47 @@ class Draft(CallbackData, prefix="draft"):
 
 @dataclass
 class Proposal:
-    chat_id: int
-    contact: str
+    telegram_chat: int
+    chat: ChatInfo  # the chat of data/chats.json it plays
     messages: list[dict]  # what the model was given
     proposed: str
     outgoing: list[str]  # the Telegram messages it would send
+    asked: str = ""  # draft mode: what the other side wrote, shown to the owner
+    shown: bool = False  # draft mode: the owner has it (else it waits for the owner's /start)
+
+
+def telegram_messages(reply: str, redact_replies: bool) -> list[str]:
+    """A generated turn as the Telegram messages to send: one per message of the turn (training
+    joined them with newlines), personal data redacted, none over Telegram's limit."""
+    out = []
+    for line in messages_of(reply):
+        out += _chunks(redact(line) if redact_replies else line, TELEGRAM_LIMIT)
+    return out
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut at the last space when there is one."""
+    pieces = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces
+
+
+def never_arrived(exc: TelegramNetworkError) -> bool:
+    """Whether a failed call cannot have reached Telegram: no connection was made (refused, a name
+    that does not resolve, TLS, a connect timeout). After a read timeout or a dropped connection
+    Telegram may have done what was asked."""
+    return isinstance(exc.__cause__, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
 
 
 class Retry(BaseRequestMiddleware):
-    """Telegram's flood waits (429) are waited out as long as its retry_after says; network and
-    server errors back off as aiogram's own polling does; after `tries`, the error stands."""
+    """Retries what cannot send anything twice: a flood wait (429: Telegram refused the call) after
+    its retry_after; a call that never reached Telegram, or one harmless to repeat (REPEATABLE),
+    with backoff as aiogram's own polling does. A sendMessage whose answer was lost (a timeout, a
+    5xx) may have been delivered: its error stands. After `tries`, every error stands."""
 
     def __init__(self, tries: int = 5):
         self.tries = tries
@@ -101,7 +150,10 @@ class Retry(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(exc.retry_after)
             except (TelegramNetworkError, TelegramServerError) as exc:
+                undone = isinstance(exc, TelegramNetworkError) and never_arrived(exc)
                 if attempt >= self.tries or isinstance(method, GetUpdates):  # polling backs off itself
+                    raise
+                if not undone and not isinstance(method, REPEATABLE):  # it may have been done
                     raise
                 log.warning("telegram: %s failed (%s); retrying", type(method).__name__, one_line(exc))
                 await backoff.asleep()
@@ -124,15 +176,9 @@ class Redact(logging.Filter):
 
 
 def check_allow(allow: dict[str, str], index: ChatIndex) -> dict[str, ChatInfo]:
-    """The run's chats by name, once every contact bot.allow names is one of them."""
-    chats = {c.name: c for c in index.chats}
-    unknown = sorted({name for name in allow.values() if name not in chats})
-    if unknown:
-        raise ChatlikeError(
-            f"bot.allow names {', '.join(map(repr, unknown))}, not a chat of this run; "
-            f"choose from: {', '.join(chats)}"
-        )
-    return chats
+    """bot.allow with each user (or group) as the chat of data/chats.json it names (ChatIndex.find:
+    one line when a name is no chat of the run, or two)."""
+    return {telegram_user_key(who): index.find(name, "bot.allow") for who, name in allow.items()}
 
 
 def one_line(exc: BaseException) -> str:
@@ -156,9 +202,10 @@ class CloneBot:
 
         self.cfg, self.b, self.index, self.endpoint = cfg, cfg.bot, index, endpoint
         self.count_tokens, self.budget, self.record = count_tokens, budget, record
-        self.chats = check_allow(cfg.bot.allow, index)
-        self.allow = {telegram_user_key(k): v for k, v in self.b.allow.items()}
+        self.allow = check_allow(cfg.bot.allow, index)
         self.owner = telegram_user_key(self.b.owner) if self.b.owner is not None else None
+        # the owner's private chat (its id is the owner's user id), where drafts go: known from a
+        # numeric bot.owner, else once the owner writes to the bot privately; never a group
         self.owner_chat: Optional[int] = int(self.owner) if self.owner and self.owner.isdigit() else None
         self.client = AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key or "unused", timeout=self.b.reply_timeout_s,
@@ -169,7 +216,7 @@ class CloneBot:
         self.refused: set[str] = set()
         self.disclosed: set[int] = set()
         self.told_down: set[int] = set()  # chats told "can't answer" in this outage of the server
-        self.drafts: dict[int, Proposal] = {}
+        self.drafts: dict[int, Proposal] = {}  # undecided, oldest first
         self.draft_ids = itertools.count(1)
 
     # -- who is who ---------------------------------------------------------------------------
@@ -190,21 +237,24 @@ class CloneBot:
         user = message.from_user
         if user is None:
             return None
-        contact = next((self.allow[k] for k in self._keys(user) if k in self.allow), None)
+        person = next((self.allow[k] for k in self._keys(user) if k in self.allow), None)
         if message.chat.type == "private":
-            return (self.chats[contact], contact) if contact is not None else None
-        group = self.allow.get(str(message.chat.id))
-        if group is None:
+            return (person, person.name) if person is not None else None
+        chat = self.allow.get(str(message.chat.id))
+        if chat is None:
             return None
-        chat = self.chats[group]
-        speaker = contact if contact in chat.members else user.full_name
+        speaker = person.name if person is not None and person.name in chat.members else user.full_name
         return chat, speaker
+
+    def in_private(self, message: Message) -> bool:
+        """Whether the owner wrote this in the owner's private chat with the bot."""
+        return self.is_owner(message.from_user) and message.chat.type == "private"
 
     def conversation(self, chat_id: int, chat: ChatInfo) -> Conversation:
         conv = self.conversations.get(chat_id)
-        if conv is None or conv.system != chat.system:
-            fmt = self.cfg.persona.group_speaker_format if chat.group else None
-            conv = self.conversations[chat_id] = Conversation(chat.system, self.index.me, fmt)
+        if conv is None:
+            conv = Conversation.of(chat, self.index.me, self.cfg.persona.group_speaker_format)
+            self.conversations[chat_id] = conv
         return conv
 
     def lock(self, chat_id: int) -> asyncio.Lock:
@@ -216,13 +266,21 @@ class CloneBot:
         if self.whom(message) is None and not self.is_owner(message.from_user):
             await self.refuse(message)
             return
-        if self.is_owner(message.from_user):
-            self.owner_chat = message.chat.id
         await self.disclose(bot, message.chat.id, again=True)
-        if self.is_owner(message.from_user) and self.b.mode == "draft":
+        if self.in_private(message) and self.b.mode == "draft":
             await bot.send_message(
                 message.chat.id, "You are the owner: each proposed reply comes here first."
             )
+        await self.owner_here(message, bot)
+
+    async def owner_here(self, message: Message, bot: Bot) -> None:
+        """The owner wrote privately: that chat is where drafts go, and the waiting ones go now."""
+        if not self.in_private(message):
+            return
+        self.owner_chat = message.chat.id
+        for draft_id, proposal in list(self.drafts.items()):
+            if not proposal.shown:
+                await self.show(bot, draft_id)
 
     async def forget(self, message: Message, bot: Bot) -> None:
         if self.whom(message) is None:
@@ -252,8 +310,7 @@ class CloneBot:
         await bot.send_message(chat_id, self.b.disclosure.format(owner=self.index.me))
 
     async def text(self, message: Message, bot: Bot) -> None:
-        if self.is_owner(message.from_user):
-            self.owner_chat = message.chat.id
+        await self.owner_here(message, bot)
         found = self.whom(message)
         if found is None:
             if not self.is_owner(message.from_user):
@@ -280,12 +337,12 @@ class CloneBot:
                 return
             self.told_down.discard(chat_id)
             outgoing = telegram_messages(reply, self.b.redact_replies)
-            proposal = Proposal(chat_id, chat.name, messages, reply, outgoing)
+            proposal = Proposal(chat_id, chat, messages, reply, outgoing, asked=message.text or "")
             if self.b.mode == "draft":
-                await self.propose(bot, proposal, message.text or "")
+                await self.propose(bot, proposal)
                 return
-            await self.send(bot, conv, proposal)
-            self.write(proposal, sent=outgoing, decision=None)
+            sent = await self.send(bot, conv, proposal)
+            self.write(proposal, sent=sent, decision=None)
 
     async def generate(self, messages: list[dict]) -> str:
         c = self.cfg.chat
@@ -298,27 +355,57 @@ class CloneBot:
         )
         return (response.choices[0].message.content or "").strip()
 
-    async def send(self, bot: Bot, conv: Optional[Conversation], proposal: Proposal) -> None:
-        """The reply's messages one by one, "typing…" and a pause between them, as a person writes."""
+    async def send(self, bot: Bot, conv: Optional[Conversation], proposal: Proposal) -> list[str]:
+        """The reply's messages one by one, "typing…" and a pause between them, as a person writes;
+        what was sent. A message Telegram did not confirm is not sent again (it may have arrived:
+        it counts as sent) and the rest of the reply is dropped, in one log line."""
+        chat_id, sent = proposal.telegram_chat, []
         for i, text in enumerate(proposal.outgoing):
             if i and self.b.delay_seconds:
-                await bot.send_chat_action(proposal.chat_id, "typing")
+                try:
+                    await bot.send_chat_action(chat_id, "typing")
+                except (TelegramNetworkError, TelegramServerError):
+                    pass  # "typing…" is a courtesy
                 await asyncio.sleep(self.b.delay_seconds)
-            await bot.send_message(proposal.chat_id, text)
+            try:
+                await bot.send_message(chat_id, text)
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                lost = isinstance(exc, TelegramNetworkError) and never_arrived(exc)
+                if not lost:
+                    sent.append(text)
+                what = "not sent: Telegram unreachable" if lost else UNCONFIRMED
+                rest = "; the rest of the reply is dropped" if i + 1 < len(proposal.outgoing) else ""
+                log.warning("bot: chat %s: message %d of %d %s (%s)%s", chat_id, i + 1, len(proposal.outgoing),
+                            what, one_line(exc), rest)  # fmt: skip
+                break
+            sent.append(text)
         if conv is not None:  # None: the chat was forgotten while the owner decided
-            conv.said(proposal.outgoing)
+            conv.said(sent)
+        return sent
 
-    async def propose(self, bot: Bot, proposal: Proposal, asked: str) -> None:
-        """Draft mode: the owner sees what was asked and the proposed reply, with Send / Discard."""
+    async def propose(self, bot: Bot, proposal: Proposal) -> None:
+        """Draft mode: the proposal waits for the owner (bot.max_drafts at most: beyond, the oldest
+        is dropped), and goes to the owner's private chat when the bot knows it."""
         if not proposal.outgoing:
             self.write(proposal, sent=None, decision=None)
             return
-        if self.owner_chat is None:
-            log.warning("bot: a draft for %s waits: the owner (bot.owner) has not written to the bot yet; "
-                        "send it /start", proposal.contact)  # fmt: skip
         draft_id = next(self.draft_ids)
         self.drafts[draft_id] = proposal
+        while len(self.drafts) > self.b.max_drafts:
+            old_id = next(iter(self.drafts))
+            old = self.drafts.pop(old_id)
+            log.warning("bot: draft %s for %s dropped, undecided: more than bot.max_drafts=%s wait for the owner",
+                        old_id, old.chat.name, self.b.max_drafts)  # fmt: skip
+            self.write(old, sent=None, decision="dropped")
+        await self.show(bot, draft_id)
+
+    async def show(self, bot: Bot, draft_id: int) -> None:
+        """A draft to the owner's private chat, with Send / Discard; it waits while the owner has
+        not started the bot (Telegram forbids writing first)."""
+        proposal = self.drafts[draft_id]
         if self.owner_chat is None:
+            log.warning("bot: a draft for %s waits: the owner (bot.owner) has not written to the bot yet; "
+                        "send it /start", proposal.chat.name)  # fmt: skip
             return
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[[
@@ -326,8 +413,15 @@ class CloneBot:
                 InlineKeyboardButton(text="Discard", callback_data=Draft(action="discard", id=draft_id).pack()),
             ]]
         )  # fmt: skip
-        text = f"{proposal.contact} wrote:\n{asked}\n\nProposed reply:\n" + "\n".join(proposal.outgoing)
-        await bot.send_message(self.owner_chat, text[:4096], reply_markup=keyboard)
+        outgoing = "\n".join(proposal.outgoing)
+        text = f"{proposal.chat.name} wrote:\n{proposal.asked}\n\nProposed reply:\n{outgoing}"
+        proposal.shown = True  # before the call: a /start meanwhile does not show it twice
+        try:
+            await bot.send_message(self.owner_chat, text[:TELEGRAM_LIMIT], reply_markup=keyboard)
+        except TelegramForbiddenError:
+            proposal.shown = False
+            log.warning("bot: a draft for %s waits: the owner has not started the bot; send it /start",
+                        proposal.chat.name)  # fmt: skip
 
     async def decide(self, query: CallbackQuery, callback_data: Draft, bot: Bot) -> None:
         """The owner pressed Send or Discard under a draft."""
@@ -336,7 +430,7 @@ class CloneBot:
             return
         proposal = self.drafts.pop(callback_data.id, None)
         if proposal is None:
-            await query.answer("Already decided.")
+            await query.answer("Already decided, or dropped.")
             return
         # answered at once (Telegram shows the button busy until then), the buttons gone
         await query.answer("Sending." if callback_data.action == "send" else "Discarded.")
@@ -345,24 +439,24 @@ class CloneBot:
                 chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=None
             )
         if callback_data.action == "send":
-            async with self.lock(proposal.chat_id):
-                await self.send(bot, self.conversations.get(proposal.chat_id), proposal)
-            self.write(proposal, sent=proposal.outgoing, decision="send")
+            async with self.lock(proposal.telegram_chat):
+                sent = await self.send(bot, self.conversations.get(proposal.telegram_chat), proposal)
+            self.write(proposal, sent=sent, decision="send")
         else:
             self.write(proposal, sent=None, decision="discard")
 
     def write(self, proposal: Proposal, sent: Optional[list[str]], decision: Optional[str]) -> None:
-        """One exchange appended to RUN/bot/conversations.jsonl, as training data (the messages end with
-        what was sent, when something was) and what the owner decided."""
-        import json
-
-        messages = list(proposal.messages)
-        if sent:
-            messages.append({"role": "assistant", "name": self.index.me, "content": "\n".join(sent)})
+        """One exchange appended to RUN/bot/conversations.jsonl, as training data: the messages (ending
+        with what was sent, when something was) and the chat's key, as data/*.jsonl has them, and
+        what the owner decided."""
+        conv = Conversation.of(proposal.chat, self.index.me, self.cfg.persona.group_speaker_format,
+                               proposal.messages[1:])  # fmt: skip
+        conv.said(sent or [])
         line = {
-            "messages": messages,
-            "chat": proposal.contact,
-            "telegram_chat_id": proposal.chat_id,
+            "messages": conv.messages(),
+            "chat": proposal.chat.key,
+            "contact": proposal.chat.name,
+            "telegram_chat_id": proposal.telegram_chat,
             "time": datetime.now(UTC).isoformat(timespec="seconds"),
             "mode": self.b.mode,
             "proposed": proposal.proposed,
@@ -390,7 +484,9 @@ def router_for(clone: CloneBot) -> Router:
 
 async def serve_forever(clone: CloneBot, token: str, telegram_api: str) -> None:
     """Check the token, then long-poll until SIGINT / SIGTERM."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram_api))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(telegram_api), timeout=clone.b.telegram_timeout_s
+    )
     session.middleware(Retry())
     bot = Bot(token, session=session)
     try:
@@ -403,7 +499,8 @@ async def serve_forever(clone: CloneBot, token: str, telegram_api: str) -> None:
             ) from None
         except TelegramAPIError as exc:
             raise ChatlikeError(f"bot: the Bot API at {telegram_api} answered {one_line(exc)}") from None
-        users = ", ".join(f"{k} as {v}" for k, v in clone.b.allow.items()) or "nobody (set bot.allow)"
+        refs = clone.index.refs()
+        users = ", ".join(f"{k} as {refs[c.key]}" for k, c in clone.allow.items()) or "nobody (set bot.allow)"
         print(
             f"bot: @{me.username} answers {users}, in {clone.b.mode} mode, with model "
             f"{clone.endpoint.model!r} at {clone.endpoint.base_url}\n"

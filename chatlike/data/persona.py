@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 import msgspec
 
 from chatlike.config import PersonaConfig
+from chatlike.conversation import speaker_content
 from chatlike.data.records import ChatMessage, Conversation, Turn
 from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
 from chatlike.errors import ChatlikeError
@@ -55,14 +56,16 @@ _ENCODER = msgspec.json.Encoder()
 
 class _Line(msgspec.Struct):
     messages: tuple[ChatMessage, ...]
+    chat: str  # the chat's key (chatlike.data.chats.chat_key): trainers ignore it, eval reads it
 
 
 def to_line(
-    cfg: PersonaConfig, me: str, conversation: Conversation, turns: tuple[Turn, ...], system: str
+    cfg: PersonaConfig, me: str, conversation: Conversation, turns: tuple[Turn, ...], system: str, chat: str
 ) -> tuple[bytes, int, int, int]:
-    """A window of turns as its JSONL line, with its count of my turns, characters and approximate
-    tokens. user = the other side (named), assistant = me; in groups the speaker's name leads the
-    content too, since chat templates drop the `name` field."""
+    """A window of turns as its JSONL line (chatlike.conversation's format, and the key of its
+    `chat`), with its count of my turns, characters and approximate tokens. user = the other side
+    (named), assistant = me; in groups the speaker's name leads the content too, since chat
+    templates drop the `name` field."""
     group = conversation.chat_type != PERSONAL
     system_message, system_tokens = _system(system)
     messages = [system_message]
@@ -73,13 +76,13 @@ def to_line(
             mine += 1
         elif group:
             messages.append(
-                ChatMessage("user", t.sender, cfg.group_speaker_format.format(name=t.sender, text=t.text))
+                ChatMessage("user", t.sender, speaker_content(cfg.group_speaker_format, t.sender, t.text))
             )
         else:
             messages.append(ChatMessage("user", t.sender, t.text))
         chars += len(t.text)
         tokens += t.tokens + TURN_OVERHEAD_TOKENS
-    line = _ENCODER.encode(_Line(tuple(messages)))
+    line = _ENCODER.encode(_Line(tuple(messages), chat))
     return line, mine, chars, tokens + system_tokens
 
 

@@ -34,14 +34,15 @@ def made_from(folder: Path) -> str | None:
 
 class _Sample(msgspec.Struct):
     messages: list[dict[str, Any]]
+    chat: str | None = None  # its chat's key (chatlike.data.chats.chat_key); None from an older prepare
 
 
 _DECODER = msgspec.json.Decoder(_Sample)
 
 
 def read_samples(path: Path, missing_ok: bool = False) -> list[dict]:
-    """The samples of a JSONL file, each {"messages": [...]} as written; [] for a missing file when
-    `missing_ok`, else an error saying to run prepare."""
+    """The samples of a JSONL file, each {"messages": [...], "chat": key} as written; [] for a
+    missing file when `missing_ok`, else an error saying to run prepare."""
     path = Path(path)
     if not path.is_file():
         if missing_ok:
@@ -52,7 +53,8 @@ def read_samples(path: Path, missing_ok: bool = False) -> list[dict]:
         for number, line in enumerate(f, 1):
             if line.strip():
                 try:
-                    out.append({"messages": _DECODER.decode(line).messages})
+                    sample = _DECODER.decode(line)
+                    out.append({"messages": sample.messages, "chat": sample.chat})
                 except msgspec.DecodeError as exc:
                     raise ChatlikeError(f"{path}:{number}: {exc}; run prepare again") from None
     return out

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config, ServeConfig
+from chatlike.conversation import speaker_content
 from chatlike.data.chats import ChatInfo
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
@@ -286,18 +287,24 @@ def _engine_failed(server: Server, what: str) -> None:
 
 
 def write_serve_json(path: Path, server: Server, cfg: Config) -> None:
-    """RUN/serve.json, for programs: the base URL, where the API key comes from, and per model its run
-    and every chat's training system prompt (system_prompts.json's text; in a group chat each user
-    message starts with its speaker, as group_speaker_format says)."""
-    models = {
-        c.name: {
+    """RUN/serve.json, for programs: the base URL, where the API key comes from, and per model its
+    run, each chat's training system prompt (system_prompts.json's text) and who is in it, keyed by
+    the chat's shortest name (ChatIndex.refs: "Lorenzo", or "whatsapp:Lorenzo" where two chats
+    share a name). In a group chat each user message starts with its speaker, as
+    group_speaker_format says."""
+    models = {}
+    for c in server.clones:
+        refs = c.index.refs()
+        models[c.name] = {
             "run": str(c.run),
             "me": c.index.me,
-            "system_prompts": {chat.name: chat.system for chat in c.index.chats},
-            "groups": {chat.name: list(chat.members) for chat in c.index.chats if chat.group},
-        }
-        for c in server.clones
-    }
+            "system_prompts": c.index.system_prompts(),
+            "chats": {
+                refs[chat.key]: {"source": chat.source, "id": chat.id, "name": chat.name, "kind": chat.kind,
+                                 "members": list(chat.members)}
+                for chat in c.index.chats
+            },
+        }  # fmt: skip
     data = {
         "base_url": server.base_url,
         "engine": server.engine,
@@ -309,9 +316,14 @@ def write_serve_json(path: Path, server: Server, cfg: Config) -> None:
 
 
 def example_chat(cfg: Config, clone: Clone) -> ChatInfo:
-    """The chat the printed examples play: chat.contact's when it is one of the clone's, else the
-    one with most conversations."""
-    return next((c for c in clone.index.chats if c.name == cfg.chat.contact), clone.index.chats[0])
+    """The chat the printed examples play: chat.contact's when it names one of the clone's, else
+    the one with most conversations."""
+    try:
+        return (
+            clone.index.find(cfg.chat.contact, "chat.contact") if cfg.chat.contact else clone.index.chats[0]
+        )
+    except ChatlikeError:  # not this clone's chat, or two: any example will do
+        return clone.index.chats[0]
 
 
 def banner(server: Server, cfg: Config, serve_json: Path, seconds: float) -> str:
@@ -319,7 +331,7 @@ def banner(server: Server, cfg: Config, serve_json: Path, seconds: float) -> str
     clone = server.clones[0]
     chat = example_chat(cfg, clone)
     text = (
-        "hi!" if not chat.group else cfg.persona.group_speaker_format.format(name=chat.members[0], text="hi!")
+        "hi!" if not chat.group else speaker_content(cfg.persona.group_speaker_format, chat.members[0], "hi!")
     )
     messages = [{"role": "system", "content": chat.system}, {"role": "user", "content": text}]
     body = json.dumps({"model": clone.name, "messages": messages}, ensure_ascii=False)
@@ -328,7 +340,7 @@ def banner(server: Server, cfg: Config, serve_json: Path, seconds: float) -> str
     lines = [f"serve: ready in {seconds:.0f} s: {server.engine_name} at {server.base_url}"]
     for c in server.clones:
         lines.append(
-            f"  model {c.name!r} ({c.run}): as {c.index.me} with {', '.join(ch.name for ch in c.index.chats)}"
+            f"  model {c.name!r} ({c.run}): as {c.index.me} with {', '.join(c.index.refs().values())}"
         )
     lines += [
         f"  every chat's system prompt is in {serve_json}: a client must send the one of the contact it plays",
@@ -342,7 +354,7 @@ def banner(server: Server, cfg: Config, serve_json: Path, seconds: float) -> str
         "",
         f"serve = json.load(open({_py(str(serve_json))}))",
         f'client = OpenAI(base_url=serve["base_url"], api_key={key})',
-        f'system = serve["models"][{_py(clone.name)}]["system_prompts"][{_py(chat.name)}]',
+        f'system = serve["models"][{_py(clone.name)}]["system_prompts"][{_py(clone.index.refs()[chat.key])}]',
         "reply = client.chat.completions.create(",
         f"    model={_py(clone.name)},",
         f'    messages=[{{"role": "system", "content": system}}, {{"role": "user", "content": {_py(text)}}}],',

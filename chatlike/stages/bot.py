@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from functools import partial
 from pathlib import Path
 
 from chatlike.config import Config
@@ -41,6 +40,7 @@ async def _run_bot(cfg: Config, run_dir: Path, token: str) -> None:
     from aiogram.utils.token import TokenValidationError, validate_token
 
     from chatlike.bot.telegram import CloneBot, check_allow, serve_forever
+    from chatlike.conversation import Template
     from chatlike.data.chats import read_chats
     from chatlike.model import load
 
@@ -57,7 +57,7 @@ async def _run_bot(cfg: Config, run_dir: Path, token: str) -> None:
         cfg,
         index,
         endpoint,
-        partial(load.prompt_tokens, tokenizer),
+        Template.of(tokenizer).count,
         budget_of(cfg),
         RunDir(run_dir).bot_record,
     )

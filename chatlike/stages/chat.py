@@ -8,7 +8,7 @@ empty line (so `awk -v RS=` reads one record per reply); everything else goes to
 You play one chat of data/chats.json (chat.contact, default: the first, the one with most
 conversations) with its training system prompt. In a group chat you are chat.speaker (default: the
 member who spoke most there) and each message is sent as persona.group_speaker_format
-("Marco: ..."), as the model saw group messages in training.
+("Marco: ..."), as the model saw group messages in training (chatlike.conversation's format).
 """
 
 from __future__ import annotations
@@ -19,22 +19,18 @@ from pathlib import Path
 from typing import Optional, TextIO
 
 from chatlike.config import Config
+from chatlike.conversation import Conversation, messages_of
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.rundir import RunDir
 
 
 def chat_of(cfg: Config, index: ChatIndex) -> ChatInfo:
-    """The chat to play (chat.contact: a contact's or a group's name; None = the first of
-    data/chats.json, the one with most conversations). Unknown names are refused, listing the chats."""
-    contact = cfg.chat.contact
-    if contact is None:
+    """The chat to play (chat.contact: a contact's or a group's name, or "whatsapp:Lorenzo" where
+    two share it; None = the first of data/chats.json, the one with most conversations)."""
+    if cfg.chat.contact is None:
         return index.chats[0]
-    for chat in index.chats:
-        if chat.name == contact:
-            return chat
-    names = ", ".join(c.name for c in index.chats)
-    raise ChatlikeError(f"chat.contact={contact!r} is not a chat of this run; choose one of: {names}")
+    return index.find(cfg.chat.contact, "chat.contact")
 
 
 def speaker_of(cfg: Config, chat: ChatInfo) -> str:
@@ -76,15 +72,11 @@ class Lines:
         self.out.flush()
 
 
-def messages_of(reply: str) -> list[str]:
-    """A generated turn split into its messages (the data joins a turn's messages with newlines)."""
-    return [line.strip() for line in reply.split("\n") if line.strip()]
-
-
 class Session:
-    """The model, the chat's history and the sampling settings of one conversation."""
+    """The model, the chat's conversation and the sampling settings of one conversation."""
 
     def __init__(self, cfg: Config, run_dir: Path):
+        from chatlike.conversation import Template
         from chatlike.model import load
 
         self.cfg = cfg
@@ -94,47 +86,32 @@ class Session:
         self.speaker = speaker_of(cfg, self.chat)
         self.model = load.load_model(cfg, run_dir)  # first: "no adapter" before any tokenizer trouble
         self.tokenizer = load.load_tokenizer(cfg, run_dir)
+        self.template = Template.of(self.tokenizer)
         self.budget = load.context_budget(cfg, self.model, cfg.chat.max_new_tokens)
-        self.history: list[dict] = []
-        self.reset()
+        self.conversation = Conversation.of(self.chat, self.me, cfg.persona.group_speaker_format)
+
+    @property
+    def history(self) -> list[dict]:
+        return self.conversation.messages()
 
     def reset(self) -> None:
-        self.history = [{"role": "system", "content": self.chat.system}]
-
-    def _prompt(self, history: list[dict]) -> str:
-        from chatlike.model import load
-
-        return load.build_prompt(self.tokenizer, history)
-
-    def _length(self, history: list[dict]) -> int:
-        from chatlike.model import load
-
-        return load.prompt_tokens(self.tokenizer, history)
+        self.conversation.forget()
 
     def reply(self, text: str, on_text: Optional[Callable[[str], None]] = None) -> str:
-        """Add the speaker's message (in a group led by their name, as in training), generate the
-        persona's turn (streamed to on_text), return it."""
-        from chatlike.model import load
-
-        last = self.history[-1]
-        if last["role"] == "user":  # the last reply was empty: one more message of the same turn
-            last["content"] += "\n" + text
-        else:
-            if self.chat.group:
-                text = self.cfg.persona.group_speaker_format.format(name=self.speaker, text=text)
-            self.history.append({"role": "user", "name": self.speaker, "content": text})
-        budget = self.budget
-        self.history = load.fit_context(self.history, self._length, budget)
-        length = self._length(self.history)
+        """Add the speaker's message (after an empty reply, one more message of the same turn),
+        generate the persona's turn (streamed to on_text), return it."""
+        conv, budget = self.conversation, self.budget
+        conv.heard(self.speaker, text)
+        conv.fit(self.template.count, budget)
+        length = self.template.count(conv.messages())
         if length > budget:
-            self.history.pop()
+            conv.turns.pop()
             raise ChatlikeError(
                 f"this message does not fit the model's context ({length} tokens > {budget}); "
                 "send a shorter one"
             )
-        reply = self._generate(self._prompt(self.history), on_text)
-        if reply:
-            self.history.append({"role": "assistant", "name": self.me, "content": reply})
+        reply = self._generate(self.template.prompt(conv.messages()), on_text)
+        conv.said(messages_of(reply))
         return reply
 
     def _generate(self, prompt: str, on_text: Optional[Callable[[str], None]]) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 import msgspec
 
 from chatlike.config import Config
-from chatlike.data.chats import read_chats
+from chatlike.data.chats import ChatIndex, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.eval import baselines, blind, likelihood, metrics, report
 from chatlike.eval.results import EvalResults, Generation, LmEval, write_results
@@ -31,18 +31,24 @@ from chatlike.model.samples import read_samples
 from chatlike.rundir import RunDir
 
 
-def reply_items(samples: list[dict], chats: dict[str, str], max_samples: int, seed: int) -> list[dict]:
+def reply_items(samples: list[dict], index: ChatIndex, max_samples: int, seed: int) -> list[dict]:
     """Every assistant turn of the test conversations with what came before it (system prompt
-    included) and the name of its chat (`chats`: system prompt -> name, as data/chats.json lists
-    them); a seeded subset of max_samples when there are more, kept in file order."""
+    included), its chat's key and name (each sample names its chat's key, as data/chats.json lists
+    it; None for samples of an older prepare, which named none); a seeded subset of max_samples
+    when there are more, kept in file order."""
+    chats = {c.key: c for c in index.chats}
     items = []
     for sample in samples:
+        key = sample.get("chat")
+        chat = chats.get(key) if key is not None else None
+        if key is not None and chat is None:
+            raise ChatlikeError(f"data/test.jsonl names the chat {key!r}, which data/chats.json does not list; "
+                                "run prepare again")  # fmt: skip
         messages = sample["messages"]
-        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
-        contact = chats.get(system)
         for i, m in enumerate(messages):
             if m["role"] == "assistant" and i > 0:
-                items.append({"contact": contact, "context": messages[:i], "real": m["content"]})
+                items.append({"chat": key, "contact": chat.name if chat else None, "context": messages[:i],
+                              "real": m["content"]})  # fmt: skip
     if len(items) > max_samples:
         keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
         items = [items[i] for i in keep]
@@ -54,10 +60,9 @@ def run(cfg: Config, run_dir: Path) -> None:
     from chatlike.model import load
 
     e, run, started = cfg.eval, RunDir(run_dir), time.time()
-    chats = {c.system: c.name for c in read_chats(run.chats).chats}
     train_replies = [m["content"] for s in read_samples(run.split("train"))
                      for m in s["messages"] if m["role"] == "assistant"]  # fmt: skip
-    items = reply_items(read_samples(run.split("test")), chats, e.max_samples, e.seed)
+    items = reply_items(read_samples(run.split("test")), read_chats(run.chats), e.max_samples, e.seed)
     if not items:
         raise ChatlikeError(f"{run.split('test')} has no assistant turns to compare with; "
                             "raise split.test_fraction or add data")  # fmt: skip
@@ -71,7 +76,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     real = [it["real"] for it in items]
     replies = generate.replies(cfg, run_dir, model, tokenizer, prompts)  # decoding -> tuned/base -> replies
     parrots = baselines.parrot(len(items), train_replies, e.parrot_draws, e.seed)
-    samples = [{"contact": it["contact"], "context": it["context"], "real": it["real"],
+    samples = [{"chat": it["chat"], "contact": it["contact"], "context": it["context"], "real": it["real"],
                 "base": replies["greedy"]["base"][i], "tuned": replies["greedy"]["tuned"][i], "parrot": parrots[0][i],
                 **{f"{m}_chat": replies["chat"][m][i] for m in ("base", "tuned") if "chat" in replies}}
                for i, it in enumerate(items)]  # fmt: skip

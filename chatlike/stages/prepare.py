@@ -23,7 +23,7 @@ import msgspec
 
 from chatlike.config import Config
 from chatlike.data import report
-from chatlike.data.chats import ChatIndex, ChatInfo, write_chats
+from chatlike.data.chats import ChatIndex, ChatInfo, chat_key, write_chats
 from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import check_templates, system_prompt, to_line
 from chatlike.data.records import Chat, Sample
@@ -124,10 +124,10 @@ class SampleBuilder:
         if cap is not None and len(kept) > cap:
             counts.dropped["over_cap_per_chat"] += len(kept) - cap
             kept = kept[-cap:]  # the latest
-        samples = []
+        samples, key = [], chat_key(chat.source, chat.id)
         for conv, ws in kept:
             for w in ws:
-                line, mine, chars, tokens = to_line(persona, self.me, conv, w, system)
+                line, mine, chars, tokens = to_line(persona, self.me, conv, w, system, key)
                 samples.append(Sample(line, chat.id, chat.name, conv.start, len(w), mine, chars, tokens))
         if not samples:
             return samples, None
