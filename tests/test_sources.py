@@ -62,6 +62,47 @@ def test_each_format_is_told_from_its_content_whatever_the_file_is_called(tmp_pa
     assert [c.source for c in sources.chats] == ["telegram", "whatsapp", "discord"]
 
 
+@pytest.mark.parametrize(
+    "stamp",
+    ["[{d:02d}-12-26 14:{m:02d}:09]", "[12/{d:02d}/26 14:{m:02d}]"],
+    ids=["dashes-seconds", "slashes"],
+)
+def test_an_iphone_chat_txt_beginning_with_a_bracket_is_whatsapp_not_json(tmp_path, stamp):
+    """iOS lines open with "[" and may open the file (no notice before them): that first byte is not
+    enough to call the file JSON, whatever its name."""
+    lines = [f"{stamp.format(d=1 + k, m=k)} {('Anna Smith', ME)[k % 2]}: {'ciao' if k % 2 else 'ehi'} {k}"
+             for k in range(24)]  # fmt: skip
+    path = tmp_path / "_chat.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert sniff(path.read_bytes()) == "whatsapp"
+    (chat,) = read_sources(SourceConfig(path=str(path), me=ME)).chats
+    assert (chat.source, chat.name, len(chat.messages)) == ("whatsapp", "Anna Smith", 24)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    path.rename(folder / "notes.json")  # found in a folder, under any name
+    assert [c.source for c in read_sources(SourceConfig(path=str(folder), me=ME)).chats] == ["whatsapp"]
+
+
+@pytest.mark.parametrize("fmt", ["telegram", "discord", "meta"])
+def test_a_json_export_may_begin_with_a_byte_order_mark(tmp_path, fmt):
+    """Editors on Windows (and tools that re-save Meta's or Discord's files) write one: every JSON
+    reader, and detection, take it."""
+    files = exports(tmp_path)
+    if fmt == "meta":
+        files["meta"] = tmp_path / "inbox" / "lorenzo_1" / "message_1.json"
+        files["meta"].parent.mkdir(parents=True)
+        files["meta"].write_bytes(ss.meta_thread(ss.meta_from_lines(talk(12, "Lorenzo", T0, "meta")))[0])
+    path = files[fmt]
+    plain = read_sources(SourceConfig(path=str(path), me=ME)).chats
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert sniff(path.read_bytes()) == fmt
+    for given in ("auto", fmt):
+        marked = read_sources(SourceConfig(path=str(path), me=ME, format=given)).chats
+        assert [(c.source, c.id, c.name, c.type) for c in marked] == [
+            (c.source, c.id, c.name, c.type) for c in plain
+        ]
+
+
 def test_source_format_forces_one_reader(tmp_path):
     wa = exports(tmp_path)["whatsapp"]
     with pytest.raises(ChatlikeError, match="not JSON, so not a DiscordChatExporter JSON export"):

@@ -198,6 +198,54 @@ def test_an_ios_group_is_named_by_the_sender_ios_gives_its_system_lines(tmp_path
     assert (chat.type, chat.name) == ("private_group", "Calcetto del giovedì")
 
 
+# The encryption notice that opens a chat, as each language writes it (docs/export-formats.md)
+NOTICES = {
+    "en": ss.ENCRYPTED,
+    "en-old": "Messages to this group are now secured with end-to-end encryption. Tap for more info.",
+    "it": "I messaggi e le chiamate sono crittografati end-to-end. Nessuno al di fuori di questa chat, "
+    "nemmeno WhatsApp, può leggerne o ascoltarne il contenuto.",
+    "es": "Los mensajes y las llamadas están cifrados de extremo a extremo. Nadie fuera de este chat, ni "
+    "siquiera WhatsApp, puede leerlos ni escucharlos.",
+    "de": "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt. Niemand außerhalb dieses Chats kann sie "
+    "lesen oder anhören, nicht einmal WhatsApp.",
+    "fr": "Les messages et les appels sont chiffrés de bout en bout. Aucun tiers, pas même WhatsApp, ne peut "
+    "les lire ou les écouter.",
+    "pt": "As mensagens e as chamadas são protegidas com a criptografia de ponta a ponta e ficam somente "
+    "entre você e os participantes desta conversa.",
+    "ru": "Сообщения и звонки защищены сквозным шифрованием. Никто за пределами этого чата, даже WhatsApp, "
+    "не может прочитать или прослушать их.",
+    "nl": "Berichten en oproepen worden end-to-end versleuteld. Niemand buiten deze chat, zelfs WhatsApp "
+    "niet, kan ze lezen of beluisteren.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(NOTICES))
+def test_a_notice_sent_as_the_group_is_no_member_of_it(tmp_path, lang):
+    """Some phones write the group's notices as if the group sent them
+    (`03.12.2026, 14:05 - Weekend plans: Messages and calls are end-to-end encrypted. ...`): they are
+    told by their text, so the group is named after that sender and never becomes a member."""
+    loc = ss.Locale("android", "dmy", sep=".")
+    first = GROUP[0].t - 600
+    notices = [f"{ss.stamp(first, loc)} - Weekend plans: {NOTICES[lang]}",
+               f"{ss.stamp(first + 60, loc)} - Weekend plans: Marco added Lorenzo"]  # fmt: skip
+    text = "\n".join(notices) + "\n" + ss.whatsapp_text(GROUP, loc, notice=False)
+    chat, sources = read(tmp_path, text, name="chat.txt", me=ME)
+    assert (chat.type, chat.name) == ("private_group", "Weekend plans")
+    assert [m.type for m in chat.messages[:2]] == ["service", "service"]
+    assert {m.from_ for m in chat.messages if m.type == "message"} == {"Marco", "Lorenzo", ME}
+
+
+def test_a_notice_is_told_by_its_text_whoever_the_line_says_sent_it(tmp_path):
+    """In a one-to-one chat the notice may show the contact as its sender: still a notice, and the
+    contact's own messages stay theirs."""
+    loc = ss.LOCALES["en_GB android"]
+    head = f"{ss.stamp(T0 - 600, loc)} - Lorenzo: {NOTICES['it']}\n"
+    chat, sources = read(tmp_path, head + ss.whatsapp_text(lines(), loc, notice=False), name="chat.txt")
+    assert (chat.type, chat.name, sources.me_ids) == ("personal_chat", "Lorenzo", {f"whatsapp:{ME}"})
+    assert chat.messages[0].type == "service"
+    assert not any("crittografati" in m.text for m in chat.messages)
+
+
 def test_a_group_of_two_writers_is_still_a_group(tmp_path):
     two = [GROUP[0], GROUP[2]]
     for layout in ("en_GB android", "it ios"):

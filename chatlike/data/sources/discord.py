@@ -78,6 +78,11 @@ class _Root(msgspec.Struct):
 _ROOT = msgspec.json.Decoder(_Root)
 
 
+def looks_like(key: bytes, head: bytes) -> bool:
+    """Whether a JSON file is a DiscordChatExporter export, from its first key and head."""
+    return key == b"guild" or (b'"guild"' in head and b'"channel"' in head)
+
+
 def read_channel(path: Path) -> ReadChat:
     """The channel of one export file."""
     data, version = read_file(path)

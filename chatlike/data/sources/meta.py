@@ -75,6 +75,14 @@ def fix_text(text: str) -> str:
         return text
 
 
+def looks_like(key: bytes, head: bytes) -> bool:
+    """Whether a JSON file is one of Meta's message_N.json, from its head: participants, and a
+    message's sender, the thread's path or its title."""
+    return b'"participants"' in head and any(
+        k in head for k in (b'"sender_name"', b'"thread_path"', b'"title"')
+    )
+
+
 def read_thread(paths: list[Path], label: str) -> ReadChat:
     """One conversation from all its message_N.json files; `label` is "instagram" or "messenger"."""
     files, threads = [], []

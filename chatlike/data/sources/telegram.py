@@ -20,9 +20,11 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from chatlike.data.records import SourceChat
+from chatlike.data.sources import jsonfile
 from chatlike.errors import ChatlikeError
 
 SAMPLE_EXPORT = Path(__file__).resolve().parents[1] / "sample" / "result.json"
+AGAIN = "export again from Telegram Desktop (Format: Machine-readable JSON)"
 
 
 class Entity(msgspec.Struct, gc=False):
@@ -89,6 +91,16 @@ _MESSAGES = msgspec.json.Decoder(list[RawMessage], strict=False)  # strict=False
 # Telegram writes rare control bytes as \xNN, which is not JSON; an odd run of backslashes
 # before the x means the escape is real (an even run is an escaped backslash then "x").
 _BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9a-fA-F]{2})")
+
+
+_FULL_EXPORT_KEYS = {b"about", b"personal_information", b"profile_pictures", b"stories", b"contacts",
+                     b"frequent_contacts", b"sessions", b"web_sessions", b"other_data", b"chats", b"left_chats"}  # fmt: skip
+
+
+def looks_like(key: bytes, head: bytes) -> bool:
+    """Whether a JSON file is a Telegram export, from its first key and head (format detection): a
+    full export's section first, or a single chat's `name`, `type` or `id` with its `messages`."""
+    return key in _FULL_EXPORT_KEYS or (key in (b"name", b"type", b"id") and b'"messages"' in head)
 
 
 def resolve_path(path: Optional[str]) -> Path:
@@ -175,7 +187,7 @@ def read_export(path: Optional[str], me: str = "auto") -> Export:
 
     p = resolve_path(path)
     data, version = read_file(p)
-    root = _decode(p, data)
+    root = jsonfile.decode(p, data, _ROOT, "a Telegram export", AGAIN, repair=_unescaped)
     del data  # the chats' Raw slices keep the buffer alive; nothing else needs it
     path_str = str(p)
     if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
@@ -213,60 +225,24 @@ def read_messages(chat: SourceChat, path: str) -> list[RawMessage]:
 
 def _repaired(raw: msgspec.Raw) -> Optional[list[RawMessage]]:
     """Messages whose text holds Telegram's \\xNN escapes, repaired; None when that is not what fails."""
-    data = bytes(raw)
-    if b"\\x" not in data:
+    mended = _unescaped(bytes(raw))
+    if mended is None:
         return None
     try:
-        return _MESSAGES.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
-    except (msgspec.DecodeError, UnicodeDecodeError):
+        return _MESSAGES.decode(mended)
+    except msgspec.DecodeError:
         return None
+
+
+def _unescaped(data: bytes) -> Optional[bytes]:
+    """Telegram's \\xNN escapes (not JSON) written as \\u00NN; None when there are none."""
+    return _BAD_ESCAPE.sub(rb"\1\\u00\2", data) if b"\\x" in data else None
 
 
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return f"not valid UTF-8 near byte {exc.start}"
     return str(exc).splitlines()[0]
-
-
-def _decode(path: Path, data: bytes) -> _Root:
-    head = data[:512].lstrip()
-    if not head:
-        raise ChatlikeError(f"{path}: the file is empty; export again from Telegram Desktop")
-    if head[:1] == b"<":
-        raise ChatlikeError(
-            f"{path}: this is HTML (Telegram's HTML export?), not JSON; export again "
-            "with Format: 'Machine-readable JSON'"
-        )
-    try:
-        return _ROOT.decode(data)
-    except UnicodeDecodeError as bad:
-        raise ChatlikeError(
-            f"{path}: not valid UTF-8 near byte {bad.start}; this is not a file Telegram "
-            "Desktop wrote (was it re-saved in another encoding?)"
-        ) from None
-    except msgspec.DecodeError as first:
-        if b"\\x" in data:
-            try:
-                return _ROOT.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
-            except msgspec.DecodeError:
-                pass
-        raise ChatlikeError(f"{path}: {_explain(data, first)}") from None
-
-
-def _explain(data: bytes, exc: msgspec.DecodeError) -> str:
-    msg = str(exc)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return (
-            f"not valid UTF-8 at byte {bad.start}; this is not a file Telegram Desktop wrote "
-            "(was it re-saved in another encoding?)"
-        )
-    if "truncated" in msg:
-        return "the JSON ends too early (truncated): the export or the copy did not finish; export again"
-    if msg.startswith("Expected") or "Object missing" in msg:
-        return f"not a Telegram export ({msg})"
-    return f"not valid JSON ({msg}); export again from Telegram Desktop"
 
 
 def normalize_from_id(from_id: Union[str, int, None]) -> str:

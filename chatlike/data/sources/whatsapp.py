@@ -50,6 +50,20 @@ _GROUP_EVENT = re.compile(  # system lines only a group has (English, Italian)
     r"| changed this group's | changed the group | joined using this group's invite link"
     r"|^Messages to this group are now| ha creato il gruppo | ha aggiunto | è uscito| ha cambiato l'oggetto ",
 )
+# The notice that opens every chat, told by its text whatever sender the line shows (some phones
+# write a group's notices as sent by the group): its first sentence in the languages chatlike knows,
+# and the older English ones
+_NOTICE = re.compile(
+    r"Messages and calls are end-to-end encrypted\."
+    r"|Messages (?:to this group|you send to this (?:chat|group)(?: and calls)?) are now secured with end-to-end"
+    r"|I messaggi e le chiamate sono crittografati end-to-end\."
+    r"|Los mensajes y las llamadas están cifrados de extremo a extremo\."
+    r"|Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt\."
+    r"|Les messages et les appels sont chiffrés de bout en bout\."
+    r"|As mensagens e (?:as )?chamadas são (?:protegidas com a criptografia de ponta a ponta|encriptadas ponto a ponto)"
+    r"|Сообщения и звонки защищены сквозным шифрованием\."
+    r"|Berichten en oproepen (?:zijn|worden) end-to-end versleuteld\."
+)
 _SUBJECT = re.compile(
     r"(?:created group|changed the subject from .+ to|changed the subject to) [\"“](.+)[\"”]$"
 )
@@ -200,19 +214,7 @@ def _messages(
         t = clock.get(time)
         if t is None:
             t = clock[time] = _seconds(time)
-        kind = None  # None: text
-        if body[:1] in not_text_marks:
-            body = body.lstrip(_NAME_TRIM)
-            kind = _placeholder(body) or "service"
-        elif body in _PLACEHOLDERS:
-            kind = _PLACEHOLDERS[body]
-        elif body[-1:] == ">":
-            body = _unedited(body)
-        elif " (file attached)" in body:
-            body = body.partition("\n")[2]
-            kind = None if body else "file"
-        elif body.startswith(("location: https://maps.google.com", "POLL:\n")):
-            kind = "location" if body[0] == "l" else "poll"
+        kind, body = _kind(body, not_text_marks)
         if who is None:  # an Android system line
             events.append(body)
             keep(RawMessage(type="service", date_unixtime=t))
@@ -221,6 +223,9 @@ def _messages(
             if sender is None:
                 clean = who.strip(_NAME_TRIM + " ").lstrip("~").strip(_NAME_TRIM + " \u00a0\u202f")
                 sender = names[who] = (f"{SOURCE}:{clean}", clean)
+            if kind is None and sender[1] == chat_sender and shape == "android" and sender[0] not in senders:
+                # the sender of an Android notice who never wrote: the group; its events are notices too
+                kind = "service" if _GROUP_EVENT.search(body) else None
             if kind is None:
                 keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], text=body))
                 if sender[0] not in senders:
@@ -245,6 +250,26 @@ def _messages(
     if any(b.date_unixtime < a.date_unixtime for a, b in zip(out, out[1:])):
         out.sort(key=lambda m: m.date_unixtime)  # a phone's clock set back: keep time order
     return out, senders, chat_sender, events, shape
+
+
+def _kind(body: str, not_text_marks: tuple[str, ...]) -> tuple[str | None, str]:
+    """What a message's body is (None: text; else a media kind, "deleted" or "service"), and its
+    text without WhatsApp's marks and markers."""
+    if body[:1] in not_text_marks:
+        body = body.lstrip(_NAME_TRIM)
+        return _placeholder(body) or "service", body
+    if body in _PLACEHOLDERS:
+        return _PLACEHOLDERS[body], body
+    if _NOTICE.match(body):
+        return "service", body
+    if body[-1:] == ">":
+        return None, _unedited(body)
+    if " (file attached)" in body:
+        body = body.partition("\n")[2]
+        return (None if body else "file"), body
+    if body.startswith(("location: https://maps.google.com", "POLL:\n")):
+        return ("location" if body[0] == "l" else "poll"), body
+    return None, body
 
 
 def _placeholder(body: str) -> str | None:
