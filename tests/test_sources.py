@@ -167,9 +167,11 @@ def test_a_mixed_run_makes_one_dataset_with_three_sources_in_the_report(mixed):
         "discord": (1, 10),
     }
     assert sum(v["samples"] for v in stats["sources"].values()) == stats["samples"]["total"]
-    assert stats["source"]["me_ids"] == sorted(
-        [f"user{synth.ME_ID}", f"whatsapp:{ME}", f"discord:{ss.DISCORD_ME.id}"]
-    )
+    assert [v["me_id"] for v in stats["sources"].values()] == [
+        f"user{synth.ME_ID}",
+        f"whatsapp:{ME}",
+        f"discord:{ss.DISCORD_ME.id}",
+    ]
     report = (run / "report.md").read_text()
     assert "Sources: **telegram**, **whatsapp**, **discord**; me: **Pasquale Esposito**." in report
     table = report.split("## Sources", 1)[1].split("##", 1)[0]
@@ -214,7 +216,7 @@ def test_include_chats_and_the_persona_can_name_a_chats_source(tmp_path):
         filter__include_chats=["whatsapp:Lorenzo", "discord:Marco"],
         persona__system_template="You are {me}, on {source} with {contact}.",
     )
-    assert {k: v["chats_kept"] for k, v in stats["sources"].items()} == {
+    assert {k: v.chats_kept for k, v in stats.sources.items()} == {
         "telegram": 0,
         "whatsapp": 1,
         "discord": 1,
@@ -246,9 +248,13 @@ def test_me_per_format_where_names_differ(tmp_path):
     assert sources.me_ids == {"whatsapp:Pas"}
 
 
-def test_a_single_telegram_export_keeps_the_stats_it_always_had(tmp_path):
-    stats = run_prepare(tmp_path, [exports(tmp_path)["telegram"]])
-    assert "sources" not in stats and list(stats["source"]) == ["path", "shape", "me_id", "me"]
+def test_one_telegram_export_has_the_stats_of_any_run_and_its_report_keeps_its_head(tmp_path):
+    tg = exports(tmp_path)["telegram"]
+    stats = run_prepare(tmp_path, [tg])
+    assert list(stats.sources) == ["telegram"] and stats.sources["telegram"].paths == [str(tg)]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert report.splitlines()[2] == f"Source: `{tg}` (full export); me: **{ME}** (`user{synth.ME_ID}`)."
+    assert "## Sources" not in report
 
 
 def test_the_readme_command_for_one_whatsapp_chat(tmp_path):
@@ -288,4 +294,4 @@ def test_workers_write_the_same_files_for_a_mixed_run_as_one_process(tmp_path):
     for split in ("train", "val", "test"):
         a = (tmp_path / "one" / "run" / "data" / f"{split}.jsonl").read_bytes()
         assert a == (tmp_path / "two" / "run" / "data" / f"{split}.jsonl").read_bytes()
-    assert one["sources"] == two["sources"]
+    assert one.sources == two.sources

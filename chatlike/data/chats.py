@@ -7,9 +7,12 @@ prompt from the samples (templates change, names contain anything).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import msgspec
 
+from chatlike.data.records import ChatHead
+from chatlike.data.stats import SplitCounts
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_bytes
 
@@ -36,6 +39,17 @@ class ChatInfo(msgspec.Struct, frozen=True):
 class ChatIndex(msgspec.Struct, frozen=True):
     me: str  # my name, as the assistant's `name` in the samples
     chats: tuple[ChatInfo, ...]  # most conversations first, then most samples, then by name
+
+
+def chat_index(me: str, heads: Iterable[ChatHead], counts: dict[int, SplitCounts]) -> ChatIndex:
+    """The chats that kept samples, with their counts; most conversations first."""
+    listed = [
+        ChatInfo(h.name, h.kind, h.members, h.system, h.id, n.conversations, n.samples, h.source)
+        for h in heads
+        if (n := counts.get(h.id)) is not None
+    ]
+    listed.sort(key=lambda c: (-c.conversations, -c.samples, c.name))
+    return ChatIndex(me, tuple(listed))
 
 
 def write_chats(path: Path, index: ChatIndex) -> None:

@@ -1,10 +1,13 @@
 """Reading the exports: `source.path` and `source.paths` (files or folders), each file's format told
-from its content (or forced by `source.format`), into the chats the filters take (`SourceChat`).
+from its content (or forced by `source.format`), into the chats the filters take (`SourceChat`, of
+`SourceMessage`s: one neutral record whatever the messenger).
 
 One module per messenger, each answering to its section of docs/export-formats.md: telegram
-(Telegram Desktop's result.json), whatsapp (the Export chat .txt or .zip), discord
-(DiscordChatExporter's JSON), meta (Instagram's and Messenger's message_N.json). Who "me" is:
-chatlike.data.me, per messenger (`source.me`, `source.me_<format>`).
+(Telegram Desktop's result.json; who "me" is there), whatsapp (the Export chat .txt or .zip),
+discord (DiscordChatExporter's JSON), meta (Instagram's and Messenger's message_N.json); beside them
+jsonfile (decoding a JSON export, or one line on what is wrong with it) and snapshot (a file read
+once, and whether it changed since). Who "me" is in the messengers without account data:
+chatlike.data.me (`source.me`, `source.me_<format>`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import msgspec
 
 from chatlike.config import SourceConfig
 from chatlike.data import me
-from chatlike.data.records import ReadChat, SourceChat
+from chatlike.data.records import ReadChat, SourceChat, SourceMessage
+from chatlike.data.sample import SAMPLE_EXPORT
 from chatlike.data.sources import discord, jsonfile, meta, telegram, whatsapp
-from chatlike.data.sources.telegram import SAMPLE_EXPORT, Snapshot
+from chatlike.data.sources.snapshot import Snapshot, check_unchanged
 from chatlike.errors import ChatlikeError
 
 FORMATS = ("telegram", "whatsapp", "discord", "meta")
@@ -65,11 +69,16 @@ class Sources(msgspec.Struct):
         first, *rest = self.paths
         return f"{first} (and {len(rest)} more)" if rest else first
 
-    @property
-    def single_telegram(self) -> bool:
-        """One Telegram export, as chatlike read before it read other messengers: its stats keep
-        their shape."""
-        return list(self.sources) == ["telegram"] and len(self.sources["telegram"].paths) == 1
+    def check_unchanged(self) -> None:
+        """Fail (one line) when a file read is no longer the version that was read: the outputs
+        would describe a file that is not there any more."""
+        for path, version in self.files:
+            check_unchanged(path, version)
+
+
+def messages_of(chat: SourceChat) -> list[SourceMessage]:
+    """A chat's messages: Telegram's are decoded only now, once the filters have chosen the chat."""
+    return chat.messages if type(chat.messages) is list else telegram.read_messages(chat)
 
 
 def sniff(head: bytes) -> Optional[str]:

@@ -22,8 +22,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from chatlike.data.records import ReadChat, SourceChat
-from chatlike.data.sources.telegram import RawMessage, read_file
+from chatlike.data.records import ReadChat, SourceChat, SourceMessage
+from chatlike.data.sources.snapshot import read_file
 from chatlike.errors import ChatlikeError
 
 SOURCE = "whatsapp"
@@ -131,7 +131,7 @@ def read_chat(path: Path, date_order: str = "auto") -> ReadChat:
     else:
         name = title or chat_sender or stem
         others = frozenset({f"{SOURCE}:{n}" for n in (title, chat_sender) if n} & senders.keys())
-    first = messages[0].date_unixtime if messages else 0
+    first = messages[0].time if messages else 0
     key = "\0".join([SOURCE, *sorted(senders.values()), str(first)])
     chat_id = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 11
     kind = "private_group" if group else "personal_chat"
@@ -177,7 +177,7 @@ def _from_zip(path: Path, data: bytes) -> bytes:
 
 def _messages(
     path: Path, text: str, date_order: str
-) -> tuple[list[RawMessage], dict[str, str], str | None, list[str], str]:
+) -> tuple[list[SourceMessage], dict[str, str], str | None, list[str], str]:
     """The messages, in time order; the senders (id -> name) of real messages; the sender iOS gives
     the chat's first system line (the chat's name); the texts of system lines (group events); and
     the layout, "android" or "ios"."""
@@ -197,7 +197,7 @@ def _messages(
     chat_sender = None
     events: list[str] = []
     days: list[tuple[int, str]] = []  # (index of the first message of a day, the date as written)
-    out: list[RawMessage] = []
+    out: list[SourceMessage] = []
     keep = out.append
     day = None
     date = time = who = None
@@ -217,7 +217,7 @@ def _messages(
         kind, body = _kind(body, not_text_marks)
         if who is None:  # an Android system line
             events.append(body)
-            keep(RawMessage(type="service", date_unixtime=t))
+            keep(SourceMessage(t, "service"))
         else:
             sender = names.get(who)
             if sender is None:
@@ -227,7 +227,7 @@ def _messages(
                 # the sender of an Android notice who never wrote: the group; its events are notices too
                 kind = "service" if _GROUP_EVENT.search(body) else None
             if kind is None:
-                keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], text=body))
+                keep(SourceMessage(t, sender_id=sender[0], sender=sender[1], text=body))
                 if sender[0] not in senders:
                     senders[sender[0]] = sender[1]
             elif kind == "service" or kind == "deleted":
@@ -235,9 +235,9 @@ def _messages(
                     events.append(body)
                     if not out:  # the encryption notice that opens the chat
                         chat_sender = sender[1]
-                keep(RawMessage(type=kind, date_unixtime=t))
+                keep(SourceMessage(t, kind))
             else:
-                keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], media_type=kind))
+                keep(SourceMessage(t, sender_id=sender[0], sender=sender[1], media=kind))
                 senders.setdefault(sender[0], sender[1])
         date, time, who = m.group(2, 3, 4)
         end = m.end()
@@ -246,9 +246,9 @@ def _messages(
     for (lo, date), hi in zip(days, bounds):
         base = midnight[date]
         for m in out[lo:hi]:
-            m.date_unixtime += base
-    if any(b.date_unixtime < a.date_unixtime for a, b in zip(out, out[1:])):
-        out.sort(key=lambda m: m.date_unixtime)  # a phone's clock set back: keep time order
+            m.time += base
+    if any(b.time < a.time for a, b in zip(out, out[1:])):
+        out.sort(key=lambda m: m.time)  # a phone's clock set back: keep time order
     return out, senders, chat_sender, events, shape
 
 
