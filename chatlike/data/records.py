@@ -42,6 +42,16 @@ class SourceChat(msgspec.Struct, gc=False):
     size: int = 0  # bytes of the file it takes: workers get runs of chats of about equal size
 
 
+class Source(msgspec.Struct):
+    """One messenger of a run (its chats carry its label): its files, and who I am there."""
+
+    format: str  # telegram | whatsapp | discord | meta
+    paths: list[str]
+    shape: str  # Telegram's "full"/"single"; WhatsApp's "android"/"ios"; Discord's "dm", "server", ...
+    me_id: str
+    me_name: str
+
+
 class ReadChat(NamedTuple):
     """What a reader of a messenger without account data gives for one chat: the chat (its name still
     the export's title: a one-to-one chat is named after its contact once "me" is known), who writes

@@ -136,57 +136,55 @@ def _samples(stats: DatasetStats) -> list[str]:
     ]
 
 
+def _plotted(title: str, plot: str, alt: str, body: list[str], intro: tuple[str, ...] = ()) -> list[str]:
+    """A section with a plot: its heading, `intro`, the plot, `body`."""
+    return [f"## {title}", "", *intro, f"![{alt}]({PLOTS[plot]})", "", *body]
+
+
 def _gaps(stats: DatasetStats) -> list[str]:
     gaps, window, gap = stats.gaps, stats.settings.turn_window_minutes, stats.settings.gap_minutes
     again = _source_arg(stats.paths)
-    return [
-        "## Gaps between messages: choosing the thresholds",
-        "",
-        f"![gaps between consecutive messages]({PLOTS['gaps']})",
-        "",
-        f"{sum(gaps.counts):,} gaps between consecutive kept messages of a chat (either sender). With the "
-        "current settings:",
-        "",
-        f"- `segment.turn_window_minutes={window:g}`: consecutive messages of one sender less than "
-        f"{minutes_label(window)} apart form one turn ({pct(1 - gaps.share_longer(window))} "
-        "of all gaps are shorter).",
-        f"- `segment.gap_minutes={gap:g}`: a silence longer than {minutes_label(gap)} starts a new "
-        f"conversation ({pct(gaps.share_longer(gap))} of all gaps are longer).",
-        "",
-        "Put the conversation gap in the valley between the quick back-and-forth (left hump) and the "
-        "pauses of hours or days (right hump). To change them, prepare again (a new run dir; add "
-        "`hydra.run.dir=` this run's folder to rewrite this one, keeping its eval section):",
-        "",
-        "```",
-        f"python -m chatlike {again} 'stages=[prepare]' segment.gap_minutes=30 segment.turn_window_minutes=2",
-        f"python -m chatlike -m {again} 'stages=[prepare]' segment.gap_minutes=5,30,60,120   # a sweep: compare them",
-        "```",
-        "",
-        "or set them for every run in `conf/segment/default.yaml`.",
-        "",
-    ]
+    return _plotted(
+        "Gaps between messages: choosing the thresholds",
+        "gaps",
+        "gaps between consecutive messages",
+        [
+            f"{sum(gaps.counts):,} gaps between consecutive kept messages of a chat (either sender). With the "
+            "current settings:",
+            "",
+            f"- `segment.turn_window_minutes={window:g}`: consecutive messages of one sender less than "
+            f"{minutes_label(window)} apart form one turn ({pct(1 - gaps.share_longer(window))} "
+            "of all gaps are shorter).",
+            f"- `segment.gap_minutes={gap:g}`: a silence longer than {minutes_label(gap)} starts a new "
+            f"conversation ({pct(gaps.share_longer(gap))} of all gaps are longer).",
+            "",
+            "Put the conversation gap in the valley between the quick back-and-forth (left hump) and the "
+            "pauses of hours or days (right hump). To change them, prepare again (a new run dir; add "
+            "`hydra.run.dir=` this run's folder to rewrite this one, keeping its eval section):",
+            "",
+            "```",
+            f"python -m chatlike {again} 'stages=[prepare]' segment.gap_minutes=30 segment.turn_window_minutes=2",
+            f"python -m chatlike -m {again} 'stages=[prepare]' segment.gap_minutes=5,30,60,120   # a sweep: compare them",
+            "```",
+            "",
+            "or set them for every run in `conf/segment/default.yaml`.",
+            "",
+        ],
+    )
 
 
 def _lengths(stats: DatasetStats) -> list[str]:
-    return [
-        "## Turns and characters per sample",
-        "",
+    intro = (
         "A sample is a conversation, or a window of one too long for "
         f"`segment.max_tokens={stats.settings.max_tokens}`; a turn is one side's consecutive messages.",
         "",
-        f"![turns, characters and tokens per sample]({PLOTS['lengths']})",
-        "",
-        *_summary_rows(stats),
-        "",
-    ]
+    )
+    alt = "turns, characters and tokens per sample"
+    return _plotted("Turns and characters per sample", "lengths", alt, [*_summary_rows(stats), ""], intro)
 
 
 def _contacts(stats: DatasetStats) -> list[str]:
-    return [
-        "## Conversations per contact",
-        "",
-        f"![samples per contact and split]({PLOTS['contacts']})",
-        "",
+    table = [
         "| contact | conversations | samples | train | val | test |",
         "|---|---|---|---|---|---|",
         *(
@@ -195,31 +193,25 @@ def _contacts(stats: DatasetStats) -> list[str]:
         ),
         "",
     ]
+    return _plotted("Conversations per contact", "contacts", "samples per contact and split", table)
 
 
 def _my_share(stats: DatasetStats) -> list[str]:
-    return [
-        "## My share of turns",
-        "",
-        f"![my share of turns]({PLOTS['my_share']})",
-        "",
-        f"{stats.my_share_of_turns:.0%} of the turns in the samples are mine (the assistant's: the "
-        "turns the model learns to write).",
-        "",
-    ]
+    text = (
+        f"{stats.my_share_of_turns:.0%} of the turns in the samples are mine (the assistant's: the turns "
+        "the model learns to write)."
+    )
+    return _plotted("My share of turns", "my_share", "my share of turns", [text, ""])
 
 
 def _filters(stats: DatasetStats) -> list[str]:
     f = stats.filter
-    return [
-        "## What each filter removed",
-        "",
-        f"![what each filter removed]({PLOTS['filters']})",
-        "",
+    tables = [
         *_rule_table("message rule", "messages", f.messages_removed),
         *_rule_table("chat rule", "chats", f.chats_removed),
         *_rule_table("conversation rule", "conversations", stats.segment.conversations_dropped),
     ]
+    return _plotted("What each filter removed", "filters", "what each filter removed", tables)
 
 
 def _after_dataset_section(report: Path) -> str:

@@ -11,19 +11,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import Any, Iterable, Union
 
 import msgspec
 
 from chatlike.config import Config
-from chatlike.data.records import ChatHead, Sample
+from chatlike.data.records import ChatHead, Sample, Source
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_bytes
 from chatlike.quantiles import Summary, summarize
 from chatlike.rundir import SPLITS
-
-if TYPE_CHECKING:
-    from chatlike.data.sources import Source
 
 GAP_EDGES_MINUTES = [0, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080]
 
@@ -124,14 +121,9 @@ class SplitCounts(Tally):
     test: int = 0
 
 
-class SourceStats(msgspec.Struct):
+class SourceStats(Source):
     """One messenger of the run: its files, who I am there, and what it gave."""
 
-    format: str  # telegram | whatsapp | discord | meta
-    paths: list[str]
-    shape: str  # Telegram's "full"/"single"; WhatsApp's "android"/"ios"; Discord's "dm", "server", ...
-    me_id: str
-    me_name: str
     chats_seen: int
     chats_kept: int
     messages_seen: int
@@ -226,11 +218,7 @@ def dataset_stats(
         me=me,
         sources={
             label: SourceStats(
-                src.format,
-                src.paths,
-                src.shape,
-                src.me_id,
-                src.me_name,
+                **msgspec.structs.asdict(src),
                 **msgspec.structs.asdict(counts.sources.get(label, SourceTally())),
                 **msgspec.structs.asdict(per_source.get(label, SplitCounts())),
             )

@@ -21,7 +21,7 @@ import msgspec
 
 from chatlike.config import SourceConfig
 from chatlike.data import me
-from chatlike.data.records import ReadChat, SourceChat, SourceMessage
+from chatlike.data.records import ReadChat, Source, SourceChat, SourceMessage
 from chatlike.data.sample import SAMPLE_EXPORT
 from chatlike.data.sources import discord, jsonfile, meta, telegram, whatsapp
 from chatlike.data.sources.snapshot import Snapshot, check_unchanged
@@ -34,16 +34,6 @@ _JSON_OR_HTML = re.compile(
     rb'[{<]|\[\s*[\[{"\]]'
 )  # an object, markup, or an array of arrays, objects, strings
 _META_FILE = re.compile(r"message_\d+\.json")
-
-
-class Source(msgspec.Struct):
-    """One messenger of the run (its chats carry its label), as stats.json's `sources` lists it."""
-
-    format: str  # telegram | whatsapp | discord | meta
-    paths: list[str]
-    shape: str  # Telegram's "full"/"single"; WhatsApp's "android"/"ios"; Discord's "dm", "server", ...
-    me_id: str
-    me_name: str
 
 
 class Sources(msgspec.Struct):
