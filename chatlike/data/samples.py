@@ -5,7 +5,6 @@ of several runs of chats (worker processes, chatlike.data.workers) add up to one
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import Counter
 from itertools import chain, filterfalse
 from operator import attrgetter
@@ -16,7 +15,7 @@ import msgspec
 from chatlike.config import Config
 from chatlike.data.filters import ChatFilter
 from chatlike.data.persona import system_prompt, to_line
-from chatlike.data.records import Chat, ChatHead, Sample
+from chatlike.data.records import Chat, ChatHead, Conversation, Sample, Turn
 from chatlike.data.segment import TURN_OVERHEAD_TOKENS, keep, segment, token_counter, windows
 from chatlike.data.sources import Sources
 from chatlike.data.stats import Counts, Gaps, SegmentStats, Tally
@@ -41,16 +40,12 @@ class SampleBuilder:
     def __init__(self, cfg: Config, me: str):
         self.cfg, self.me = cfg, me
         self.count = token_counter(cfg.segment.tokenizer)
-        self._edges = [e * 60 for e in Gaps().edges_minutes[1:]]
 
     def __call__(self, chat: Chat) -> Part:
         """The chat's samples, the chat as data/chats.json lists it (none without samples), and what
         segmentation saw and dropped."""
         seg, persona = self.cfg.segment, self.cfg.persona
         conversations, silences = segment(chat, seg.gap_minutes * 60, seg.turn_window_minutes * 60)
-        ordered = sorted(silences)
-        below = [bisect_left(ordered, edge) for edge in self._edges] + [len(ordered)]
-        gaps = Gaps(counts=[hi - lo for lo, hi in zip([0, *below], below)])  # edge[i] <= gap < edge[i + 1]
         system = system_prompt(
             persona,
             self.me,
@@ -59,8 +54,26 @@ class SampleBuilder:
             lambda: dict.fromkeys(t.sender for c in conversations for t in c.turns if not t.mine),
             chat.source,
         )
-        reserved = self.count(system) + TURN_OVERHEAD_TOKENS
-        kept, dropped, split = [], Counter(), 0
+        kept, counted = self.windows(conversations, self.count(system) + TURN_OVERHEAD_TOKENS)
+        samples = []
+        for conv, ws in kept:
+            for w in ws:
+                line, mine, chars, tokens = to_line(persona, self.me, conv, w, system)
+                samples.append(Sample(line, chat.id, chat.name, conv.start, len(w), mine, chars, tokens))
+        counts = Counts(segment=counted + SegmentStats(windows=len(samples)), gaps=Gaps.of(silences))
+        if not samples:
+            return Part(counts=counts)
+        turns = chain.from_iterable(conv.turns for conv, _ in kept)
+        speakers = Counter(map(_SENDER, filterfalse(_MINE, turns)))  # in C: a chat has many turns
+        members = tuple(sorted(speakers, key=lambda name: (-speakers[name], name)))
+        return Part(samples, [ChatHead(chat.id, chat.name, chat.type, members, system, chat.source)], counts)
+
+    def windows(
+        self, conversations: list[Conversation], reserved: int
+    ) -> tuple[list[tuple[Conversation, list[tuple[Turn, ...]]]], SegmentStats]:
+        """The conversations kept, each with its windows under the token budget (after `reserved`,
+        the system prompt's), and how many were dropped and why."""
+        seg, kept, dropped, split = self.cfg.segment, [], Counter(), 0
         for conv in conversations:
             ws = [w for w in windows(conv, seg.max_tokens, reserved, self.count) if keep(w, seg.min_turns)]
             if ws:
@@ -74,19 +87,7 @@ class SampleBuilder:
         if cap is not None and len(kept) > cap:
             dropped["over_cap_per_chat"] += len(kept) - cap
             kept = kept[-cap:]  # the latest
-        samples = []
-        for conv, ws in kept:
-            for w in ws:
-                line, mine, chars, tokens = to_line(persona, self.me, conv, w, system)
-                samples.append(Sample(line, chat.id, chat.name, conv.start, len(w), mine, chars, tokens))
-        counted = SegmentStats(len(conversations), len(kept), dict(dropped), split, len(samples))
-        counts = Counts(segment=counted, gaps=gaps)
-        if not samples:
-            return Part(counts=counts)
-        turns = chain.from_iterable(conv.turns for conv, _ in kept)
-        speakers = Counter(map(_SENDER, filterfalse(_MINE, turns)))  # in C: a chat has many turns
-        members = tuple(sorted(speakers, key=lambda name: (-speakers[name], name)))
-        return Part(samples, [ChatHead(chat.id, chat.name, chat.type, members, system, chat.source)], counts)
+        return kept, SegmentStats(len(conversations), len(kept), dict(dropped), split)
 
 
 def chats_part(cfg: Config, export: Sources, me: str, lo: int, hi: int) -> Part:

@@ -9,6 +9,7 @@ a run of the chats add up, field by field, to one process's, so no field can be 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Union
@@ -77,6 +78,13 @@ class Gaps(msgspec.Struct):
 
     edges_minutes: list[Union[int, float]] = msgspec.field(default_factory=lambda: list(GAP_EDGES_MINUTES))
     counts: list[int] = msgspec.field(default_factory=lambda: [0] * len(GAP_EDGES_MINUTES))
+
+    @classmethod
+    def of(cls, silences: list[int]) -> Gaps:
+        """These silences (in seconds), binned."""
+        ordered = sorted(silences)
+        below = [bisect_left(ordered, edge * 60) for edge in GAP_EDGES_MINUTES[1:]] + [len(ordered)]
+        return cls(counts=[hi - lo for lo, hi in zip([0, *below], below)])
 
     def __add__(self, other: Gaps) -> Gaps:
         return Gaps(self.edges_minutes, [a + b for a, b in zip(self.counts, other.counts)])
