@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional
+
+import msgspec
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:
@@ -13,17 +16,23 @@ def quantile(ordered: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def summarize(values: Sequence[int]) -> dict[str, float]:
-    """count, mean, min, p50, p90, p99 and max, as stats.json and the report show them."""
+class Summary(msgspec.Struct, frozen=True, omit_defaults=True):
+    """count, mean, min, p50, p90, p99 and max of whole numbers, as stats.json and the report show
+    them; only `count` (0) when there are none."""
+
+    count: int
+    mean: Optional[float] = None
+    min: Optional[int] = None
+    p50: Optional[int] = None
+    p90: Optional[int] = None
+    p99: Optional[int] = None
+    max: Optional[int] = None
+
+
+def summarize(values: Sequence[int]) -> Summary:
     if not values:
-        return {"count": 0}
+        return Summary(0)
     v = sorted(values)
-    return {
-        "count": len(v),
-        "mean": round(sum(v) / len(v), 2),
-        "min": v[0],
-        "p50": quantile(v, 0.5),
-        "p90": quantile(v, 0.9),
-        "p99": quantile(v, 0.99),
-        "max": v[-1],
-    }
+    return Summary(
+        len(v), round(sum(v) / len(v), 2), v[0], quantile(v, 0.5), quantile(v, 0.9), quantile(v, 0.99), v[-1]
+    )

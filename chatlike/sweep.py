@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 from hydra.experimental.callback import Callback
 
+from chatlike.data.stats import read_stats
 from chatlike.errors import ChatlikeError
 from chatlike.eval.results import read_results
 from chatlike.files import write_bytes, write_text
@@ -64,18 +65,16 @@ def collect(sweep_dir: Path) -> list[dict[str, Any]]:
             "overrides": [str(o) for o in overrides] if isinstance(overrides, list) else [],
         }
         try:
-            stats = json.loads(run.stats.read_text(encoding="utf-8"))
+            stats = read_stats(run.stats)
             row |= {
-                **{k: stats["samples"][k] for k in (*SPLITS, "total")},
-                "conversations": stats["segment"]["conversations_kept"],
-                "turns_p50": stats["turns_per_sample"].get("p50", 0),
-                "chars_p50": stats["chars_per_sample"].get("p50", 0),
-                "my_share": stats["my_share_of_turns"],
+                **{k: getattr(stats.samples, k) for k in (*SPLITS, "total")},
+                "conversations": stats.segment.conversations_kept,
+                "turns_p50": stats.turns_per_sample.p50 or 0,
+                "chars_p50": stats.chars_per_sample.p50 or 0,
+                "my_share": stats.my_share_of_turns,
             }
-        except FileNotFoundError:
-            row["error"] = "no data/stats.json: the job failed, or did not run the prepare stage"
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            row["error"] = f"unreadable data/stats.json ({type(exc).__name__}: {exc})"
+        except ChatlikeError as exc:  # missing (the job failed, or did not prepare), or unreadable
+            row["error"] = str(exc)
         try:
             row["failed"] = run.failed.read_text(encoding="utf-8").strip() or "failed"
         except FileNotFoundError:

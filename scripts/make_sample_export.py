@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/
 
 from synth import sample_export, write_export  # noqa: E402
 
-from chatlike.data.sources.telegram import SAMPLE_EXPORT  # noqa: E402
+from chatlike.data.sample import SAMPLE_EXPORT  # noqa: E402
 
 
 def main() -> None:

@@ -52,9 +52,8 @@ def read(tmp_path, data: bytes, name: str = "dm.json", **cfg):
 
 def kept(chat, sources, **overrides):
     cfg = FilterConfig(**({"min_messages": 0, "min_my_messages": 0, "chat_types": ALL_TYPES} | overrides))
-    chat_filter = ChatFilter(cfg, sources.me_ids, "Pasquale", "Deleted Account")
-    out = chat_filter(chat, chat.path)
-    return [Message._make(m) for m in out.messages], chat_filter, out
+    out, counts = ChatFilter(cfg, sources.me_ids, "Pasquale", "Deleted Account")(chat)
+    return [Message._make(m) for m in out.messages], counts.filter, out
 
 
 def test_a_dm_is_a_personal_chat_named_after_the_contact_and_me_is_the_other_author(tmp_path):
@@ -71,14 +70,14 @@ def test_a_dm_is_a_personal_chat_named_after_the_contact_and_me_is_the_other_aut
 
 def test_text_replies_and_captions_are_kept_the_rest_dropped_and_counted(tmp_path):
     chat, sources = read(tmp_path, ss.discord_export(dm_messages()))
-    messages, chat_filter, _ = kept(chat, sources)
+    messages, counted, _ = kept(chat, sources)
     assert [(m.text, m.mine) for m in messages] == [
         ("ci sei stasera?", False),
         ("sì! alle 9", True),
         ("guarda", False),
         ("perfetto 😊", False),
     ]
-    assert chat_filter.finish().messages_removed == {
+    assert counted.messages_removed == {
         "bot": 1,
         "forwarded": 1,
         "no_text:embed": 1,
@@ -161,7 +160,7 @@ HAND_WRITTEN = """{
 
 def test_a_hand_written_export(tmp_path):
     chat, sources = read(tmp_path, HAND_WRITTEN.encode())
-    assert [(m.date_unixtime, m.from_id, m.from_, m.text) for m in chat.messages] == [
+    assert [(m.time, m.sender_id, m.sender, m.text) for m in chat.messages] == [
         (1718910845, "discord:222", "Lorenzo", "ci sei stasera?"),
         (1718910900, "discord:111", "Pasquale", "sì 🙂"),
     ]

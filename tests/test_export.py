@@ -9,14 +9,8 @@ import time
 import pytest
 import synth
 
-from chatlike.data.sources.telegram import (
-    Entity,
-    check_unchanged,
-    flatten_text,
-    read_export,
-    read_file,
-    read_messages,
-)
+from chatlike.data.sources.snapshot import check_unchanged, read_file
+from chatlike.data.sources.telegram import Entity, flatten_text, read_export, read_messages
 from chatlike.errors import ChatlikeError
 
 ME = f"user{synth.ME_ID}"
@@ -30,7 +24,7 @@ def write(tmp_path, name: str, data: bytes):
 
 
 def messages_of(export) -> list[list]:
-    return [read_messages(chat, export.path) for chat in export.chats]
+    return [read_messages(chat) for chat in export.chats]
 
 
 @pytest.mark.parametrize("name", sorted(set(QUIRKS) - {"single_group"}))

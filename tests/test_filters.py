@@ -8,6 +8,7 @@ from chatlike.config import FilterConfig
 from chatlike.data.filters import ChatFilter
 from chatlike.data.records import Chat, Message
 from chatlike.data.sources.telegram import read_export
+from chatlike.data.stats import Counts, FilterStats
 
 QUIRKS = synth.quirky_exports()
 GROUPS_TOO = ["personal_chat", "private_group", "private_supergroup"]
@@ -19,12 +20,15 @@ def export_of(tmp_path, name: str, data: bytes | None = None):
     return read_export(str(path))
 
 
-def kept(export, placeholder="Deleted Account", **overrides) -> tuple[list, ChatFilter]:
+def kept(export, placeholder="Deleted Account", **overrides) -> tuple[list, FilterStats]:
+    """The chats the filters keep, and what they counted over all the chats."""
     cfg = FilterConfig(**({"min_messages": 0, "min_my_messages": 0, "chat_types": GROUPS_TOO} | overrides))
     chat_filter = ChatFilter(cfg, export.me_id, "Pasquale", placeholder)
-    chats = [c for raw in export.chats if (c := chat_filter(raw, export.path)) is not None]
+    results = [chat_filter(raw) for raw in export.chats]
+    chats = [c for c, _ in results if c is not None]
+    counted = sum((counts for _, counts in results), Counts()).filter
     # the filter makes plain tuples (cheaper than a class per message): named here, to read them
-    return [Chat(c.id, c.name, c.type, [Message._make(m) for m in c.messages]) for c in chats], chat_filter
+    return [Chat(c.id, c.name, c.type, [Message._make(m) for m in c.messages]) for c in chats], counted
 
 
 def texts(chats) -> list[tuple[str, bool]]:
@@ -41,8 +45,7 @@ def test_text_is_kept_media_and_service_messages_are_dropped(tmp_path):
 
 
 def test_a_kept_chat_comes_with_all_its_counts_already_made(tmp_path):
-    chats, chat_filter = kept(export_of(tmp_path, "modern_full"))
-    stats = chat_filter.finish()
+    chats, stats = kept(export_of(tmp_path, "modern_full"))
     assert stats.chats_kept == len(chats)
     assert stats.messages_kept == sum(len(c.messages) for c in chats)
     assert stats.messages_seen > stats.messages_kept and stats.messages_removed
@@ -67,8 +70,8 @@ def test_deleted_accounts_stay_on_the_other_side_under_a_placeholder(tmp_path):
 
 
 def test_unsupported_messages_are_skipped_and_counted(tmp_path):
-    _, chat_filter = kept(export_of(tmp_path, "unsupported"))
-    assert chat_filter.finish().messages_removed["unsupported"] == 1
+    _, stats = kept(export_of(tmp_path, "unsupported"))
+    assert stats.messages_removed["unsupported"] == 1
 
 
 def test_migrated_group_history_with_negative_ids_is_read(tmp_path):
@@ -77,10 +80,9 @@ def test_migrated_group_history_with_negative_ids_is_read(tmp_path):
 
 
 def test_only_my_messages_groups_are_reported_not_silently_empty(tmp_path):
-    chats, chat_filter = kept(
+    chats, stats = kept(
         export_of(tmp_path, "only_my_messages"), chat_types=["personal_chat", "public_supergroup"]
     )
-    stats = chat_filter.finish()
     assert stats.only_my_messages == ["Napoli Tifosi Italia"]
     assert stats.chats_removed == {"only_my_messages": 1}
     assert all(c.name != "Napoli Tifosi Italia" for c in chats)
@@ -88,8 +90,7 @@ def test_only_my_messages_groups_are_reported_not_silently_empty(tmp_path):
 
 def test_a_chat_of_another_type_is_counted_and_never_decoded(tmp_path):
     export = export_of(tmp_path, "modern_full")
-    chats, chat_filter = kept(export, chat_types=["private_group"])
-    stats = chat_filter.finish()
+    chats, stats = kept(export, chat_types=["private_group"])
     assert [c.type for c in chats] == ["private_group"]
     assert stats.chats_removed == {"type:personal_chat": 1}
     assert stats.messages_seen == sum(len(c.messages) for c in chats) + sum(

@@ -38,9 +38,8 @@ def read(path, **cfg):
 
 def kept(chat, sources):
     cfg = FilterConfig(min_messages=0, min_my_messages=0, chat_types=ALL_TYPES)
-    chat_filter = ChatFilter(cfg, sources.me_ids, "Pasquale", "Deleted Account")
-    out = chat_filter(chat, chat.path)
-    return [Message._make(m) for m in out.messages], chat_filter, out
+    out, counts = ChatFilter(cfg, sources.me_ids, "Pasquale", "Deleted Account")(chat)
+    return [Message._make(m) for m in out.messages], counts.filter, out
 
 
 def quirks() -> list[dict]:
@@ -72,7 +71,7 @@ def test_meta_writes_utf8_as_latin1_escapes_and_every_text_is_repaired(tmp_path)
     chat, _ = read(thread(tmp_path, [data]))
     assert chat.name == GIULIA
     assert [m.text for m in chat.messages if m.text][:2] == ["ciao! è già là? 😊", "sì, tra poco"]
-    assert {m.from_ for m in chat.messages if m.from_} == {GIULIA, ME}
+    assert {m.sender for m in chat.messages if m.sender} == {GIULIA, ME}
 
 
 def test_text_that_is_not_broken_is_left_alone():
@@ -84,13 +83,13 @@ def test_text_that_is_not_broken_is_left_alone():
 
 def test_reactions_shares_photos_calls_joins_and_unsent_messages_are_dropped_and_counted(tmp_path):
     chat, sources = read(thread(tmp_path, ss.meta_thread(quirks(), participants=(GIULIA, ME), title=GIULIA)))
-    messages, chat_filter, _ = kept(chat, sources)
+    messages, counted, _ = kept(chat, sources)
     assert [(m.text, m.mine) for m in messages] == [
         ("ciao! è già là? 😊", False),
         ("sì, tra poco", True),
         ("ok ci vediamo", False),
     ]
-    assert chat_filter.finish().messages_removed == {
+    assert counted.messages_removed == {
         "no_text:file": 1,
         "no_text:photo": 1,
         "no_text:share": 1,
@@ -108,7 +107,7 @@ def test_a_thread_of_several_files_newest_first_is_read_in_time_order_once(tmp_p
     where = thread(tmp_path, files)
     for path in (where, where / "message_1.json", where / "message_3.json"):  # a file names its thread
         chat, _ = read(path)
-        assert [(m.date_unixtime, m.text) for m in chat.messages] == [(x.t, x.text) for x in lines]
+        assert [(m.time, m.text) for m in chat.messages] == [(x.t, x.text) for x in lines]
 
 
 def test_a_thread_with_files_bigger_than_the_detectors_look_is_still_one_chat(tmp_path):
@@ -186,7 +185,7 @@ HAND_WRITTEN = b"""{
 
 def test_a_hand_written_messenger_file(tmp_path):
     chat, sources = read(thread(tmp_path, [HAND_WRITTEN]))
-    assert [(m.date_unixtime, m.from_, m.text) for m in chat.messages] == [
+    assert [(m.time, m.sender, m.text) for m in chat.messages] == [
         (1718910845, "Giulia Russò", "Stasera?"),
         (1718910900, ME, "Perché no?"),
         (1718911000, "Giulia Russò", "Ci vediamo lì 😊"),

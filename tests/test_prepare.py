@@ -7,6 +7,7 @@ import pytest
 import synth
 
 from chatlike.config import Config
+from chatlike.data.stats import DatasetStats
 from chatlike.errors import ChatlikeError
 from chatlike.stages import prepare
 
@@ -24,7 +25,7 @@ def all_samples(run: Path) -> list[dict]:
     return [s for split in ("train", "val", "test") for s in lines(run, split)]
 
 
-def run_prepare(tmp_path: Path, chats, left=None, **overrides) -> tuple[Path, dict]:
+def run_prepare(tmp_path: Path, chats, left=None, **overrides) -> tuple[Path, DatasetStats]:
     """prepare.run on an export built in code, with config overrides as 'group.key' = value."""
     src = tmp_path / "result.json"
     synth.write_export(src, synth.full_export(chats, info=INFO, left_chats=left))
@@ -135,7 +136,7 @@ def test_same_input_and_config_give_byte_identical_files(tmp_path):
         assert (run1 / "data" / f).read_bytes() == (run2 / "data" / f).read_bytes()
     s1 = json.loads((run1 / "data" / "stats.json").read_text())
     s2 = json.loads((run2 / "data" / "stats.json").read_text())
-    s1["source"].pop("path"), s2["source"].pop("path")
+    s1["sources"]["telegram"].pop("paths"), s2["sources"]["telegram"].pop("paths")
     assert s1 == s2
 
 
@@ -149,8 +150,8 @@ def test_forwarded_and_via_bot_messages_are_dropped_and_counted(tmp_path):
     run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)])
     contents = [m["content"] for s in all_samples(run) for m in s["messages"]]
     assert "fwd" not in contents and "gif" not in contents
-    assert stats["filter"]["messages_removed"]["forwarded"] == 1
-    assert stats["filter"]["messages_removed"]["via_bot"] == 1
+    assert stats.filter.messages_removed["forwarded"] == 1
+    assert stats.filter.messages_removed["via_bot"] == 1
 
 
 def test_stickers_are_dropped_or_turned_into_their_emoji(tmp_path):
@@ -159,7 +160,7 @@ def test_stickers_are_dropped_or_turned_into_their_emoji(tmp_path):
         synth.message(2, T0 + 30, ME, "", media=synth.sticker("⚽")),
     ]
     _, stats = run_prepare(tmp_path / "a", [synth.personal_chat(LORENZO, msgs)], filter__min_messages=0)
-    assert stats["filter"]["messages_removed"]["no_text:sticker"] == 1
+    assert stats.filter.messages_removed["no_text:sticker"] == 1
     run, _ = run_prepare(tmp_path / "b", [synth.personal_chat(LORENZO, msgs)], filter__stickers_as_emoji=True)
     assert lines(run)[-1]["messages"][-1]["content"] == "⚽"
 
@@ -182,7 +183,7 @@ def test_chats_with_too_few_messages_or_too_few_of_mine_are_dropped(tmp_path):
         synth.personal_chat(ANNA, quiet),
     ]
     _, stats = run_prepare(tmp_path, chats, filter__min_messages=5, filter__min_my_messages=2)
-    assert stats["filter"]["chats_removed"] == {"too_few_messages": 1, "too_few_of_mine": 1}
+    assert stats.filter.chats_removed == {"too_few_messages": 1, "too_few_of_mine": 1}
 
 
 def test_cap_on_conversations_per_chat_keeps_the_latest(tmp_path):
@@ -190,7 +191,7 @@ def test_cap_on_conversations_per_chat_keeps_the_latest(tmp_path):
         tmp_path, [synth.personal_chat(LORENZO, talk(10))], filter__max_conversations_per_chat=3
     )
     assert [s["messages"][-1]["content"] for s in lines(run)] == ["risposta 7", "risposta 8", "risposta 9"]
-    assert stats["segment"]["conversations_dropped"]["over_cap_per_chat"] == 7
+    assert stats.segment.conversations_dropped["over_cap_per_chat"] == 7
 
 
 def test_exact_duplicate_samples_are_dropped_unless_asked_to_keep_them(tmp_path):
@@ -202,11 +203,11 @@ def test_exact_duplicate_samples_are_dropped_unless_asked_to_keep_them(tmp_path)
             synth.message(2 * k + 2, t + 60, ME, "giorno"),
         ]
     run, stats = run_prepare(tmp_path / "a", [synth.personal_chat(LORENZO, msgs)])
-    assert len(lines(run)) == 1 and stats["segment"]["duplicates_dropped"] == 4
+    assert len(lines(run)) == 1 and stats.segment.duplicates_dropped == 4
     run, stats = run_prepare(
         tmp_path / "b", [synth.personal_chat(LORENZO, msgs)], filter__drop_duplicates=False
     )
-    assert len(lines(run)) == 5 and stats["segment"]["duplicates_dropped"] == 0
+    assert len(lines(run)) == 5 and stats.segment.duplicates_dropped == 0
 
 
 def test_date_range_keeps_only_messages_inside_it(tmp_path):
@@ -222,7 +223,7 @@ def test_date_range_keeps_only_messages_inside_it(tmp_path):
     kept = [int(s["messages"][-1]["content"].split()[-1]) for s in lines(run)]
     assert kept and all("2024-06-03" <= day(k) <= "2024-06-04" for k in kept)
     assert len(kept) == sum("2024-06-03" <= day(k) <= "2024-06-04" for k in range(10))
-    assert stats["filter"]["messages_removed"]["date_range"] == 2 * (10 - len(kept))
+    assert stats.filter.messages_removed["date_range"] == 2 * (10 - len(kept))
 
 
 def test_redaction_and_pseudonyms(tmp_path):
@@ -262,7 +263,7 @@ def test_long_conversations_are_split_into_windows_under_max_tokens(tmp_path):
         msgs.append(synth.message(k + 1, T0 + k * 600, LORENZO if k % 2 == 0 else ME, f"parola {k} " * 20))
     run, stats = run_prepare(tmp_path, [synth.personal_chat(LORENZO, msgs)], segment__max_tokens=600)
     samples = lines(run)
-    assert len(samples) > 1 and stats["segment"]["conversations_split_into_windows"] == 1
+    assert len(samples) > 1 and stats.segment.conversations_split_into_windows == 1
     for s in samples:
         assert s["messages"][-1]["role"] == "assistant"
         assert sum(len(m["content"].encode()) // 3 + 9 for m in s["messages"]) <= 600
@@ -323,21 +324,24 @@ def test_parallel_workers_write_the_same_files_as_one_process(tmp_path):
     )
     for f in ("train.jsonl", "val.jsonl", "test.jsonl"):
         assert (one / "data" / f).read_bytes() == (two / "data" / f).read_bytes()
-    s1["source"].pop("path"), s2["source"].pop("path")
+    s1.sources["telegram"].paths, s2.sources["telegram"].paths = [], []
     assert s1 == s2
 
 
 def test_chats_are_cut_into_contiguous_chunks_of_about_equal_bytes():
-    assert prepare.chunks([10, 10, 10, 10], 2) == [(0, 2), (2, 4)]
-    assert prepare.chunks([100, 1, 1], 2) == [(0, 1), (1, 3)]
-    assert prepare.chunks([5], 4) == [(0, 1)]
+    from chatlike.data.workers import chunks
+
+    assert chunks([10, 10, 10, 10], 2) == [(0, 2), (2, 4)]
+    assert chunks([100, 1, 1], 2) == [(0, 1), (1, 3)]
+    assert chunks([5], 4) == [(0, 1)]
 
 
 def test_dedupe_keeps_the_first_of_equal_lines():
     from chatlike.data.records import Sample
+    from chatlike.data.samples import dedupe
 
     samples = [Sample(line, 1, "x", start, 2, 1, 1, 1) for start, line in enumerate(b"abacb")]
-    kept = prepare.dedupe(samples)
+    kept = dedupe(samples)
     assert [(s.line, s.start) for s in kept] == [(97, 0), (98, 1), (99, 3)]
 
 
@@ -358,7 +362,7 @@ def test_chats_json_lists_each_chat_with_its_kind_members_and_exact_system_promp
         ("Giulia Russo", "personal_chat", ("Giulia Russo",), 3),
     ]
     assert {c.system for c in index.chats} == {s["messages"][0]["content"] for s in all_samples(run)}
-    assert {c.name: c.samples for c in index.chats} == {k: v["samples"] for k, v in stats["contacts"].items()}
+    assert {c.name: c.samples for c in index.chats} == {k: v.samples for k, v in stats.contacts.items()}
 
 
 # ---- faults while prepare runs: one line, nothing written ------------------------------------

@@ -62,6 +62,47 @@ def test_each_format_is_told_from_its_content_whatever_the_file_is_called(tmp_pa
     assert [c.source for c in sources.chats] == ["telegram", "whatsapp", "discord"]
 
 
+@pytest.mark.parametrize(
+    "stamp",
+    ["[{d:02d}-12-26 14:{m:02d}:09]", "[12/{d:02d}/26 14:{m:02d}]"],
+    ids=["dashes-seconds", "slashes"],
+)
+def test_an_iphone_chat_txt_beginning_with_a_bracket_is_whatsapp_not_json(tmp_path, stamp):
+    """iOS lines open with "[" and may open the file (no notice before them): that first byte is not
+    enough to call the file JSON, whatever its name."""
+    lines = [f"{stamp.format(d=1 + k, m=k)} {('Anna Smith', ME)[k % 2]}: {'ciao' if k % 2 else 'ehi'} {k}"
+             for k in range(24)]  # fmt: skip
+    path = tmp_path / "_chat.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert sniff(path.read_bytes()) == "whatsapp"
+    (chat,) = read_sources(SourceConfig(path=str(path), me=ME)).chats
+    assert (chat.source, chat.name, len(chat.messages)) == ("whatsapp", "Anna Smith", 24)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    path.rename(folder / "notes.json")  # found in a folder, under any name
+    assert [c.source for c in read_sources(SourceConfig(path=str(folder), me=ME)).chats] == ["whatsapp"]
+
+
+@pytest.mark.parametrize("fmt", ["telegram", "discord", "meta"])
+def test_a_json_export_may_begin_with_a_byte_order_mark(tmp_path, fmt):
+    """Editors on Windows (and tools that re-save Meta's or Discord's files) write one: every JSON
+    reader, and detection, take it."""
+    files = exports(tmp_path)
+    if fmt == "meta":
+        files["meta"] = tmp_path / "inbox" / "lorenzo_1" / "message_1.json"
+        files["meta"].parent.mkdir(parents=True)
+        files["meta"].write_bytes(ss.meta_thread(ss.meta_from_lines(talk(12, "Lorenzo", T0, "meta")))[0])
+    path = files[fmt]
+    plain = read_sources(SourceConfig(path=str(path), me=ME)).chats
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert sniff(path.read_bytes()) == fmt
+    for given in ("auto", fmt):
+        marked = read_sources(SourceConfig(path=str(path), me=ME, format=given)).chats
+        assert [(c.source, c.id, c.name, c.type) for c in marked] == [
+            (c.source, c.id, c.name, c.type) for c in plain
+        ]
+
+
 def test_source_format_forces_one_reader(tmp_path):
     wa = exports(tmp_path)["whatsapp"]
     with pytest.raises(ChatlikeError, match="not JSON, so not a DiscordChatExporter JSON export"):
@@ -126,9 +167,11 @@ def test_a_mixed_run_makes_one_dataset_with_three_sources_in_the_report(mixed):
         "discord": (1, 10),
     }
     assert sum(v["samples"] for v in stats["sources"].values()) == stats["samples"]["total"]
-    assert stats["source"]["me_ids"] == sorted(
-        [f"user{synth.ME_ID}", f"whatsapp:{ME}", f"discord:{ss.DISCORD_ME.id}"]
-    )
+    assert [v["me_id"] for v in stats["sources"].values()] == [
+        f"user{synth.ME_ID}",
+        f"whatsapp:{ME}",
+        f"discord:{ss.DISCORD_ME.id}",
+    ]
     report = (run / "report.md").read_text()
     assert "Sources: **telegram**, **whatsapp**, **discord**; me: **Pasquale Esposito**." in report
     table = report.split("## Sources", 1)[1].split("##", 1)[0]
@@ -173,7 +216,7 @@ def test_include_chats_and_the_persona_can_name_a_chats_source(tmp_path):
         filter__include_chats=["whatsapp:Lorenzo", "discord:Marco"],
         persona__system_template="You are {me}, on {source} with {contact}.",
     )
-    assert {k: v["chats_kept"] for k, v in stats["sources"].items()} == {
+    assert {k: v.chats_kept for k, v in stats.sources.items()} == {
         "telegram": 0,
         "whatsapp": 1,
         "discord": 1,
@@ -205,9 +248,13 @@ def test_me_per_format_where_names_differ(tmp_path):
     assert sources.me_ids == {"whatsapp:Pas"}
 
 
-def test_a_single_telegram_export_keeps_the_stats_it_always_had(tmp_path):
-    stats = run_prepare(tmp_path, [exports(tmp_path)["telegram"]])
-    assert "sources" not in stats and list(stats["source"]) == ["path", "shape", "me_id", "me"]
+def test_one_telegram_export_has_the_stats_of_any_run_and_its_report_keeps_its_head(tmp_path):
+    tg = exports(tmp_path)["telegram"]
+    stats = run_prepare(tmp_path, [tg])
+    assert list(stats.sources) == ["telegram"] and stats.sources["telegram"].paths == [str(tg)]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert report.splitlines()[2] == f"Source: `{tg}` (full export); me: **{ME}** (`user{synth.ME_ID}`)."
+    assert "## Sources" not in report
 
 
 def test_the_readme_command_for_one_whatsapp_chat(tmp_path):
@@ -247,4 +294,4 @@ def test_workers_write_the_same_files_for_a_mixed_run_as_one_process(tmp_path):
     for split in ("train", "val", "test"):
         a = (tmp_path / "one" / "run" / "data" / f"{split}.jsonl").read_bytes()
         assert a == (tmp_path / "two" / "run" / "data" / f"{split}.jsonl").read_bytes()
-    assert one["sources"] == two["sources"]
+    assert one.sources == two.sources

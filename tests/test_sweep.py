@@ -4,12 +4,15 @@ import json
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 from conftest import run_cli
 from test_eval import make_results
 from test_report import small_export
 
+from chatlike.data.stats import DatasetStats, FilterStats, Gaps, SampleCounts, SegmentStats, Settings
 from chatlike.eval.results import write_results
+from chatlike.quantiles import Summary
 from chatlike.sweep import BEST, collect, plot, render, summarize, write_summary
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -81,8 +84,23 @@ def test_no_jobs_write_no_summary(tmp_path):
     assert not (tmp_path / "sweep_summary.md").exists()
 
 
-STATS = json.dumps({"samples": {"train": 5, "val": 1, "test": 2, "total": 8}, "segment": {"conversations_kept": 4},
-                    "turns_per_sample": {"p50": 3}, "chars_per_sample": {"p50": 40}, "my_share_of_turns": 0.5})  # fmt: skip
+# a job's data/stats.json, written through its type as prepare writes it
+STATS = msgspec.json.encode(
+    DatasetStats(
+        me="Pasquale",
+        sources={},
+        settings=Settings(60.0, 5.0, 2048, 2),
+        filter=FilterStats(),
+        segment=SegmentStats(conversations=4, conversations_kept=4),
+        gaps=Gaps(),
+        samples=SampleCounts(5, 1, 2, 8),
+        turns_per_sample=Summary(8, p50=3),
+        chars_per_sample=Summary(8, p50=40),
+        approx_tokens_per_sample=Summary(8, p50=20),
+        my_share_of_turns=0.5,
+        contacts={},
+    )
+).decode()
 
 
 def _eval(folder, score=9.0, distance=0.05, regressed=(), tasks=("chatlike_mc",)):

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import synth
 
-from chatlike.data.sources.telegram import SAMPLE_EXPORT
+from chatlike.data.sample import SAMPLE_EXPORT
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from chatlike.data.filters import ChatFilter
 from chatlike.data.records import Chat, Message
 from chatlike.data.segment import segment
 from chatlike.data.sources import read_sources, whatsapp
+from chatlike.data.stats import FilterStats
 from chatlike.errors import ChatlikeError
 
 ME, T0 = ss.ME, ss.T0
@@ -34,11 +35,13 @@ def read(tmp_path, text: str, name: str = "WhatsApp Chat with Lorenzo.txt", **cf
     return chat, sources
 
 
-def kept(chat, sources, **overrides) -> tuple[Chat, ChatFilter]:
+def kept(chat, sources, **overrides) -> tuple[Chat, FilterStats]:
+    """The chat as the filters keep it (its messages as `Message`s), and what they counted."""
     cfg = FilterConfig(**({"min_messages": 0, "min_my_messages": 0, "chat_types": ALL_TYPES} | overrides))
-    chat_filter = ChatFilter(cfg, sources.me_ids, ME, "Deleted Account")
-    out = chat_filter(chat, chat.path)
-    return Chat(out.id, out.name, out.type, [Message._make(m) for m in out.messages], out.source), chat_filter
+    out, counts = ChatFilter(cfg, sources.me_ids, ME, "Deleted Account")(chat)
+    return Chat(
+        out.id, out.name, out.type, [Message._make(m) for m in out.messages], out.source
+    ), counts.filter
 
 
 def lines() -> list:
@@ -67,7 +70,7 @@ def test_every_locale_gives_the_same_messages_times_and_senders(tmp_path, locale
     assert (chat.source, chat.type, chat.name) == ("whatsapp", "personal_chat", "Lorenzo")
     assert sources.me_ids == {f"whatsapp:{ME}"}
     minute = ss.LOCALES[locale].layout == "android"  # Android writes no seconds
-    got = [(m.date_unixtime, m.from_, m.text) for m in chat.messages if m.type == "message" and m.text]
+    got = [(m.time, m.sender, m.text) for m in chat.messages if m.kind == "message" and m.text]
     want = [
         (x.t - x.t % 60 if minute else x.t, x.sender, x.text) for x in lines() if x.kind in ("text", "edited")
     ]
@@ -85,7 +88,7 @@ def test_the_date_order_is_decided_from_the_whole_file_not_line_by_line(tmp_path
     twentieth = "20/06/2024" if order == "dmy" else "06/20/2024"
     text = f"{first} - Lorenzo: ciao\n{first[:10]}, 09:01 - {ME}: ehi\n{twentieth}, 10:00 - Lorenzo: dopo\n"
     chat, _ = read(tmp_path, text)
-    days = [dt.datetime.fromtimestamp(m.date_unixtime, dt.UTC).date().isoformat() for m in chat.messages]
+    days = [dt.datetime.fromtimestamp(m.time, dt.UTC).date().isoformat() for m in chat.messages]
     assert days == ["2024-06-03", "2024-06-03", "2024-06-20"]
 
 
@@ -95,7 +98,7 @@ def test_dates_that_fit_both_orders_are_ordered_by_which_reading_runs_forward(tm
     text = "".join(f"{d}, 09:00 - {who}: m{i}\n" for i, (d, who) in enumerate(
         [("11/02/2024", "Lorenzo"), ("12/02/2024", ME), ("01/03/2024", "Lorenzo"), ("02/03/2024", ME)]))  # fmt: skip
     chat, _ = read(tmp_path, text)
-    assert dt.datetime.fromtimestamp(chat.messages[0].date_unixtime, dt.UTC).date() == dt.date(2024, 2, 11)
+    assert dt.datetime.fromtimestamp(chat.messages[0].time, dt.UTC).date() == dt.date(2024, 2, 11)
 
 
 def test_ambiguous_dates_stop_with_one_line_naming_source_date_order(tmp_path):
@@ -107,8 +110,8 @@ def test_ambiguous_dates_stop_with_one_line_naming_source_date_order(tmp_path):
     assert "\n" not in msg
     day_first, _ = read(tmp_path, text, date_order="dmy")
     month_first, _ = read(tmp_path, text, date_order="mdy")
-    assert day_first.messages[1].date_unixtime == T0
-    assert month_first.messages[1].date_unixtime == T0 - 89 * DAY  # 6 March
+    assert day_first.messages[1].time == T0
+    assert month_first.messages[1].time == T0 - 89 * DAY  # 6 March
 
 
 def test_a_forced_order_that_cannot_be_is_one_line(tmp_path):
@@ -124,7 +127,7 @@ def test_ios_marks_bom_crlf_and_narrow_spaces_never_reach_texts_or_names(tmp_pat
     text = ss.whatsapp_text(lines(), "en_US ios", bom=True, crlf=True)
     assert ss.BOM in text and ss.LRM in text and ss.NNBSP in text and "\r\n" in text
     chat, sources = read(tmp_path, text)
-    strings = [s for m in chat.messages for s in (m.text, m.from_ or "") if isinstance(s, str)]
+    strings = [s for m in chat.messages for s in (m.text, m.sender or "") if isinstance(s, str)]
     assert not any(ch in s for s in strings for ch in (ss.BOM, ss.LRM, ss.NNBSP, "\r"))
     assert chat.name == "Lorenzo" and sources.me_ids == {f"whatsapp:{ME}"}
 
@@ -137,11 +140,11 @@ def test_multi_line_messages_stay_one_message_with_their_blank_lines(tmp_path):
 def test_media_deleted_edited_and_system_lines_are_counted_and_never_text(tmp_path):
     for layout in ("en_GB android", "it ios"):
         chat, sources = read(tmp_path, ss.whatsapp_text(lines(), layout))
-        out, chat_filter = kept(chat, sources)
+        out, counted = kept(chat, sources)
         texts = [m.text for m in out.messages]
         assert "sì ahah" in texts  # the edit marker is gone
         assert not any(w in t for t in texts for w in ("omitted", "deleted", "encrypted", "number", "<"))
-        removed = chat_filter.finish().messages_removed
+        removed = counted.messages_removed
         media = "no_text:media" if layout.endswith("android") else "no_text:photo"
         assert removed == {media: 1, "deleted": 1, "service": 2}  # the encryption notice, the new number
 
@@ -153,7 +156,7 @@ def test_attachment_lines_of_an_export_with_media_drop_the_file_keep_the_caption
         f"21/06/2024, 10:02 - {ME}: bella!\n"
     )
     chat, _ = read(tmp_path, text)
-    assert [(m.text, m.media_type) for m in chat.messages] == [
+    assert [(m.text, m.media) for m in chat.messages] == [
         ("guarda che vista", None),
         ("", "file"),
         ("bella!", None),
@@ -168,7 +171,7 @@ def test_sender_names_lose_the_tilde_and_the_marks_around_phone_numbers(tmp_path
         f"21/06/2024, 10:02 - {ME}: ok\n"
     )
     chat, _ = read(tmp_path, text, name="WhatsApp Chat with Calcetto.txt", me=ME)
-    assert [m.from_ for m in chat.messages if m.type == "message"] == ["Ciro", "+39 333 123 4567", ME]
+    assert [m.sender for m in chat.messages if m.kind == "message"] == ["Ciro", "+39 333 123 4567", ME]
     assert (chat.type, chat.name) == ("private_group", "Calcetto")
 
 
@@ -198,6 +201,54 @@ def test_an_ios_group_is_named_by_the_sender_ios_gives_its_system_lines(tmp_path
     assert (chat.type, chat.name) == ("private_group", "Calcetto del giovedì")
 
 
+# The encryption notice that opens a chat, as each language writes it (docs/export-formats.md)
+NOTICES = {
+    "en": ss.ENCRYPTED,
+    "en-old": "Messages to this group are now secured with end-to-end encryption. Tap for more info.",
+    "it": "I messaggi e le chiamate sono crittografati end-to-end. Nessuno al di fuori di questa chat, "
+    "nemmeno WhatsApp, può leggerne o ascoltarne il contenuto.",
+    "es": "Los mensajes y las llamadas están cifrados de extremo a extremo. Nadie fuera de este chat, ni "
+    "siquiera WhatsApp, puede leerlos ni escucharlos.",
+    "de": "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt. Niemand außerhalb dieses Chats kann sie "
+    "lesen oder anhören, nicht einmal WhatsApp.",
+    "fr": "Les messages et les appels sont chiffrés de bout en bout. Aucun tiers, pas même WhatsApp, ne peut "
+    "les lire ou les écouter.",
+    "pt": "As mensagens e as chamadas são protegidas com a criptografia de ponta a ponta e ficam somente "
+    "entre você e os participantes desta conversa.",
+    "ru": "Сообщения и звонки защищены сквозным шифрованием. Никто за пределами этого чата, даже WhatsApp, "
+    "не может прочитать или прослушать их.",
+    "nl": "Berichten en oproepen worden end-to-end versleuteld. Niemand buiten deze chat, zelfs WhatsApp "
+    "niet, kan ze lezen of beluisteren.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(NOTICES))
+def test_a_notice_sent_as_the_group_is_no_member_of_it(tmp_path, lang):
+    """Some phones write the group's notices as if the group sent them
+    (`03.12.2026, 14:05 - Weekend plans: Messages and calls are end-to-end encrypted. ...`): they are
+    told by their text, so the group is named after that sender and never becomes a member."""
+    loc = ss.Locale("android", "dmy", sep=".")
+    first = GROUP[0].t - 600
+    notices = [f"{ss.stamp(first, loc)} - Weekend plans: {NOTICES[lang]}",
+               f"{ss.stamp(first + 60, loc)} - Weekend plans: Marco added Lorenzo"]  # fmt: skip
+    text = "\n".join(notices) + "\n" + ss.whatsapp_text(GROUP, loc, notice=False)
+    chat, sources = read(tmp_path, text, name="chat.txt", me=ME)
+    assert (chat.type, chat.name) == ("private_group", "Weekend plans")
+    assert [m.kind for m in chat.messages[:2]] == ["service", "service"]
+    assert {m.sender for m in chat.messages if m.kind == "message"} == {"Marco", "Lorenzo", ME}
+
+
+def test_a_notice_is_told_by_its_text_whoever_the_line_says_sent_it(tmp_path):
+    """In a one-to-one chat the notice may show the contact as its sender: still a notice, and the
+    contact's own messages stay theirs."""
+    loc = ss.LOCALES["en_GB android"]
+    head = f"{ss.stamp(T0 - 600, loc)} - Lorenzo: {NOTICES['it']}\n"
+    chat, sources = read(tmp_path, head + ss.whatsapp_text(lines(), loc, notice=False), name="chat.txt")
+    assert (chat.type, chat.name, sources.me_ids) == ("personal_chat", "Lorenzo", {f"whatsapp:{ME}"})
+    assert chat.messages[0].kind == "service"
+    assert not any("crittografati" in m.text for m in chat.messages)
+
+
 def test_a_group_of_two_writers_is_still_a_group(tmp_path):
     two = [GROUP[0], GROUP[2]]
     for layout in ("en_GB android", "it ios"):
@@ -223,9 +274,7 @@ def test_a_zip_holding_the_chat_reads_as_its_txt(tmp_path):
     zipped = tmp_path / "z" / "WhatsApp Chat - Lorenzo.zip"
     zipped.write_bytes(ss.whatsapp_zip(text, media=True))
     (chat,) = read_sources(SourceConfig(path=str(zipped))).chats
-    assert [(m.date_unixtime, m.text) for m in chat.messages] == [
-        (m.date_unixtime, m.text) for m in plain.messages
-    ]
+    assert [(m.time, m.text) for m in chat.messages] == [(m.time, m.text) for m in plain.messages]
     assert chat.name == "Lorenzo"
 
 
@@ -295,8 +344,8 @@ IOS_IT = (
 
 def test_a_hand_written_android_us_export(tmp_path):
     chat, sources = read(tmp_path, ANDROID_US)
-    got = [(m.type, dt.datetime.fromtimestamp(m.date_unixtime, dt.UTC).strftime("%m-%d %H:%M"), m.from_, m.text,
-            m.media_type) for m in chat.messages]  # fmt: skip
+    got = [(m.kind, dt.datetime.fromtimestamp(m.time, dt.UTC).strftime("%m-%d %H:%M"), m.sender, m.text,
+            m.media) for m in chat.messages]  # fmt: skip
     assert got == [
         ("service", "06-20 21:14", None, "", None),
         ("message", "06-20 21:14", "Lorenzo", "hey are you coming tonight?", None),
@@ -311,7 +360,7 @@ def test_a_hand_written_android_us_export(tmp_path):
 
 def test_a_hand_written_ios_italian_export(tmp_path):
     chat, sources = read(tmp_path, IOS_IT, name="_chat.txt")
-    got = [(m.type, m.date_unixtime % DAY, m.from_, m.text, m.media_type) for m in chat.messages]
+    got = [(m.kind, m.time % DAY, m.sender, m.text, m.media) for m in chat.messages]
     assert got == [
         ("service", 76445, None, "", None),
         ("message", 76447, "Lorenzo", "ci sei stasera?", None),

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Iterable
 
 import msgspec
 
+from chatlike.data.records import ChatHead
+from chatlike.data.stats import SplitCounts
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_bytes
 
@@ -85,6 +88,17 @@ class ChatIndex(msgspec.Struct, frozen=True):
         """Each chat's training system prompt, by its shortest name (refs): what a client sends."""
         refs = self.refs()
         return {refs[c.key]: c.system for c in self.chats}
+
+
+def chat_index(me: str, heads: Iterable[ChatHead], counts: dict[int, SplitCounts]) -> ChatIndex:
+    """The chats that kept samples, with their counts; most conversations first."""
+    listed = [
+        ChatInfo(h.name, h.kind, h.members, h.system, h.id, n.conversations, n.samples, h.source)
+        for h in heads
+        if (n := counts.get(h.id)) is not None
+    ]
+    listed.sort(key=lambda c: (-c.conversations, -c.samples, c.name))
+    return ChatIndex(me, tuple(listed))
 
 
 def write_chats(path: Path, index: ChatIndex) -> None:

@@ -1,102 +1,53 @@
-"""chatlike's plots with matplotlib: the dataset report's five (RUN/plots/*.png, from stats.json), and
-the style and PNG bytes that every chatlike plot (the sweep's and eval's too) is saved with.
+"""The dataset report's five plots (RUN/plots/*.png) from the dataset's stats, in chatlike's one plot
+style (chatlike.plotstyle).
 
-Imported only when plots are drawn: importing matplotlib takes about half a second. No pyplot:
-Figures drawn by the Agg canvas, no global state. The report's plots are laid out in px from the top
-left (long names, legends and turned labels measured first), not by a layout engine: constrained
-layout added half again to the drawing time.
+Imported only when plots are drawn: importing matplotlib takes about half a second. The plots are
+laid out in px from the top left (long names, legends and turned labels measured first), not by a
+layout engine: constrained layout doubles the time each figure takes to draw, and prepare draws five.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
-import warnings
 from itertools import accumulate
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import NamedTuple
 
-import matplotlib
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator, PercentFormatter
 
-from chatlike.data.report import (
-    GAP_COLOR,
-    MAX_CONTACTS_PLOTTED,
-    ME_COLOR,
-    PLOTS,
-    SPLIT_COLORS,
-    THEM_COLOR,
-    WINDOW_COLOR,
-    minutes_label,
-    pct,
-    share_of_gaps_longer,
-)
+from chatlike import plotstyle
+from chatlike.data.report import PLOTS, minutes_label, pct
+from chatlike.data.stats import DatasetStats, SplitCounts
+from chatlike.errors import ChatlikeError
 from chatlike.files import write_bytes
-
-DPI = 100
-FONT = "DejaVu Sans"  # bundled with matplotlib: the same glyphs on every machine
-STYLE = {
-    "font.family": FONT,
-    "font.size": 9,
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "path.simplify": False,
-    "text.parse_math": False,  # a "$" in a name is a dollar sign, not the start of a formula
-}
+from chatlike.plotstyle import (
+    BAR_COLOR,
+    DPI,
+    FILTER_COLOR,
+    FONT,
+    GAP_COLOR,
+    LABEL,
+    ME_COLOR,
+    MUTED,
+    SMALL,
+    SPLIT_COLORS,
+    TEXT,
+    THEM_COLOR,
+    TITLE,
+    WINDOW_COLOR,
+    png_bytes,
+    style,
+)
 
 WIDTH = 800  # px
-BAR_COLOR, FILTER_COLOR = "#8da0cb", "#c44e52"
-TEXT, MUTED, SPINE, GRID = "#222222", "#555555", "#333333", "#e3e3e3"
-TITLE, LABEL, SMALL = 10.8, 9, 8  # font sizes in pt (at 100 dpi a pt is 1.39 px)
 NAME_WIDTH = 190  # px of a contact or rule name before it is cut with "…"
 ROW = 32  # px per bar row
-LOOK = {  # the report's plots, on top of STYLE
-    "text.color": TEXT,
-    "axes.labelcolor": TEXT,
-    "axes.edgecolor": SPINE,
-    "axes.titlesize": LABEL,
-    "axes.titleweight": "bold",
-    "axes.axisbelow": True,
-    "xtick.color": SPINE,
-    "ytick.color": SPINE,
-    "xtick.labelcolor": TEXT,
-    "ytick.labelcolor": TEXT,
-    "grid.color": GRID,
-    "grid.linewidth": 1,
-    "legend.fontsize": SMALL,
-    "legend.frameon": False,
-}
-
-
-# ---- every chatlike plot ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def style(overrides: dict[str, Any] | None = None) -> Iterator[None]:
-    """Matplotlib's own defaults with STYLE and `overrides`, whatever the user's matplotlibrc says, so
-    the same data give the same PNG bytes. Figures are made and saved inside it."""
-    with matplotlib.rc_context(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a glyph missing from the font (CJK, emoji names) is no error
-        matplotlib.rcdefaults()
-        matplotlib.rcParams.update(STYLE | (overrides or {}))
-        yield
-
-
-def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG, drawn by Agg at DPI, without the "Software: Matplotlib x.y" stamp: the same
-    figure gives the same bytes."""
-    FigureCanvasAgg(fig)  # Agg whatever backend matplotlib would pick: no display needed
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return buf.getvalue()
+MAX_CONTACTS_PLOTTED = 25
 
 
 # ---- text and layout -------------------------------------------------------------------------
@@ -158,8 +109,8 @@ def ticks(top: float, integer: bool = True, most: int = 8) -> list[float]:
 
 
 def figure(width: float, height: float, title: str) -> Figure:
-    """A white figure of width x height px with its title on top."""
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    """A figure of width x height px with its title on top, its axes placed by `axes`."""
+    fig = plotstyle.figure(width, height, layout=None)
     fig.text(0.5, 1 - 8 / height, title, ha="center", va="top", fontsize=TITLE, fontweight="bold")
     return fig
 
@@ -211,22 +162,21 @@ class Threshold(NamedTuple):
     dashed: bool
 
 
-def thresholds(stats: dict[str, Any]) -> list[Threshold]:
+def thresholds(stats: DatasetStats) -> list[Threshold]:
     """The two segment thresholds, each with the share of gaps it cuts."""
-    gaps, settings = stats["gaps"], stats["settings"]
-    window, gap = settings["turn_window_minutes"], settings["gap_minutes"]
+    gaps, window, gap = stats.gaps, stats.settings.turn_window_minutes, stats.settings.gap_minutes
     return [
         Threshold(
             window,
             f"turn_window_minutes = {window:g}: one sender's messages closer than this form one turn "
-            f"({pct(1 - share_of_gaps_longer(gaps, window))} of gaps shorter)",
+            f"({pct(1 - gaps.share_longer(window))} of gaps shorter)",
             WINDOW_COLOR,
             dashed=True,
         ),
         Threshold(
             gap,
             f"gap_minutes = {gap:g}: a longer silence starts a new conversation "
-            f"({pct(share_of_gaps_longer(gaps, gap))} of gaps longer)",
+            f"({pct(gaps.share_longer(gap))} of gaps longer)",
             GAP_COLOR,
             dashed=False,
         ),
@@ -236,8 +186,8 @@ def thresholds(stats: dict[str, Any]) -> list[Threshold]:
 GAP_HEIGHT, LEGEND_LINE = 480, 19  # px: the image, a line of its legend
 
 
-def plot_gaps(stats: dict[str, Any]) -> Figure:
-    edges, counts = list(stats["gaps"]["edges_minutes"]) or [0], list(stats["gaps"]["counts"])
+def plot_gaps(stats: DatasetStats) -> Figure:
+    edges, counts = list(stats.gaps.edges_minutes) or [0], list(stats.gaps.counts)
     total = sum(counts)
     # a log axis has no 0: the first bin (shorter than edges[1]) is drawn from half of edges[1],
     # the last one (longer than edges[-1]) up to twice edges[-1]
@@ -314,22 +264,21 @@ def plot_gaps(stats: dict[str, Any]) -> Figure:
 _PERCENTILES = ("min", "p50", "mean", "p90", "p99", "max")
 
 
-def plot_lengths(stats: dict[str, Any]) -> Figure:
+def plot_lengths(stats: DatasetStats) -> Figure:
     panels = (
-        ("turns", "turns_per_sample"),
-        ("characters", "chars_per_sample"),
-        ("approx. tokens", "approx_tokens_per_sample"),
+        ("turns", stats.turns_per_sample, None),
+        ("characters", stats.chars_per_sample, None),
+        ("approx. tokens", stats.approx_tokens_per_sample, stats.settings.max_tokens),
     )
     width, height = 900, 320
-    count = stats.get("turns_per_sample", {}).get("count", 0)
-    fig = figure(width, height, f"Per sample: percentiles across the {count:,} samples")
+    fig = figure(
+        width, height, f"Per sample: percentiles across the {stats.turns_per_sample.count:,} samples"
+    )
     panel_width = width / len(panels)
-    for i, (title, key) in enumerate(panels):
-        summary = stats.get(key, {})
-        names = [k for k in _PERCENTILES if k in summary]
-        values = [summary[k] for k in names]
+    for i, (title, summary, limit) in enumerate(panels):
+        names = [k for k in _PERCENTILES if getattr(summary, k) is not None]
+        values = [getattr(summary, k) for k in names]
         top = max(values + [0]) * 1.15 or 1
-        limit = stats["settings"]["max_tokens"] if key == "approx_tokens_per_sample" else None
         if limit:
             top = max(top, limit * 1.12)
         y_ticks = ticks(top, integer=all(float(v).is_integer() for v in values), most=6)
@@ -371,24 +320,23 @@ def plot_lengths(stats: dict[str, Any]) -> Figure:
 # ---- bars per contact ------------------------------------------------------------------------
 
 
-def contact_rows(stats: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
+def contact_rows(stats: DatasetStats) -> list[tuple[str, SplitCounts]]:
     """A row per contact, in stats.json's order (the most samples first), the ones after the first
     MAX_CONTACTS_PLOTTED summed up in one."""
-    contacts = list(stats["contacts"].items())
+    contacts = list(stats.contacts.items())
     shown, rest = contacts[:MAX_CONTACTS_PLOTTED], contacts[MAX_CONTACTS_PLOTTED:]
     if rest:
-        summed = {k: sum(v[k] for _, v in rest) for k in ("conversations", *SPLIT_COLORS)}
-        shown.append((f"{len(rest):,} more contacts", summed))
+        shown.append((f"{len(rest):,} more contacts", sum((v for _, v in rest), SplitCounts())))
     return shown
 
 
-def _names(rows: list[tuple[str, Any]]) -> tuple[list[str], float]:
+def _names(rows: list[tuple[str, object]]) -> tuple[list[str], float]:
     """The row names cut to NAME_WIDTH, and the px left of the plot area that they take."""
     names = [one_line(name, LABEL, NAME_WIDTH) for name, _ in rows]
     return names, max([text_width(n, LABEL) for n in names] + [0]) + 18
 
 
-def plot_contacts(stats: dict[str, Any]) -> Figure:
+def plot_contacts(stats: DatasetStats) -> Figure:
     shown = contact_rows(stats)
     height = 120 + ROW * max(len(shown), 1)
     fig = figure(WIDTH, height, "Conversations and samples per contact")
@@ -401,10 +349,10 @@ def plot_contacts(stats: dict[str, Any]) -> Figure:
     ax = axes(fig, left, 40, WIDTH - 20, height - 80)
     totals = [0] * len(shown)
     for split, color in SPLIT_COLORS.items():
-        values = [v[split] for _, v in shown]
+        values = [getattr(v, split) for _, v in shown]
         bars = ax.barh(range(len(shown)), values, left=totals, height=0.8, color=color)
         totals = [a + b for a, b in zip(totals, values)]
-    labels = [f"{v['conversations']:,} conv." for _, v in shown]
+    labels = [f"{v.conversations:,} conv." for _, v in shown]
     ax.bar_label(bars, labels, fontsize=SMALL, padding=3)  # at the end of the last split's bars
     names_left(ax, names)
     top = beyond_bars(ax, max(totals), labels)
@@ -417,13 +365,8 @@ def plot_contacts(stats: dict[str, Any]) -> Figure:
     return fig
 
 
-def plot_my_share(stats: dict[str, Any]) -> Figure:
-    # per contact when stats.json holds it, else the whole dataset only
-    rows = [("all samples", stats["my_share_of_turns"])] + [
-        (name, v["my_share_of_turns"])
-        for name, v in list(stats["contacts"].items())[:MAX_CONTACTS_PLOTTED]
-        if "my_share_of_turns" in v
-    ]
+def plot_my_share(stats: DatasetStats) -> Figure:
+    rows = [("all samples", stats.my_share_of_turns)]
     height = 102 + ROW * len(rows)
     fig = figure(WIDTH, height, "My share of turns")
     names, left = _names(rows)
@@ -443,7 +386,7 @@ def plot_my_share(stats: dict[str, Any]) -> Figure:
     ax.set_xlim(0, 1)
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    me = one_line(stats["source"]["me"], SMALL, 300)
+    me = one_line(stats.me, SMALL, 300)
     legend_below(fig, [(ME_COLOR, f"mine ({me}, assistant)"), (THEM_COLOR, "theirs (user)")], 8)
     return fig
 
@@ -451,17 +394,17 @@ def plot_my_share(stats: dict[str, Any]) -> Figure:
 # ---- filters ---------------------------------------------------------------------------------
 
 
-def plot_filters(stats: dict[str, Any]) -> Figure:
-    f, seg = stats["filter"], stats["segment"]
-    conversations = dict(seg["conversations_dropped"])
-    if seg.get("duplicates_dropped"):
-        conversations["duplicate samples"] = seg["duplicates_dropped"]
+def plot_filters(stats: DatasetStats) -> Figure:
+    f, seg = stats.filter, stats.segment
+    conversations = dict(seg.conversations_dropped)
+    if seg.duplicates_dropped:
+        conversations["duplicate samples"] = seg.duplicates_dropped
     panels = (
-        (f"messages removed (kept {f['messages_kept']:,} of {f['messages_seen']:,})", f["messages_removed"]),
-        (f"chats removed (kept {f['chats_kept']:,} of {f['chats_seen']:,})", f["chats_removed"]),
+        (f"messages removed (kept {f.messages_kept:,} of {f.messages_seen:,})", f.messages_removed),
+        (f"chats removed (kept {f.chats_kept:,} of {f.chats_seen:,})", f.chats_removed),
         (
-            f"conversations and samples dropped (conversations kept {seg['conversations_kept']:,} of "
-            f"{seg['conversations']:,})",
+            f"conversations and samples dropped (conversations kept {seg.conversations_kept:,} of "
+            f"{seg.conversations:,})",
             conversations,
         ),
     )
@@ -496,14 +439,19 @@ def plot_filters(stats: dict[str, Any]) -> Figure:
 # ---- files -----------------------------------------------------------------------------------
 
 
-def write_plots(run_dir: Path, stats: dict[str, Any]) -> None:
-    """RUN/plots/*.png from the stats."""
-    with style(LOOK):
-        for name, plot in (
-            ("gaps", plot_gaps),
-            ("lengths", plot_lengths),
-            ("contacts", plot_contacts),
-            ("my_share", plot_my_share),
-            ("filters", plot_filters),
-        ):
-            write_bytes(run_dir / PLOTS[name], png_bytes(plot(stats)))
+def write_plots(run_dir: Path, stats: DatasetStats) -> None:
+    """RUN/plots/*.png from the stats; a failure is one line naming the folder."""
+    try:
+        with style():
+            for name, plot in (
+                ("gaps", plot_gaps),
+                ("lengths", plot_lengths),
+                ("contacts", plot_contacts),
+                ("my_share", plot_my_share),
+                ("filters", plot_filters),
+            ):
+                write_bytes(run_dir / PLOTS[name], png_bytes(plot(stats)))
+    except Exception as exc:  # matplotlib's or the file system's
+        raise ChatlikeError(
+            f"drawing the report plots into {run_dir / 'plots'} failed: {type(exc).__name__}: {exc}"
+        ) from None

@@ -1,4 +1,5 @@
-"""The records the data stages pass along: SourceChat -> Message -> Turn -> Conversation -> Sample."""
+"""The records the data stages pass along: SourceChat (SourceMessage) -> Chat (Message) -> Turn ->
+Conversation -> Sample, and ChatHead (a chat that gave samples)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,48 @@ from typing import Any, NamedTuple, Optional
 import msgspec
 
 
+class SourceMessage(msgspec.Struct, gc=False):
+    """One message as every reader gives it, whatever the messenger: what the filters need to keep it
+    or to say why not. Sender ids are namespaced per source: user123 (Telegram), whatsapp:NAME,
+    discord:ID, instagram:NAME, messenger:NAME."""
+
+    time: int  # epoch seconds (0: none given, as Telegram gives none for what it cannot export)
+    # message: someone wrote it (text, or media without text); else what the filters count it as:
+    # service, deleted, unsupported, bot, unsent, reaction, ...
+    kind: str = "message"
+    sender_id: str = ""
+    sender: Optional[str] = None  # None: a deleted account
+    text: str = ""  # the visible text
+    media: Optional[str] = None  # what a message without text carried: photo, sticker, ... (no_text:KIND)
+    emoji: Optional[str] = None  # a sticker's emoji (filter.stickers_as_emoji)
+    forwarded: bool = False
+    via_bot: bool = False
+
+
 class SourceChat(msgspec.Struct, gc=False):
     """One chat as a reader gives it (chatlike.data.sources), before the filters: its head, and its
-    messages as the filter takes them, `RawMessage`s (chatlike.data.sources.telegram). A Telegram
-    chat's are still an undecoded `msgspec.Raw` slice of the file, decoded only if the filters
-    select the chat; the other readers give the list."""
+    messages (`SourceMessage`s). A Telegram chat's are still an undecoded `msgspec.Raw` slice of the
+    file, decoded only if the filters select the chat (chatlike.data.sources.messages_of); the other
+    readers give the list."""
 
     id: int  # unique in a run: the export's own id (Telegram, Discord), else a stable hash
     name: Optional[str]  # None: a deleted account (Telegram)
     type: Optional[str]  # Telegram's chat types: personal_chat, private_group, public_supergroup, ...
-    messages: Any  # msgspec.Raw | list[RawMessage]
+    messages: Any  # msgspec.Raw | list[SourceMessage]
     source: str = "telegram"  # telegram | whatsapp | discord | instagram | messenger | meta
     path: str = ""  # the file it was read from, for errors
     peer: str = ""  # a personal chat's other sender id: its pseudonym names the chat
     size: int = 0  # bytes of the file it takes: workers get runs of chats of about equal size
+
+
+class Source(msgspec.Struct):
+    """One messenger of a run (its chats carry its label): its files, and who I am there."""
+
+    format: str  # telegram | whatsapp | discord | meta
+    paths: list[str]
+    shape: str  # Telegram's "full"/"single"; WhatsApp's "android"/"ios"; Discord's "dm", "server", ...
+    me_id: str
+    me_name: str
 
 
 class ReadChat(NamedTuple):
@@ -104,3 +133,15 @@ class Sample(msgspec.Struct, frozen=True, gc=False):
     mine: int  # my turns
     chars: int  # in the turns, system prompt excluded
     tokens: int  # approximate, whole sample
+
+
+class ChatHead(msgspec.Struct, frozen=True):
+    """A chat that gave samples, as its samples were made: what data/chats.json lists of it besides
+    its counts (known once the samples are de-duplicated and split)."""
+
+    id: int
+    name: str
+    kind: str
+    members: tuple[str, ...]
+    system: str
+    source: str

@@ -4,9 +4,11 @@ silences longer than the gap) -> training windows that fit the token budget and 
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Optional
 
 from chatlike.data.records import Chat, Conversation, Turn
+from chatlike.errors import ChatlikeError
 
 TokenCounter = Callable[[str], int]
 
@@ -15,6 +17,25 @@ def approx_tokens(text: str) -> int:
     """A conservative token count without a tokenizer: Llama 3's BPE averages about 4 bytes of
     UTF-8 per token in English and about 3 in Italian or Russian; count 1 per 3 bytes."""
     return (len(text) if text.isascii() else len(text.encode("utf-8"))) // 3 + 1
+
+
+def token_counter(tokenizer: Optional[str]) -> TokenCounter:
+    """Exact counts from a local tokenizer (segment.tokenizer: tokenizer.json or a folder holding it),
+    else approximate."""
+    if not tokenizer:
+        return approx_tokens
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise ChatlikeError(
+            "segment.tokenizer needs the `tokenizers` package (pip install 'chatlike[train]')"
+        ) from None
+    path = Path(tokenizer).expanduser()
+    file = path / "tokenizer.json" if path.is_dir() else path
+    if not file.is_file():
+        raise ChatlikeError(f"segment.tokenizer: {file} not found (give a local tokenizer.json)")
+    tok = Tokenizer.from_file(str(file))
+    return lambda text: len(tok.encode(text, add_special_tokens=False).ids)
 
 
 TURN_OVERHEAD_TOKENS = 8  # a turn's header and end-of-turn tokens in the llama3 template

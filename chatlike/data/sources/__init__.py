@@ -1,10 +1,13 @@
 """Reading the exports: `source.path` and `source.paths` (files or folders), each file's format told
-from its content (or forced by `source.format`), into the chats the filters take (`SourceChat`).
+from its content (or forced by `source.format`), into the chats the filters take (`SourceChat`, of
+`SourceMessage`s: one neutral record whatever the messenger).
 
 One module per messenger, each answering to its section of docs/export-formats.md: telegram
-(Telegram Desktop's result.json), whatsapp (the Export chat .txt or .zip), discord
-(DiscordChatExporter's JSON), meta (Instagram's and Messenger's message_N.json). Who "me" is:
-chatlike.data.me, per messenger (`source.me`, `source.me_<format>`).
+(Telegram Desktop's result.json; who "me" is there), whatsapp (the Export chat .txt or .zip),
+discord (DiscordChatExporter's JSON), meta (Instagram's and Messenger's message_N.json); beside them
+jsonfile (decoding a JSON export, or one line on what is wrong with it) and snapshot (a file read
+once, and whether it changed since). Who "me" is in the messengers without account data:
+chatlike.data.me (`source.me`, `source.me_<format>`).
 """
 
 from __future__ import annotations
@@ -18,27 +21,19 @@ import msgspec
 
 from chatlike.config import SourceConfig
 from chatlike.data import me
-from chatlike.data.records import ReadChat, SourceChat
-from chatlike.data.sources import discord, meta, telegram, whatsapp
-from chatlike.data.sources.telegram import SAMPLE_EXPORT, Snapshot
+from chatlike.data.records import ReadChat, Source, SourceChat, SourceMessage
+from chatlike.data.sample import SAMPLE_EXPORT
+from chatlike.data.sources import discord, jsonfile, meta, telegram, whatsapp
+from chatlike.data.sources.snapshot import Snapshot, check_unchanged
 from chatlike.errors import ChatlikeError
 
 FORMATS = ("telegram", "whatsapp", "discord", "meta")
 _SUFFIXES = (".json", ".txt", ".zip")  # what a folder is searched for
-_TELEGRAM_FULL = {b"about", b"personal_information", b"profile_pictures", b"stories", b"contacts",
-                  b"frequent_contacts", b"sessions", b"web_sessions", b"other_data", b"chats", b"left_chats"}  # fmt: skip
-_FIRST_KEY = re.compile(rb'[{\[]\s*"([A-Za-z_]+)"')
+_JSON_READERS = (("discord", discord), ("meta", meta), ("telegram", telegram))  # in the order they are asked
+_JSON_OR_HTML = re.compile(
+    rb'[{<]|\[\s*[\[{"\]]'
+)  # an object, markup, or an array of arrays, objects, strings
 _META_FILE = re.compile(r"message_\d+\.json")
-
-
-class Source(msgspec.Struct):
-    """One messenger of the run (its chats carry its label), as stats.json's `sources` lists it."""
-
-    format: str  # telegram | whatsapp | discord | meta
-    paths: list[str]
-    shape: str  # Telegram's "full"/"single"; WhatsApp's "android"/"ios"; Discord's "dm", "server", ...
-    me_id: str
-    me_name: str
 
 
 class Sources(msgspec.Struct):
@@ -64,30 +59,28 @@ class Sources(msgspec.Struct):
         first, *rest = self.paths
         return f"{first} (and {len(rest)} more)" if rest else first
 
-    @property
-    def single_telegram(self) -> bool:
-        """One Telegram export, as chatlike read before it read other messengers: its stats keep
-        their shape."""
-        return list(self.sources) == ["telegram"] and len(self.sources["telegram"].paths) == 1
+    def check_unchanged(self) -> None:
+        """Fail (one line) when a file read is no longer the version that was read: the outputs
+        would describe a file that is not there any more."""
+        for path, version in self.files:
+            check_unchanged(path, version)
+
+
+def messages_of(chat: SourceChat) -> list[SourceMessage]:
+    """A chat's messages: Telegram's are decoded only now, once the filters have chosen the chat."""
+    return chat.messages if type(chat.messages) is list else telegram.read_messages(chat)
 
 
 def sniff(head: bytes) -> Optional[str]:
-    """The format of a file from its first bytes, or None when they are no export chatlike reads."""
-    h = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    """The format of a file from its first bytes (up to 64 KB), or None when they are no export
+    chatlike reads: a zip, else the first key of a JSON object and what follows it, else WhatsApp's
+    message lines (an iPhone's open with "[", as a JSON array would: one byte tells nothing)."""
+    h = head.removeprefix(jsonfile.BOM).lstrip()
     if h[:4] == b"PK\x03\x04":
         return "whatsapp"  # a zip: WhatsApp shares a chat in one
-    if h[:1] in (b"{", b"["):
-        first = _FIRST_KEY.match(h)
-        key = first.group(1) if first else b""
-        if key == b"guild" or (b'"guild"' in h and b'"channel"' in h):
-            return "discord"
-        if b'"participants"' in h and (b'"sender_name"' in h or b'"thread_path"' in h or b'"title"' in h):
-            return "meta"
-        if key in _TELEGRAM_FULL or (key in (b"name", b"type", b"id") and b'"messages"' in h):
-            return "telegram"
-        return None
-    if h[:1] == b"<" or not h:
-        return None
+    key = jsonfile.first_key(h)
+    if key is not None:
+        return next((fmt for fmt, reader in _JSON_READERS if reader.looks_like(key, h)), None)
     return "whatsapp" if whatsapp.looks_like(h.decode("utf-8", "replace")) else None
 
 
@@ -100,15 +93,16 @@ def _head(path: Path) -> bytes:
 
 
 def _format_of(path: Path) -> str:
-    """A file named on its own: its format, or the reader that says best what is wrong with it."""
+    """A file named on its own: its format, or the reader that says best what is wrong with it
+    (Telegram's for JSON and HTML, WhatsApp's for text)."""
     head = _head(path)
     found = sniff(head)
     if found:
         return found
-    h = head.lstrip()
+    h = head.removeprefix(jsonfile.BOM).lstrip()
     if not h:  # nothing to tell it by but its name
         return "whatsapp" if path.suffix.lower() in (".txt", ".zip") else "telegram"
-    return "telegram" if h[:1] in b"{[<" else "whatsapp"
+    return "telegram" if _JSON_OR_HTML.match(h) else "whatsapp"
 
 
 def _folder(folder: Path, fmt: str) -> list[tuple[Path, str]]:

@@ -15,9 +15,9 @@ from typing import Optional, Union
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from chatlike.data.records import ReadChat, SourceChat
+from chatlike.data.records import ReadChat, SourceChat, SourceMessage
 from chatlike.data.sources import jsonfile
-from chatlike.data.sources.telegram import RawMessage, read_file
+from chatlike.data.sources.snapshot import read_file
 from chatlike.errors import ChatlikeError
 
 SOURCE = "discord"
@@ -78,6 +78,11 @@ class _Root(msgspec.Struct):
 _ROOT = msgspec.json.Decoder(_Root)
 
 
+def looks_like(key: bytes, head: bytes) -> bool:
+    """Whether a JSON file is a DiscordChatExporter export, from its first key and head."""
+    return key == b"guild" or (b'"guild"' in head and b'"channel"' in head)
+
+
 def read_channel(path: Path) -> ReadChat:
     """The channel of one export file."""
     data, version = read_file(path)
@@ -97,22 +102,22 @@ def read_channel(path: Path) -> ReadChat:
                 f"{path}: message {m.id}: {m.timestamp!r} is not a timestamp; {AGAIN}"
             ) from None
         if m.type not in TEXT_TYPES:
-            keep(RawMessage(type="service", date_unixtime=t))
+            keep(SourceMessage(t, "service"))
             continue
         if a.isBot:
-            keep(RawMessage(type="bot", date_unixtime=t))
+            keep(SourceMessage(t, "bot"))
             continue
         sender_id, name = f"{SOURCE}:{a.id}", a.nickname or a.name
         senders.setdefault(sender_id, name)
         usernames.setdefault(a.name, sender_id)
         keep(
-            RawMessage(
-                date_unixtime=t,
-                from_=name,
-                from_id=sender_id,
+            SourceMessage(
+                t,
+                sender_id=sender_id,
+                sender=name,
                 text=m.content,
-                media_type=None if m.content else _media(m),
-                forwarded_from="" if m.forwardedMessage is not UNSET else UNSET,
+                media=None if m.content else _media(m),
+                forwarded=m.forwardedMessage is not UNSET,
             )
         )
     kind = KINDS.get(channel.type, "public_supergroup")

@@ -18,9 +18,9 @@ from typing import Optional, Union
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from chatlike.data.records import ReadChat, SourceChat
+from chatlike.data.records import ReadChat, SourceChat, SourceMessage
 from chatlike.data.sources import jsonfile
-from chatlike.data.sources.telegram import RawMessage, read_file
+from chatlike.data.sources.snapshot import read_file
 from chatlike.errors import ChatlikeError
 
 AGAIN = "download your information again from Meta's Accounts Center (Format: JSON)"
@@ -75,6 +75,14 @@ def fix_text(text: str) -> str:
         return text
 
 
+def looks_like(key: bytes, head: bytes) -> bool:
+    """Whether a JSON file is one of Meta's message_N.json, from its head: participants, and a
+    message's sender, the thread's path or its title."""
+    return b'"participants"' in head and any(
+        k in head for k in (b'"sender_name"', b'"thread_path"', b'"title"')
+    )
+
+
 def read_thread(paths: list[Path], label: str) -> ReadChat:
     """One conversation from all its message_N.json files; `label` is "instagram" or "messenger"."""
     files, threads = [], []
@@ -106,13 +114,13 @@ def read_thread(paths: list[Path], label: str) -> ReadChat:
     return ReadChat(chat, senders, others, "json", files)
 
 
-def _message(m: _Message, label: str, senders: dict[str, str]) -> RawMessage:
+def _message(m: _Message, label: str, senders: dict[str, str]) -> SourceMessage:
     """One message as the filter takes it; what is not text gets a type or media kind it counts."""
     t = m.timestamp_ms // 1000
     if m.is_unsent:
-        return RawMessage(type="unsent", date_unixtime=t)
+        return SourceMessage(t, "unsent")
     if m.type in SERVICE_TYPES or m.call_duration is not UNSET:
-        return RawMessage(type="service", date_unixtime=t)
+        return SourceMessage(t, "service")
     name = fix_text(m.sender_name)
     sender_id = f"{label}:{name}"
     senders.setdefault(sender_id, name)
@@ -122,8 +130,8 @@ def _message(m: _Message, label: str, senders: dict[str, str]) -> RawMessage:
         text, media = "", "share"
     elif text and (_REACTION.match(text) or _ATTACHMENT.match(text)):
         if _REACTION.match(text):
-            return RawMessage(type="reaction", date_unixtime=t)
+            return SourceMessage(t, "reaction")
         text, media = "", "file"
     elif not text:
         media = next((_KIND[k] for k in _MEDIA if getattr(m, k) is not UNSET), "empty")
-    return RawMessage(date_unixtime=t, from_=name, from_id=sender_id, text=text, media_type=media)
+    return SourceMessage(t, sender_id=sender_id, sender=name, text=text, media=media)

@@ -1,17 +1,18 @@
 """Reading a Telegram Desktop JSON export (docs/export-formats.md, Telegram; the full schema:
-../shared/telegram-export-format.md).
+../shared/telegram-export-format.md), and who "me" is in it.
 
 The file is read into memory once and parsed once, into a handful of msgspec Structs that list only
 the fields we use: unknown fields are skipped at C speed, so new Telegram versions don't break us.
 Each chat's messages stay an undecoded `msgspec.Raw` slice until the filters select the chat, so
-memory holds the file and one chat's records, not the whole export as Python objects. Both shapes
-are read: the full export (`personal_information`, `chats.list`, `left_chats.list`) and a single
-chat. Who "me" is: chatlike.data.me. `RawMessage` is also the record the other readers give.
+memory holds the file and one chat's records, not the whole export as Python objects; decoded, they
+are told as every reader tells them (`SourceMessage`). Both shapes are read: the full export
+(`personal_information`, `chats.list`, `left_chats.list`) and a single chat.
 """
 
 from __future__ import annotations
 
-import os
+import calendar
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Optional, Union
@@ -19,10 +20,15 @@ from typing import Optional, Union
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from chatlike.data.records import SourceChat
+from chatlike.data.me import listing
+from chatlike.data.records import SourceChat, SourceMessage
+from chatlike.data.sources import jsonfile
+from chatlike.data.sources.snapshot import Snapshot, read_file
 from chatlike.errors import ChatlikeError
 
-SAMPLE_EXPORT = Path(__file__).resolve().parents[1] / "sample" / "result.json"
+AGAIN = "export again from Telegram Desktop (Format: Machine-readable JSON)"
+_FULL_EXPORT_KEYS = {b"about", b"personal_information", b"profile_pictures", b"stories", b"contacts",
+                     b"frequent_contacts", b"sessions", b"web_sessions", b"other_data", b"chats", b"left_chats"}  # fmt: skip
 
 
 class Entity(msgspec.Struct, gc=False):
@@ -34,7 +40,7 @@ Text = Union[str, list[Union[str, Entity]]]
 
 
 class RawMessage(msgspec.Struct, gc=False):
-    """The fields of a message chatlike uses (its `id` is not one of them)."""
+    """The fields of a Telegram message chatlike uses (its `id` is not one of them)."""
 
     type: str = "message"  # message | service | unsupported
     date: str = ""
@@ -91,10 +97,25 @@ _MESSAGES = msgspec.json.Decoder(list[RawMessage], strict=False)  # strict=False
 _BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9a-fA-F]{2})")
 
 
-def resolve_path(path: Optional[str]) -> Path:
-    """`source.path` may be result.json or the export folder holding it; None is the sample."""
-    if path is None:
-        return SAMPLE_EXPORT
+class Export(msgspec.Struct):
+    """A read export: its chats (messages undecoded), and who "me" is."""
+
+    path: str
+    shape: str  # "full" | "single"
+    chats: list[SourceChat]
+    me_id: str  # "user123"
+    me_name: str
+    version: Snapshot  # of the file as it was read
+
+
+def looks_like(key: bytes, head: bytes) -> bool:
+    """Whether a JSON file is a Telegram export, from its first key and head (format detection): a
+    full export's section first, or a single chat's `name`, `type` or `id` with its `messages`."""
+    return key in _FULL_EXPORT_KEYS or (key in (b"name", b"type", b"id") and b'"messages"' in head)
+
+
+def resolve_path(path: str) -> Path:
+    """`source.path` may be result.json or the export folder holding it."""
     p = Path(path).expanduser()
     if p.is_dir():
         if (p / "result.json").is_file():
@@ -113,69 +134,11 @@ def resolve_path(path: Optional[str]) -> Path:
     return p
 
 
-class Snapshot(msgspec.Struct, frozen=True):
-    """What identifies a version of a file: a copy, a rewrite or a truncation changes it."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, st: os.stat_result) -> Snapshot:
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-class Export(msgspec.Struct):
-    """A read export: its chats (messages undecoded), and who "me" is."""
-
-    path: str
-    shape: str  # "full" | "single"
-    chats: list[SourceChat]
-    me_id: str  # "user123"
-    me_name: str
-    version: Snapshot  # of the file as it was read
-
-
-def changed_message(path: Path) -> str:
-    return (
-        f"{path}: the file changed while chatlike read it (is the export or a copy still being "
-        "written?); run again once it is complete"
-    )
-
-
-def read_file(path: Path) -> tuple[bytes, Snapshot]:
-    """The file's bytes, read once, and the version they are of. A file that changes while it is
-    read (a copy still being written, a truncation) is one line naming it, never half a file."""
-    try:
-        with open(path, "rb") as f:
-            before = Snapshot.of(os.fstat(f.fileno()))
-            data = f.read()
-            after = Snapshot.of(os.fstat(f.fileno()))
-    except OSError as exc:
-        raise ChatlikeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if before != after or len(data) != after.size:
-        raise ChatlikeError(changed_message(path))
-    return data, after
-
-
-def check_unchanged(path: Path, snapshot: Snapshot) -> None:
-    """Fail (one line) when `path` is no longer the version that was read: the outputs would
-    describe a file that is not there any more."""
-    try:
-        now = Snapshot.of(path.stat())
-    except OSError:
-        now = None
-    if now != snapshot:
-        raise ChatlikeError(changed_message(path))
-
-
-def read_export(path: Optional[str], me: str = "auto") -> Export:
-    """Read an export and find "me" (chatlike.data.me)."""
-    from chatlike.data.me import find_me
-
+def read_export(path: str, me: str = "auto") -> Export:
+    """Read an export and find "me" (`find_me`)."""
     p = resolve_path(path)
     data, version = read_file(p)
-    root = _decode(p, data)
+    root = jsonfile.decode(p, data, _ROOT, "a Telegram export", AGAIN, repair=_unescaped)
     del data  # the chats' Raw slices keep the buffer alive; nothing else needs it
     path_str = str(p)
     if root.chats is not None or root.personal_information is not None or root.left_chats is not None:
@@ -198,75 +161,72 @@ def read_export(path: Optional[str], me: str = "auto") -> Export:
     return Export(path_str, shape, chats, me_id, me_name, version)
 
 
-def read_messages(chat: SourceChat, path: str) -> list[RawMessage]:
-    """A chat's messages, decoded; an error names the file and the chat."""
+def read_messages(chat: SourceChat) -> list[SourceMessage]:
+    """A chat's messages, decoded now and told as every reader tells them; an error names the file
+    and the chat. One loop over the chat's messages: there are millions."""
+    out: list[SourceMessage] = []
+    keep = out.append
+    for m in _decoded(chat):
+        t = m.date_unixtime
+        if m.type != "message":
+            keep(SourceMessage(t or 0, m.type))  # unsupported ones carry no date
+            continue
+        if t is None:  # before mid-2022: `date` is local with no offset, read as UTC (gaps stay right)
+            t = calendar.timegm(dt.datetime.fromisoformat(m.date).timetuple())
+        text, from_id = m.text, m.from_id
+        if type(text) is not str:
+            text = flatten_text(text)
+        keep(
+            SourceMessage(
+                t,
+                "message",
+                from_id if type(from_id) is str else normalize_from_id(from_id),
+                m.from_,
+                text,
+                None if text and not text.isspace() else _media_kind(m),
+                m.sticker_emoji,
+                m.forwarded_from is not UNSET,
+                bool(m.via_bot),
+            )
+        )
+    return out
+
+
+def _decoded(chat: SourceChat) -> list[RawMessage]:
     try:
         return _MESSAGES.decode(chat.messages)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        repaired = _repaired(chat.messages)
-        if repaired is None:
-            raise ChatlikeError(
-                f"{path}: chat {chat.name!r} (id {chat.id}): {_one_line(exc)}; export again from Telegram Desktop"
-            ) from None
-        return repaired
-
-
-def _repaired(raw: msgspec.Raw) -> Optional[list[RawMessage]]:
-    """Messages whose text holds Telegram's \\xNN escapes, repaired; None when that is not what fails."""
-    data = bytes(raw)
-    if b"\\x" not in data:
-        return None
-    try:
-        return _MESSAGES.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return f"not valid UTF-8 near byte {exc.start}"
-    return str(exc).splitlines()[0]
-
-
-def _decode(path: Path, data: bytes) -> _Root:
-    head = data[:512].lstrip()
-    if not head:
-        raise ChatlikeError(f"{path}: the file is empty; export again from Telegram Desktop")
-    if head[:1] == b"<":
-        raise ChatlikeError(
-            f"{path}: this is HTML (Telegram's HTML export?), not JSON; export again "
-            "with Format: 'Machine-readable JSON'"
-        )
-    try:
-        return _ROOT.decode(data)
-    except UnicodeDecodeError as bad:
-        raise ChatlikeError(
-            f"{path}: not valid UTF-8 near byte {bad.start}; this is not a file Telegram "
-            "Desktop wrote (was it re-saved in another encoding?)"
-        ) from None
-    except msgspec.DecodeError as first:
-        if b"\\x" in data:
+    except msgspec.DecodeError as exc:
+        mended = _unescaped(bytes(chat.messages))
+        if mended is not None:
             try:
-                return _ROOT.decode(_BAD_ESCAPE.sub(rb"\1\\u00\2", data))
+                return _MESSAGES.decode(mended)
             except msgspec.DecodeError:
                 pass
-        raise ChatlikeError(f"{path}: {_explain(data, first)}") from None
+        raise ChatlikeError(
+            f"{chat.path}: chat {chat.name!r} (id {chat.id}): {str(exc).splitlines()[0]}; {AGAIN}"
+        ) from None
 
 
-def _explain(data: bytes, exc: msgspec.DecodeError) -> str:
-    msg = str(exc)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return (
-            f"not valid UTF-8 at byte {bad.start}; this is not a file Telegram Desktop wrote "
-            "(was it re-saved in another encoding?)"
-        )
-    if "truncated" in msg:
-        return "the JSON ends too early (truncated): the export or the copy did not finish; export again"
-    if msg.startswith("Expected") or "Object missing" in msg:
-        return f"not a Telegram export ({msg})"
-    return f"not valid JSON ({msg}); export again from Telegram Desktop"
+def _unescaped(data: bytes) -> Optional[bytes]:
+    """Telegram's \\xNN escapes (not JSON) written as \\u00NN; None when there are none."""
+    return _BAD_ESCAPE.sub(rb"\1\\u00\2", data) if b"\\x" in data else None
+
+
+def _media_kind(m: RawMessage) -> str:
+    """What a message without text carried, as the report counts it (no_text:KIND)."""
+    if m.media_type:
+        return m.media_type
+    if m.photo is not None:
+        return "photo"
+    if m.poll is not UNSET:
+        return "poll"
+    if m.location_information is not UNSET or m.place_name:
+        return "location"
+    if m.contact_information is not UNSET:
+        return "contact"
+    if m.file is not None:
+        return "file"
+    return "empty"
 
 
 def normalize_from_id(from_id: Union[str, int, None]) -> str:
@@ -283,3 +243,70 @@ def flatten_text(text: Text) -> str:
     if isinstance(text, str):
         return text
     return "".join(part if isinstance(part, str) else part.text for part in text)
+
+
+# ---- who "me" is ----------------------------------------------------------------------------
+
+
+def find_me(
+    path: Path, info: Optional[PersonalInformation], chats: list[SourceChat], shape: str, me: str
+) -> tuple[str, str]:
+    """My sender id ("user123") and name, never guessed from display names alone unless the user names
+    one (`source.me`): from `personal_information.user_id`, else the Saved Messages chat (only mine),
+    else, in a single personal chat export, the sender who is not the chat's peer. Only the slow
+    rules decode chats (to list the senders)."""
+    info_name = " ".join(x for x in (info.first_name, info.last_name) if x) if info else ""
+    me = (me or "auto").strip()
+    senders = lambda: _senders(chats)  # noqa: E731  (decodes every chat: only when needed)
+    if me != "auto":
+        if me.isdigit() or re.fullmatch(r"user\d+", me):
+            uid = me if me.startswith("user") else f"user{me}"
+            if info and uid == f"user{info.user_id}" and info_name:
+                return uid, info_name
+            return uid, senders().get(uid, "")
+        everyone = senders()
+        ids = sorted(fid for fid, name in everyone.items() if name == me)
+        if len(ids) == 1:
+            return ids[0], me
+        if not ids:
+            raise ChatlikeError(
+                f"{path}: no sender is named {me!r} (source.me); senders: {listing(everyone)}"
+            )
+        raise ChatlikeError(
+            f"{path}: several senders are named {me!r}; set source.me to one of the ids: {', '.join(ids)}"
+        )
+    if info and info.user_id:
+        uid = f"user{info.user_id}"
+        return uid, info_name or senders().get(uid, "")
+    for chat in chats:
+        if chat.type == "saved_messages" and chat.id:
+            uid = f"user{chat.id}"
+            return uid, _senders([chat]).get(uid, "") or senders().get(uid, "")
+    if shape == "single" and chats and chats[0].type == "personal_chat":
+        other = f"user{chats[0].id}"
+        everyone = senders()
+        mine = [fid for fid in everyone if fid != other and fid.startswith("user")]
+        if len(mine) == 1:
+            return mine[0], everyone[mine[0]]
+        if not mine and everyone:
+            raise ChatlikeError(
+                f"{path}: only {chats[0].name!r} speaks in this chat export, so there "
+                "is nothing of yours to learn from"
+            )
+    kind = chats[0].type if shape == "single" and chats else None
+    hint = f" (and add {kind} to filter.chat_types)" if kind and kind != "personal_chat" else ""
+    raise ChatlikeError(
+        f"{path}: cannot tell which sender is you; set source.me to your user id or name{hint}. "
+        f"Senders: {listing(senders())}"
+    )
+
+
+def _senders(chats: list[SourceChat]) -> dict[str, str]:
+    """Every sender id and name of these chats (decodes them all)."""
+    names: dict[str, str] = {}
+    for chat in chats:
+        for m in read_messages(chat):
+            if m.kind == "message" and m.sender_id:
+                if m.sender_id not in names or (not names[m.sender_id] and m.sender):
+                    names[m.sender_id] = m.sender or ""
+    return names

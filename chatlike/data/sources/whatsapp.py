@@ -22,8 +22,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from chatlike.data.records import ReadChat, SourceChat
-from chatlike.data.sources.telegram import RawMessage, read_file
+from chatlike.data.records import ReadChat, SourceChat, SourceMessage
+from chatlike.data.sources.snapshot import read_file
 from chatlike.errors import ChatlikeError
 
 SOURCE = "whatsapp"
@@ -49,6 +49,20 @@ _GROUP_EVENT = re.compile(  # system lines only a group has (English, Italian)
     r" created group | created this group|^You created group | added | removed | left$| changed the subject "
     r"| changed this group's | changed the group | joined using this group's invite link"
     r"|^Messages to this group are now| ha creato il gruppo | ha aggiunto | è uscito| ha cambiato l'oggetto ",
+)
+# The notice that opens every chat, told by its text whatever sender the line shows (some phones
+# write a group's notices as sent by the group): its first sentence in the languages chatlike knows,
+# and the older English ones
+_NOTICE = re.compile(
+    r"Messages and calls are end-to-end encrypted\."
+    r"|Messages (?:to this group|you send to this (?:chat|group)(?: and calls)?) are now secured with end-to-end"
+    r"|I messaggi e le chiamate sono crittografati end-to-end\."
+    r"|Los mensajes y las llamadas están cifrados de extremo a extremo\."
+    r"|Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt\."
+    r"|Les messages et les appels sont chiffrés de bout en bout\."
+    r"|As mensagens e (?:as )?chamadas são (?:protegidas com a criptografia de ponta a ponta|encriptadas ponto a ponto)"
+    r"|Сообщения и звонки защищены сквозным шифрованием\."
+    r"|Berichten en oproepen (?:zijn|worden) end-to-end versleuteld\."
 )
 _SUBJECT = re.compile(
     r"(?:created group|changed the subject from .+ to|changed the subject to) [\"“](.+)[\"”]$"
@@ -117,7 +131,7 @@ def read_chat(path: Path, date_order: str = "auto") -> ReadChat:
     else:
         name = title or chat_sender or stem
         others = frozenset({f"{SOURCE}:{n}" for n in (title, chat_sender) if n} & senders.keys())
-    first = messages[0].date_unixtime if messages else 0
+    first = messages[0].time if messages else 0
     key = "\0".join([SOURCE, *sorted(senders.values()), str(first)])
     chat_id = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 11
     kind = "private_group" if group else "personal_chat"
@@ -163,7 +177,7 @@ def _from_zip(path: Path, data: bytes) -> bytes:
 
 def _messages(
     path: Path, text: str, date_order: str
-) -> tuple[list[RawMessage], dict[str, str], str | None, list[str], str]:
+) -> tuple[list[SourceMessage], dict[str, str], str | None, list[str], str]:
     """The messages, in time order; the senders (id -> name) of real messages; the sender iOS gives
     the chat's first system line (the chat's name); the texts of system lines (group events); and
     the layout, "android" or "ios"."""
@@ -183,7 +197,7 @@ def _messages(
     chat_sender = None
     events: list[str] = []
     days: list[tuple[int, str]] = []  # (index of the first message of a day, the date as written)
-    out: list[RawMessage] = []
+    out: list[SourceMessage] = []
     keep = out.append
     day = None
     date = time = who = None
@@ -200,29 +214,20 @@ def _messages(
         t = clock.get(time)
         if t is None:
             t = clock[time] = _seconds(time)
-        kind = None  # None: text
-        if body[:1] in not_text_marks:
-            body = body.lstrip(_NAME_TRIM)
-            kind = _placeholder(body) or "service"
-        elif body in _PLACEHOLDERS:
-            kind = _PLACEHOLDERS[body]
-        elif body[-1:] == ">":
-            body = _unedited(body)
-        elif " (file attached)" in body:
-            body = body.partition("\n")[2]
-            kind = None if body else "file"
-        elif body.startswith(("location: https://maps.google.com", "POLL:\n")):
-            kind = "location" if body[0] == "l" else "poll"
+        kind, body = _kind(body, not_text_marks)
         if who is None:  # an Android system line
             events.append(body)
-            keep(RawMessage(type="service", date_unixtime=t))
+            keep(SourceMessage(t, "service"))
         else:
             sender = names.get(who)
             if sender is None:
                 clean = who.strip(_NAME_TRIM + " ").lstrip("~").strip(_NAME_TRIM + " \u00a0\u202f")
                 sender = names[who] = (f"{SOURCE}:{clean}", clean)
+            if kind is None and sender[1] == chat_sender and shape == "android" and sender[0] not in senders:
+                # the sender of an Android notice who never wrote: the group; its events are notices too
+                kind = "service" if _GROUP_EVENT.search(body) else None
             if kind is None:
-                keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], text=body))
+                keep(SourceMessage(t, sender_id=sender[0], sender=sender[1], text=body))
                 if sender[0] not in senders:
                     senders[sender[0]] = sender[1]
             elif kind == "service" or kind == "deleted":
@@ -230,9 +235,9 @@ def _messages(
                     events.append(body)
                     if not out:  # the encryption notice that opens the chat
                         chat_sender = sender[1]
-                keep(RawMessage(type=kind, date_unixtime=t))
+                keep(SourceMessage(t, kind))
             else:
-                keep(RawMessage(date_unixtime=t, from_=sender[1], from_id=sender[0], media_type=kind))
+                keep(SourceMessage(t, sender_id=sender[0], sender=sender[1], media=kind))
                 senders.setdefault(sender[0], sender[1])
         date, time, who = m.group(2, 3, 4)
         end = m.end()
@@ -241,10 +246,30 @@ def _messages(
     for (lo, date), hi in zip(days, bounds):
         base = midnight[date]
         for m in out[lo:hi]:
-            m.date_unixtime += base
-    if any(b.date_unixtime < a.date_unixtime for a, b in zip(out, out[1:])):
-        out.sort(key=lambda m: m.date_unixtime)  # a phone's clock set back: keep time order
+            m.time += base
+    if any(b.time < a.time for a, b in zip(out, out[1:])):
+        out.sort(key=lambda m: m.time)  # a phone's clock set back: keep time order
     return out, senders, chat_sender, events, shape
+
+
+def _kind(body: str, not_text_marks: tuple[str, ...]) -> tuple[str | None, str]:
+    """What a message's body is (None: text; else a media kind, "deleted" or "service"), and its
+    text without WhatsApp's marks and markers."""
+    if body[:1] in not_text_marks:
+        body = body.lstrip(_NAME_TRIM)
+        return _placeholder(body) or "service", body
+    if body in _PLACEHOLDERS:
+        return _PLACEHOLDERS[body], body
+    if _NOTICE.match(body):
+        return "service", body
+    if body[-1:] == ">":
+        return None, _unedited(body)
+    if " (file attached)" in body:
+        body = body.partition("\n")[2]
+        return (None if body else "file"), body
+    if body.startswith(("location: https://maps.google.com", "POLL:\n")):
+        return ("location" if body[0] == "l" else "poll"), body
+    return None, body
 
 
 def _placeholder(body: str) -> str | None:
