@@ -483,7 +483,7 @@ def register() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config, replace=True)
     # ${chatlike_cache:} in a config: the folder of what is made once for every run (chatlike.cache)
-    OmegaConf.register_new_resolver("chatlike_cache", lambda: str(cache_dir()), replace=True)
+    OmegaConf.register_resolver("chatlike_cache", lambda: str(cache_dir()), replace=True)
     _register_launchers(cs)
 
 

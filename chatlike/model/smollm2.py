@@ -149,11 +149,11 @@ def ensure(folder: Path) -> Path:
 
 def materialise(gguf: Path, folder: Path) -> None:
     """Write the Hugging Face folder: float32 weights, the rebuilt tokenizer, consistent special tokens."""
+    if sha256(gguf) != GGUF_SHA256:
+        raise ChatlikeError(f"{gguf} is damaged (sha256 differs): run `bash setup.sh` again")
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig
 
-    if sha256(gguf) != GGUF_SHA256:
-        raise ChatlikeError(f"{gguf} is damaged (sha256 differs): run `bash setup.sh` again")
     tokenizer = build_tokenizer(gguf)
     bos, eot, pad = (tokenizer.convert_tokens_to_ids(t) for t in (BOS, EOT, PAD))
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
