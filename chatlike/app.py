@@ -14,6 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from chatlike import quiet
 from chatlike.config import Config, register
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
@@ -226,6 +227,7 @@ def _raised_in_job(tb) -> bool:
 
 
 def _task(dcfg: DictConfig) -> None:
+    quiet.install()  # before torch is imported (a sweep's job runs here in a process of its own)
     hc = HydraConfig.get()
     run = RunDir(hc.runtime.output_dir)
     run.failed.unlink(missing_ok=True)

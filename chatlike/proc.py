@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from chatlike import quiet
+
 TELEMETRY_OFF = {
     "AXOLOTL_DO_NOT_TRACK": "1",
     "DO_NOT_TRACK": "1",
@@ -35,6 +37,8 @@ def tool_env(wandb_project: Optional[str] = None, offline: bool = True) -> dict[
         env["WANDB_MODE"] = "disabled"
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    # chatlike.quiet's sitecustomize.py: torchao's, torch's and bitsandbytes' harmless lines dropped there too
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (quiet.SITE, env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
