@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chatlike import quiet  # noqa: E402
 from chatlike.cache import ENV  # noqa: E402
 from chatlike.model import smollm2  # noqa: E402
 
@@ -25,6 +26,7 @@ NEW_TOKENS = 48
 
 
 def main() -> None:
+    quiet.install()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     gguf = smollm2.install()  # a no-op after setup.sh
     with tempfile.TemporaryDirectory() as tmp:

@@ -477,13 +477,16 @@ class Config:
         _require(not unknown, "stages", f"has unknown stage(s) {unknown}; choose from {list(STAGES)}")
 
 
+# ${chatlike_cache:} in a config: the folder of what is made once for every run (chatlike.cache). On
+# import, not in register(): a sweep job resolves its config in a process of its own (submitit).
+OmegaConf.register_resolver("chatlike_cache", lambda: str(cache_dir()), replace=True)
+
+
 def register() -> None:
     """Register the schema; conf/config.yaml lists `base_config` first, so every group file
     and every override is merged into a typed node and checked."""
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config, replace=True)
-    # ${chatlike_cache:} in a config: the folder of what is made once for every run (chatlike.cache)
-    OmegaConf.register_resolver("chatlike_cache", lambda: str(cache_dir()), replace=True)
     _register_launchers(cs)
 
 

