@@ -28,7 +28,7 @@ TOOL = """
 import logging, warnings
 import bitsandbytes, peft
 logging.getLogger("torchao").warning("a real torchao warning")
-logging.getLogger("torchao").error("Failed to load /x/torchao/_C_real.so: a real error")
+logging.getLogger("torchao").error("Failed to load /x/torchao/_C_mxfp8.so: a real error")
 logging.getLogger("bitsandbytes.backends.cpu.ops").warning("a real bitsandbytes warning")
 warnings.warn("a real UserWarning")
 print("imported")
@@ -65,6 +65,7 @@ def test_only_the_known_harmless_records_are_dropped():
     assert not _captured("torchao", torchao_so)
     assert _captured("torchao", torchao_so, logging.ERROR)  # an error always shows
     assert _captured("torchao", "Skipping import of cpp extensions due to incompatible torch version")
+    assert _captured("torchao", "Failed to load /venv/site-packages/torchao/_C.so: a CPU kernel")
     pytree = "<enum 'KernelPreference'> is an Enum subclass and is now natively supported by torch.compile as an opaque value type."
     assert not _captured("torch.utils._pytree", pytree)
     assert _captured("torch.utils._pytree", "some other pytree warning")

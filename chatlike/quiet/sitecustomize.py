@@ -18,10 +18,9 @@ and those they start are quiet too. It imports nothing of chatlike: a tool may n
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import warnings
-
-_TORCHAO_CUDA_KERNELS = "/torchao/_C"
 
 
 def _cpu_torch() -> bool:
@@ -30,20 +29,22 @@ def _cpu_torch() -> bool:
 
 
 class _Drop(logging.Filter):
-    """Drops a logger's warnings that contain `text` (and for which `when()` holds); never an error."""
+    """Drops a logger's warnings that match `pattern` (when `when()` holds); never an error."""
 
-    def __init__(self, text: str, when=lambda: True):
+    def __init__(self, pattern: str, when=lambda: True):
         super().__init__()
-        self.text, self.when = text, when
+        self.pattern, self.when = re.compile(pattern), when
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno <= logging.WARNING and self.text in record.getMessage() and self.when())
+        return not (
+            record.levelno <= logging.WARNING and self.pattern.search(record.getMessage()) and self.when()
+        )
 
 
 DROPS = {
-    "torchao": _Drop(_TORCHAO_CUDA_KERNELS, _cpu_torch),
-    "torch.utils._pytree": _Drop("is an Enum subclass and is now natively supported by torch.compile"),
-    "bitsandbytes.backends.cpu.ops": _Drop("Failed to load CPU gemm_4bit_forward from kernels-community"),
+    "torchao": _Drop(r"^Failed to load \S*/torchao/_C_(mxfp8|cutlass)\w*[.]\S*so: ", _cpu_torch),
+    "torch.utils._pytree": _Drop(r"is an Enum subclass and is now natively supported by torch[.]compile"),
+    "bitsandbytes.backends.cpu.ops": _Drop(r"^Failed to load CPU gemm_4bit_forward from kernels-community"),
 }
 
 
