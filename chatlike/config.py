@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
+from chatlike.cache import cache_dir
 from chatlike.errors import ChatlikeError
 
 STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve", "bot", "friends")
@@ -158,9 +160,12 @@ class ModelConfig:
     # end of turn out of the loss and generation never stops). Llama 3.1 reserves this one for padding.
     pad_token: str = "<|finetune_right_pad_id|>"
     tiny: bool = False  # build a tiny Llama locally instead of loading base_model
+    # made once into the folder base_model from a packaged GGUF: smollm2 (chatlike/model/smollm2.py)
+    materialise: Optional[str] = None
 
     def __post_init__(self) -> None:
         _require(self.max_context >= 64, "model.max_context", "must be >= 64")
+        _require(self.materialise in (None, "smollm2"), "model.materialise", "must be smollm2 or null")
         _require(self.params_billion > 0, "model.params_billion", "must be > 0")
 
 
@@ -506,6 +511,11 @@ class Config:
     def __post_init__(self) -> None:
         unknown = [s for s in self.stages if s not in STAGES]
         _require(not unknown, "stages", f"has unknown stage(s) {unknown}; choose from {list(STAGES)}")
+
+
+# ${chatlike_cache:} in a config: the folder of what is made once for every run (chatlike.cache). On
+# import, not in register(): a sweep job resolves its config in a process of its own (submitit).
+OmegaConf.register_resolver("chatlike_cache", lambda: str(cache_dir()), replace=True)
 
 
 def register() -> None:

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Optional, Sequence
 
+from chatlike import quiet
+
 TELEMETRY_OFF = {
     "AXOLOTL_DO_NOT_TRACK": "1",
     "DO_NOT_TRACK": "1",
@@ -83,6 +85,8 @@ def tool_env(wandb_project: Optional[str] = None, secrets: Mapping[str, str] | N
     env.update(secrets or {})
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    # chatlike.quiet's sitecustomize.py: torchao's, torch's and bitsandbytes' harmless lines dropped there too
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (quiet.SITE, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
-from chatlike.model import axolotl, sky, tiny, trained
+from chatlike.model import axolotl, sky, smollm2, tiny, trained
 from chatlike.model import plan as planning
 from chatlike.model.load import tokenizer_from
 from chatlike.rundir import RunDir
@@ -24,6 +24,8 @@ def run(cfg: Config, run_dir: Path) -> None:
         raise ChatlikeError(f"{train_jsonl} is missing or empty: run the prepare stage first")
     if cfg.model.tiny:
         tiny.ensure(run.root, seed=cfg.seed)
+    if cfg.model.materialise == "smollm2":
+        smollm2.ensure(Path(cfg.model.base_model))
     base = trained.base_model_path(cfg, run.root)
     try:
         tokenizer = tokenizer_from(base)
