@@ -336,13 +336,28 @@ def test_chats_are_cut_into_contiguous_chunks_of_about_equal_bytes():
     assert chunks([5], 4) == [(0, 1)]
 
 
-def test_dedupe_keeps_the_first_of_equal_lines():
+def test_dedupe_keeps_the_first_of_equal_samples_whatever_their_chat():
     from chatlike.data.records import Sample
     from chatlike.data.samples import dedupe
 
-    samples = [Sample(line, 1, "x", start, 2, 1, 1, 1) for start, line in enumerate(b"abacb")]
-    kept = dedupe(samples)
-    assert [(s.line, s.start) for s in kept] == [(97, 0), (98, 1), (99, 3)]
+    def line(text: str, chat: str) -> bytes:
+        return (
+            b'{"messages":[{"role":"user","content":"'
+            + text.encode()
+            + b'"}],"chat":"'
+            + chat.encode()
+            + b'"}'
+        )
+
+    texts = [
+        ("a", "telegram:1"),
+        ("b", "telegram:1"),
+        ("a", "whatsapp:2"),
+        ('c\\",\\"chat\\":', "telegram:1"),
+        ("b", "telegram:1"),
+    ]
+    samples = [Sample(line(t, c), 1, "x", start, 2, 1, 1, 1) for start, (t, c) in enumerate(texts)]
+    assert [s.start for s in dedupe(samples)] == [0, 1, 3]  # the same messages in another chat: a duplicate
 
 
 # ---- data/chats.json: the chats as training saw them -----------------------------------------
