@@ -768,6 +768,9 @@ _SLOTS_IT = {
         ("le mie cuffie", "te le"),
     ],
     "gift": ["un libro", "una pianta", "una borsa", "un buono per la spa", "una cena", "le cuffie"],
+    "n10": ["8", "9", "10", "11"],
+    "nmiss": ["uno", "due", "il portiere"],
+    "quota": ["5", "6", "7", "8"],
     "lol": ["ahah", "ahahah", "ahahahah", "ahaha", "ahahahahah"],
     "yes": [
         "sì",
@@ -925,7 +928,7 @@ M: {~ok} {passo verso le {hour}|ci vediamo dopo|arrivo tra un'ora|allora passo {
     """T: {hai sentito di {friend}?|sai cosa ha fatto {friend}?|novità su {friend}}
 M: {no che è successo?|no dimmi|che ha combinato?|no, che ha fatto?|cosa?}{| / dimmi tutto}
 T: {si è fidanzato!!|ha lasciato il lavoro|si trasferisce a {city}|ha preso un cane|si sposa a {month}}
-M: {~wow}{| 😱} | {grande|non ci credo|era ora|chi l'avrebbe detto|me lo sentivo}{| / gli scrivo subito}
+M: {~wow}{| 😱} | {grande|era ora|chi l'avrebbe detto|me lo sentivo|pazzesco}{| / gli scrivo subito}
 T: {giuro|me l'ha detto ieri|te lo giuro} ;; {giuro|me l'ha detto ieri} | fai finta di niente però
 ?M: {gli scrivo|lo chiamo dopo|ok muto|ci dobbiamo festeggiare|non dico niente}{| / ahah}""",
     """M: {lorè|fra} {{day} ci sei?|{when} che fai?|{when} sei libero?}
@@ -1228,35 +1231,43 @@ _QA_RU_MINE = {  # I ask in English, Dmitri answers in Russian
 }
 
 GROUP_SCRIPTS = [
-    """A: Raga giovedì ci siamo tutti? ;; Chi c'è giovedì?
-M: io sì
-L: presente 🔥
-B: Io arrivo tardi, tipo alle 21:15
-C: ci sono
-A: Perfetto siamo in 10""",
-    """B: Chi porta il pallone? ;; Il pallone ce l'ha qualcuno?
-L: io no l'ho bucato 😂
-M: lo porto io ahah
-B: Grande Pasquale""",
-    """A: Risultato di ieri: {score} per noi 💪 ;; Finita {score}, ben giocato raga
-L: MVP Pasquale 👑 ;; che gol di Ciccio
-M: ahah grazie raga
-C: la prossima volta però non sbaglio il rigore 😅
-B: ahahah""",
-    """C: Raga il campo giovedì è chiuso, si sposta a venerdì ;; Attenzione: cambio campo, ci vediamo al Centro Sportivo
-A: Ancora?? ;; Noo
-M: per me ok
-L: anche per me
-B: Io venerdì non posso 😩""",
-    """A: Chi mi deve ancora i soldi del campo? 6 euro a testa ;; Quota campo: 6€
-M: io te li do giovedì
-L: ti ho mandato il bonifico 👍
-C: scusa mi ero dimenticato, ti mando subito""",
-    """L: ragazzi pizza dopo la partita? 🍕
-M: sìì
-B: Ci sto
-A: Solo se paga chi perde 😂
-C: allora paga Lorenzo""",
+    """A: {Raga {day} ci siamo tutti?|Chi c'è {day}?|Appello per {day} 📋|{day} calcetto, chi c'è?}
+M: {io sì|presente|ci sono|io ci sono}{| / porto la pettorina|, arrivo alle {hour}}
+?L: {presente 🔥|ci sono|io sì ma arrivo tardi}
+B: {Io arrivo tardi, tipo alle {hour}|Ci sono|Forse, vi dico entro stasera|Io no raga, {reason}}
+?C: {ci sono|io sì|presente}
+A: {Perfetto siamo in {n10}|Siamo in {n10}, manca {nmiss}|Ok, ci manca ancora qualcuno}""",
+    """B: {Chi porta il pallone?|Il pallone ce l'ha qualcuno?|Raga il pallone?}
+L: {io no l'ho bucato 😂|io l'ho lasciato in macchina di {friend}|non guardate me}
+M: {lo porto io|ce l'ho io|ne porto due}{| / quello nuovo|, tranquilli}
+?B: {Grande Pasquale|Sei un mito|Ok, allora siamo a posto}""",
+    """A: {Risultato di {day}: {score} per noi 💪|Finita {score}, ben giocato raga|{score} e tre pali, che sfortuna}
+L: {MVP Pasquale 👑|che gol di Ciccio|la difesa oggi un muro}
+M: {grazie raga|merito di tutti|ho ancora male al ginocchio|la prossima ne faccio tre}
+?C: {la prossima volta però non sbaglio il rigore 😅|io voglio la rivincita|stavolta offrite voi la birra}
+?B: {ahahah|🔥🔥|grandi}""",
+    """C: {Raga il campo {day} è chiuso, si sposta a {day2}|Attenzione: cambio campo, ci vediamo al Centro Sportivo|Il campo {day} non c'è, proviamo {day2}?}
+A: {Ancora??|Noo|Per me è uguale|Di nuovo?}
+M: {per me ok|{day2} ci sono|{day2} non posso, {reason}|va bene, l'importante è giocare}
+?L: {anche per me|{day2} ci sto|io vedo}
+B: {Io {day2} non posso 😩|Ok|Vado bene uguale}""",
+    """A: {Chi mi deve ancora i soldi del campo? {quota} euro a testa|Quota campo: {quota}€|Raga, {quota} euro a testa per il campo}
+M: {io te li do {day}|ti faccio il bonifico stasera|te li do alla prossima partita|pagato 👍}
+?L: {ti ho mandato il bonifico 👍|io ho pagato|satispay fatto}
+C: {scusa mi ero dimenticato, ti mando subito|ti do tutto {day}|quanto era? {quota}?}""",
+    """L: {ragazzi pizza dopo la partita? 🍕|birra dopo?|chi viene {place} dopo?}
+M: {sìì|ci sto|io sì|solo se non facciamo tardi}
+?B: {Ci sto|Io passo|Se finiamo presto sì}
+A: {Solo se paga chi perde 😂|Io ci sono|Prenoto per {n10}?}
+?C: {allora paga Lorenzo|ok io vengo|dipende da come va la partita}""",
+    """D: {Raga mi sono fatto male alla caviglia 😩|Io questa settimana salto, ho la febbre|Scusate {day} non ci sono}
+A: {Noo, riprenditi|Forza! Ci vediamo la prossima|Chi lo sostituisce?}
+M: {riprenditi|cura la caviglia|ti aspettiamo}{| / provo a chiedere a mio cugino| / posso chiamare {friend}}
+?L: {guarisci presto|ti aspettiamo fra}""",
+    """B: {Qualcuno ha visto la partita ieri?|Che partita il Napoli|{player} ieri sera 🔥}
+L: {visto, pazzesco|{player} mamma mia|l'arbitro però...}
+M: {una partita incredibile|{player} il migliore|il secondo tempo da dimenticare|{score} meritato}
+?A: {Raga parliamo di calcetto qui 😂|Giovedì giochiamo come {player}}""",
 ]
 
 SAVED_NOTES = [
@@ -1913,7 +1924,7 @@ def _group_messages(
             if optional and rng.random() < 0.5:
                 continue
             who = speakers[who_key]
-            for line in alts[rng.randrange(len(alts))]:
+            for line in (piece for part in rng.choice(alts) for piece in w.fill(part).split(" / ")):
                 w.tick(same_sender=who is last)
                 last = who
                 yield w.text(who, line, [ME, LORENZO, MARCO])
