@@ -654,13 +654,14 @@ def write_export(path, root: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Phrase banks. Script lines: "M:" is me (Pasquale), "T:" them; " | " splits a burst into messages,
-# " ;; " separates alternatives, a leading "?" makes a line optional. In a message, `{a|b|c}` picks one
-# (`{a|}`: maybe a; " / " in it: a burst), `{slot}` a value of the bank that holds for the whole conversation (`{slot2}`:
-# another one), `{~slot}` a fresh value each time. "T>M: when where" is a question and its answer:
-# T asks one of the kinds (one not asked yet in this conversation), M answers it (the contact's
-# question bank). Topics are combined per conversation (an opener, one or two topics, a closer), and
-# each person's habits (my "ahah", lowercase and emoji, Giulia's capitals, Dmitri's brackets) are
-# added at a rate, so that, as in a real chat, few of my replies or openings come back word for word.
+# " ;; " separates alternatives, a leading "?" makes a line optional. In a message, `{a|b|c}` picks
+# one (`{a|}`: maybe a; " / " inside: a burst), `{slot}` a value of the bank that holds for the whole
+# topic (`{slot2}`: another one; `{slot.1}`: the second part of a pair), `{~slot}` a fresh value each
+# time. "T>M: when where" is a question and its answer: T asks one of those kinds (one not asked yet
+# in this topic), M answers it. A conversation combines parts (maybe an opener, a topic or two, maybe
+# a closer, maybe my last word), and each person's habits (my "ahah", emoji and shorthand, Lorenzo's
+# "fra", Giulia's capitals, Dmitri's brackets) are added at a rate: as in a real chat, few of my
+# replies, and no opening, come back word for word.
 
 _SLOTS_IT = {
     "hour": ["18", "18:30", "19", "19:30", "19:45", "20", "20:15", "20:30", "21", "21:15", "21:30", "22"],
@@ -1160,8 +1161,8 @@ DMITRI_CLOSE = [
     "M: {poka|bye|spokoynoy nochi|talk soon|👋|see you}{| dima}{|| 👋| ahah}",
 ]
 
-# What each kind of question sounds like, and its answers (the same topic slots, so a time asked gets
-# a time, a place a place). Asked by the contact, answered by me; `_QA_MINE`: the other way round.
+# Each kind of question and its answers, with the topic's slots (a time asked gets a time, a place a
+# place): the contact asks, I answer; in `_QA_*_MINE` I ask and the contact answers.
 _QA_IT = {
     "when": (
         "{a che ora|che ora facciamo|per che ora|a che ora ci vediamo|orario}?",
