@@ -86,6 +86,24 @@ def test_utf8_is_written_as_is(sample_run):
     assert "\\u" not in raw and any(ch in raw for ch in "èàòù")
 
 
+def test_the_samples_held_out_conversations_are_new_not_recalls_of_training(sample_run):
+    """As in a real chat (2 of 20 final replies found in training, no opening), so a model that
+    recalls its training cannot pass for a clone on held-out conversations."""
+
+    def mine(s):
+        return [m["content"] for m in s["messages"] if m["role"] == "assistant"]
+
+    def opening(s):
+        return tuple(m["content"] for m in s["messages"] if m["role"] != "system")[:3]
+
+    train, test = lines(sample_run), lines(sample_run, "test")
+    replies = {r for s in train for r in mine(s)}
+    openings = {opening(s) for s in train}
+    assert len(test) >= 15
+    assert sum(mine(s)[-1] in replies for s in test) <= 0.25 * len(test)
+    assert sum(opening(s) in openings for s in test) <= 1
+
+
 def test_test_split_holds_the_latest_conversations_of_each_contact(tmp_path):
     chats = [
         synth.personal_chat(LORENZO, talk(20)),
