@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "data"
-sys.path.insert(0, str(ROOT / "tests"))  # tests/synth.py makes the exports
+sys.path.insert(0, str(ROOT))  # tests/support/synth.py makes the exports
 SPEEDUP_TARGET = 6.0  # at least 6x faster than the plain way (issue 10)
 MEMORY_TARGET = 0.35  # at most 35% of the plain way's peak memory (issue 10)
 WHATSAPP_TARGET = 2.0  # a WhatsApp .txt: at most 2x the Telegram CLI's time per message (sources issue)
@@ -53,8 +53,8 @@ def parse_size(text: str) -> int:
 
 
 def export_for(n: int) -> Path:
-    """The cached export of n messages (chatlike.data.synth.large_export), generated if absent."""
-    from synth import large_export  # tests/synth.py
+    """The cached export of n messages (tests/support/synth.py's large_export), generated if absent."""
+    from tests.support.synth import large_export
 
     path = DATA / f"export-{n}.json"
     if not path.exists():
@@ -67,8 +67,8 @@ def export_for(n: int) -> Path:
 
 
 def whatsapp_for(n: int) -> Path:
-    """The cached WhatsApp .txt of n messages (tests/synth_sources.py's large_whatsapp)."""
-    from synth_sources import large_whatsapp  # tests/synth_sources.py
+    """The cached WhatsApp .txt of n messages (tests/support/synth_sources.py's large_whatsapp)."""
+    from tests.support.synth_sources import large_whatsapp
 
     path = DATA / f"whatsapp-{n}.txt"
     if not path.exists():

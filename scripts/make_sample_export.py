@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# this checkout's chatlike (not the one the venv installed, maybe another checkout's), and tests/synth.py
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from synth import sample_export, write_export  # noqa: E402
+# this checkout's chatlike (not the one the venv installed, maybe another checkout's), and tests/support/synth.py
+sys.path.insert(0, str(ROOT))
 
 from chatlike.data.sample import SAMPLE_EXPORT  # noqa: E402
+from tests.support.synth import sample_export, write_export  # noqa: E402
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from chatlike.app import conf_dir, normalize_args
 from chatlike.config import STAGES, Config, register
 from chatlike.errors import ChatlikeError
+from tests.support.cli import with_a_bug
 
 CONF = conf_dir()
 
@@ -324,27 +325,6 @@ def test_importing_prepare_never_imports_torch():
 def test_the_entry_point_uses_no_private_hydra_module():
     for path in (Path(__file__).resolve().parents[1] / "chatlike").rglob("*.py"):
         assert "hydra._internal" not in path.read_text(encoding="utf-8"), path
-
-
-def with_a_bug(tmp_path: Path, when: str) -> dict:
-    """The environment of a run whose prepare stage raises a RuntimeError (a bug, not bad input)
-    when `when` (a Python expression of `cfg`) holds: a sitecustomize injects it at start-up."""
-    import os
-
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
-        "import os, sys\n"
-        "sys.path.insert(0, os.getcwd())  # the checkout under test, as `python -m` puts it first\n"
-        "import chatlike.stages.prepare as stage\n"
-        "_run = stage.run\n"
-        "def run(cfg, run_dir):\n"
-        f"    if {when}:\n"
-        "        raise RuntimeError('an injected bug')\n"
-        "    return _run(cfg, run_dir)\n"
-        "stage.run = run\n"
-    )
-    return {**os.environ, "PYTHONPATH": str(hook)}
 
 
 def test_a_bug_in_a_run_shows_its_traceback_and_exits_1(cli, tmp_path):

@@ -4,7 +4,7 @@ import importlib.util
 import json
 import sys
 
-from conftest import ROOT
+from tests.support.cli import ROOT
 
 
 def load_gpu_check():

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from conftest import ROOT
+from tests.support.cli import ROOT
 
 PATHS = ["chatlike", "tests", "benchmarks", "scripts"]
 

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import run_cli
-from test_eval import make_results
-from test_report import small_export
 
 from chatlike.data.stats import DatasetStats, FilterStats, Gaps, SampleCounts, SegmentStats, Settings
 from chatlike.eval.results import write_results
 from chatlike.quantiles import Summary
 from chatlike.sweep import BEST, collect, plot, render, summarize, write_summary
+from tests.support.cli import run_cli, with_a_bug
+from tests.support.runs import make_results, small_export
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # the smoke experiment, shorter: 60 steps already teach the tiny model a habit of yours (its replies
@@ -345,7 +344,6 @@ def test_a_smoke_sweep_on_submitit_names_the_best_clone_by_each_jobs_own_eval(tm
 
 
 def test_a_job_that_fails_with_a_bug_is_failed_in_the_summary_and_shows_its_traceback(tmp_path):
-    from test_app import with_a_bug
 
     sweep = tmp_path / "sweep"
     env = with_a_bug(tmp_path, "cfg.segment.gap_minutes == 60")

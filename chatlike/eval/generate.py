@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from chatlike.config import Config
+from chatlike.conversation import fit
 from chatlike.eval.results import ChatSampling
 
 
@@ -18,7 +19,7 @@ def prompts(cfg: Config, model: Any, tokenizer: Any, contexts: list[list[dict]])
     from chatlike.model import load
 
     budget = load.context_budget(cfg, model, cfg.eval.max_new_tokens)
-    fitted = [load.fit_context(c, lambda m: load.prompt_tokens(tokenizer, m), budget) for c in contexts]
+    fitted = [fit(c, lambda m: load.prompt_tokens(tokenizer, m), budget) for c in contexts]
     return [load.build_prompt(tokenizer, c) for c in fitted]
 
 

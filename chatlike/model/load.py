@@ -9,7 +9,6 @@ Everything heavy (torch, transformers, peft) is imported inside the functions.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,16 +133,6 @@ def context_budget(cfg: Config, model: Any, max_new_tokens: int) -> int:
     model.max_context) less the room for the reply."""
     positions = getattr(model.config, "max_position_embeddings", None) or cfg.model.max_context
     return min(cfg.model.max_context, positions) - max_new_tokens
-
-
-def fit_context(messages: list[dict], count_tokens: Callable[[list[dict]], int], budget: int) -> list[dict]:
-    """Drop the oldest messages (never the system prompt, never the newest message) until
-    count_tokens(messages) fits in `budget`; the newest alone may still be over it."""
-    system = list(messages[:1]) if messages and messages[0]["role"] == "system" else []
-    turns = list(messages[len(system) :])
-    while len(turns) > 1 and count_tokens(system + turns) > budget:
-        turns = turns[1:]
-    return system + turns
 
 
 def end_of_turn_text(tokenizer: Any) -> str:

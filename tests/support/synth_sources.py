@@ -4,7 +4,7 @@ locales, DiscordChatExporter's JSON, and Meta's message_N.json with its mojibake
 
 A conversation is built once as `Line`s (who says what when) and written in any format, so a test
 can check that every reader gives the same messages. `large_whatsapp` writes the benchmark's big
-.txt from tests/synth.py's chat generator.
+.txt from tests/support/synth.py's chat generator.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def whatsapp_zip(text: str, name: str = "_chat.txt", media: bool = False) -> byt
 
 
 def from_telegram(messages: Iterable[dict], me_id: str) -> Iterator[Line]:
-    """tests/synth.py's Telegram messages as what a WhatsApp chat would show of them."""
+    """tests/support/synth.py's Telegram messages as what a WhatsApp chat would show of them."""
     for m in messages:
         t = int(m["date_unixtime"]) if "date_unixtime" in m else T0
         if m["type"] != "message":
@@ -210,8 +210,8 @@ def from_telegram(messages: Iterable[dict], me_id: str) -> Iterator[Line]:
 
 def large_whatsapp(path, n_messages: int, seed: int = 0) -> int:
     """A one-to-one chat of `n_messages` lines (Android, dd/mm/yyyy, 24 h), from the same generator
-    as tests/synth.py's large Telegram export. Returns the bytes written."""
-    import synth
+    as tests/support/synth.py's large Telegram export. Returns the bytes written."""
+    from tests.support import synth
 
     pro = synth._profiles()[0]
     msgs = synth._personal_messages(

@@ -6,9 +6,9 @@ import json
 from collections import Counter
 
 import pytest
-import synth
 
 from chatlike.data.sample import SAMPLE_EXPORT
+from tests.support import synth
 
 
 @pytest.fixture(scope="module")

@@ -4,32 +4,20 @@ lm-eval task, the regression check, the blind test and the report section; end t
 import json
 import math
 
-import msgspec
 import pytest
-from conftest import run_cli
 
 from chatlike.data.chats import ChatIndex, ChatInfo
 from chatlike.errors import ChatlikeError
 from chatlike.eval import blind, context, likelihood, report
 from chatlike.eval.items import reply_items as items_of
 from chatlike.eval.results import (
-    ChatSampling,
-    EvalResults,
-    Generation,
-    Interval,
-    Likelihood,
-    LmEval,
-    ParrotSpread,
-    Regression,
-    Spread,
-    TaskCheck,
-    TextResults,
-    VersusParrot,
     read_results,
     write_results,
 )
 from chatlike.rundir import RunDir
 from chatlike.stages import eval as stage
+from tests.support.cli import run_cli
+from tests.support.runs import make_results
 
 SYSTEM = {"role": "system", "content": "You are Pasquale, chatting with Lorenzo."}
 LORENZO = ChatInfo("Lorenzo", "personal_chat", ("Lorenzo",), SYSTEM["content"], 4001, 1, 1)
@@ -112,56 +100,6 @@ def test_blind_test_shuffles_real_and_tuned_and_keeps_the_key_apart(tmp_path):
     for k, item in zip(key, text.split("\n## ")[1:]):
         a = item.split("**Reply A:**")[1].split("**Reply B:**")[0]
         assert ("REAL" in a) == (k["real"] == "A")
-
-
-def make_results(
-    score: float = 9.0,
-    versus: str = "better",
-    distance: float = 0.1,
-    regressed=(),
-    tasks=("chatlike_mc",),
-    sampled: bool = False,
-) -> EvalResults:
-    """The results an eval writes, with made-up numbers (the style and memorisation of three
-    replies computed for real): everything the report section and the sweep summary read."""
-    from collections import Counter
-
-    from chatlike.eval.memorisation import TrainingReplies, memorisation
-    from chatlike.eval.metrics import style
-
-    replies = ["ciao!", "ahah sì", "ok"]
-    s, memo = style(replies, [], Counter()), memorisation(replies, TrainingReplies(["ahah sì"]))
-    iv, spread = Interval(1.0, 0.5, 1.5), Spread(0.5, 0.25, 0.75)
-    text = TextResults(
-        style=dict.fromkeys(report.SETS, s),
-        distance={"base": 0.3, "tuned": distance, "parrot": 0.5},
-        chrf={"base": iv, "tuned": Interval(40.0, 35.0, 45.0), "parrot": iv, "tuned_minus_parrot": iv},
-        memorisation={
-            **dict.fromkeys(report.SETS, memo),
-            "tuned": msgspec.structs.replace(memo, copy_share=0.25),
-        },
-        scores={"base": 1.0, "tuned": score, "parrot": 1.0},
-        parrot=ParrotSpread(20, spread, spread, Spread(1.0, 0.5, 2.0)),
-        versus_parrot=VersusParrot(versus, "tie", versus),
-    )
-    checks = {t: TaskCheck("acc", 0.5, 0.4, 0.1) for t in tasks}
-    chat = ChatSampling(0.7, 0.9, 1.1, 0) if sampled else None
-    return EvalResults(
-        **msgspec.structs.asdict(text) | {"versus_parrot": VersusParrot(versus, "tie", versus, versus)},
-        score=score,
-        context_gain_bpb={"base": iv, "tuned": Interval(0.2, 0.1, 0.3)},
-        distance_terms={"base": {}, "tuned": {}},
-        lm_eval=LmEval(
-            {"tuned": Likelihood(bits_per_byte=2.5), "base": Likelihood(bits_per_byte=4.0)}, {}, 5
-        ),
-        regression=Regression(0.02, checks, list(regressed), not regressed),
-        generation=Generation(8, "chat" if sampled else "greedy", chat, 3, "cpu"),
-        sampled=msgspec.structs.replace(text, versus_parrot=VersusParrot("tie", "tie", "tie"))
-        if sampled
-        else None,
-        blind_pairs=3,
-        seconds=1.0,
-    )
 
 
 def test_results_json_is_read_back_as_it_was_written(tmp_path):

@@ -4,15 +4,15 @@ report, stats and chats.json keep each chat's source."""
 import json
 
 import pytest
-import synth
-import synth_sources as ss
-from conftest import run_cli
 
 from chatlike.config import Config, SourceConfig
 from chatlike.data.chats import read_chats
 from chatlike.data.sources import read_sources, sniff
 from chatlike.errors import ChatlikeError
 from chatlike.stages import prepare
+from tests.support import synth
+from tests.support import synth_sources as ss
+from tests.support.cli import run_cli
 
 ME, T0, DAY = ss.ME, ss.T0, 86400
 INFO = synth.personal_information(synth.ME_ID, "Pasquale", "Esposito", "+39 333 123 4567")

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Serving, alive, environ_of, free_port, run_cli, smoke_cfg
 
 from chatlike.config import Config, ServeConfig
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
@@ -28,6 +27,8 @@ from chatlike.model.engines import (
 )
 from chatlike.model.trained import Adapter, trained_model
 from chatlike.rundir import RunDir
+from tests.support.cli import ROOT, run_cli, smoke_cfg
+from tests.support.processes import Serving, alive, environ_of, free_port
 
 SECRET = "sk-chatlike-test-7c1e0d"  # a CHATLIKE_API_KEY that must show up nowhere
 

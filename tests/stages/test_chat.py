@@ -11,7 +11,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, smoke_cfg
 
 from chatlike.config import ChatConfig, Config
 from chatlike.conversation import fit, messages_of
@@ -19,6 +18,7 @@ from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.errors import ChatlikeError
 from chatlike.rundir import RunDir
 from chatlike.stages.chat import Lines, chat_of, speaker_of
+from tests.support.cli import ROOT, run_cli, smoke_cfg
 
 SYSTEM = "You are Pasquale, chatting with {}. Respond naturally in their conversational style."
 GROUP_SYSTEM = (

@@ -4,8 +4,6 @@ system messages and attachments without text dropped; who "me" is; bad files; ro
 import json
 
 import pytest
-import synth_sources as ss
-from conftest import source_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +13,8 @@ from chatlike.data.records import Message
 from chatlike.data.segment import segment
 from chatlike.data.sources import read_sources
 from chatlike.errors import ChatlikeError
+from tests.support import synth_sources as ss
+from tests.support.cli import source_error
 
 ME, LORENZO, MARCO, BOT = ss.DISCORD_ME, ss.DISCORD_LORENZO, ss.DISCORD_MARCO, ss.DISCORD_BOT
 T0 = ss.T0

@@ -2,8 +2,6 @@
 repaired, a thread's files newest first put in order, what is not text dropped, who "me" is."""
 
 import pytest
-import synth_sources as ss
-from conftest import source_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +11,8 @@ from chatlike.data.records import Message
 from chatlike.data.segment import segment
 from chatlike.data.sources import meta, read_sources
 from chatlike.errors import ChatlikeError
+from tests.support import synth_sources as ss
+from tests.support.cli import source_error
 
 ME, T0 = ss.ME, ss.T0
 GIULIA = "Giulia Russò 😊"

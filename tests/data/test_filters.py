@@ -2,13 +2,13 @@
 the kept messages (nothing to consume first)."""
 
 import pytest
-import synth
 
 from chatlike.config import FilterConfig
 from chatlike.data.filters import ChatFilter
 from chatlike.data.records import Chat, Message
 from chatlike.data.sources.telegram import read_export
 from chatlike.data.stats import Counts, FilterStats
+from tests.support import synth
 
 QUIRKS = synth.quirky_exports()
 GROUPS_TOO = ["personal_chat", "private_group", "private_supergroup"]

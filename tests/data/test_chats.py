@@ -140,13 +140,12 @@ def test_serve_json_tells_clients_each_chat_by_the_name_that_finds_it_alone(tmp_
     import os
     import sys
 
-    from conftest import smoke_cfg
-
     from chatlike.model.engines import Clone
     from chatlike.model.serve import Server, banner, write_serve_json
     from chatlike.model.trained import TrainedModel
     from chatlike.proc import Background
     from chatlike.rundir import RunDir
+    from tests.support.cli import smoke_cfg
 
     index = two_lorenzos()
     process = Background([sys.executable, "-c", "pass"], dict(os.environ), tmp_path / "server.log")

@@ -1,5 +1,5 @@
 """The bot stage, for real: `python -m chatlike ... stages=[bot]` (aiogram) pointed at a Telegram Bot
-API stand-in on 127.0.0.1 (tests/standins.py) and at the real `transformers serve` of the smoke
+API stand-in on 127.0.0.1 (tests/support/standins.py) and at the real `transformers serve` of the smoke
 clone; an OpenAI-compatible stand-in only where the tiny clone cannot be made to say something
 (a phone number), to be slow, or where what is checked is Telegram's side (drafts, delivery)."""
 
@@ -11,13 +11,14 @@ import socket
 import time
 
 import pytest
-from conftest import Serving, alive, environ_of, free_port, run_cli
-from standins import ModelStandin, TelegramStandin
 
 from chatlike.bot.telegram import telegram_messages
 from chatlike.config import DISCLOSURE
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.rundir import RunDir
+from tests.support.cli import run_cli
+from tests.support.processes import Serving, alive, environ_of, free_port
+from tests.support.standins import ModelStandin, TelegramStandin
 
 TOKEN = "123456789:AAH-test-secret-0f3c9e5b7d_chatlike"  # must show up nowhere but the stand-in's URL
 SECRET = TOKEN.split(":")[1]

@@ -2,7 +2,6 @@
 data/stats.json read back through its type."""
 
 import copy
-import datetime as dt
 import io
 import json
 import os
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import run_cli
 from matplotlib.image import imread
 
 from chatlike.data import plots
@@ -24,54 +22,10 @@ from chatlike.data.stats import DatasetStats, Gaps, Settings, SplitCounts, read_
 from chatlike.errors import ChatlikeError
 from chatlike.plotstyle import GAP_COLOR, WINDOW_COLOR
 from chatlike.quantiles import Summary
+from tests.support.cli import run_cli
+from tests.support.runs import small_export
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def small_export(path: Path) -> Path:
-    """A full export: two contacts, conversations a day apart with quick replies, one "only my
-    messages" group."""
-    chats, start = [], dt.datetime(2024, 3, 1, 9, 0)
-    for uid, name in ((101, "Lorenzo"), (102, "Anna")):
-        messages = []
-        for day in range(6):
-            t = start + dt.timedelta(days=day, minutes=uid)
-            for k in range(6):
-                t += dt.timedelta(minutes=(1, 3, 20)[k % 3])
-                mine = k % 2 == 1
-                messages.append(
-                    {
-                        "id": len(messages) + 1,
-                        "type": "message",
-                        "date": t.isoformat(),
-                        "date_unixtime": str(int(t.replace(tzinfo=dt.UTC).timestamp())),
-                        "from": "Pasquale" if mine else name,
-                        "from_id": "user1" if mine else f"user{uid}",
-                        "text": f"day {day} message {k} {'from me' if mine else 'to me'}",
-                    }
-                )
-        chats.append({"name": name, "type": "personal_chat", "id": uid, "messages": messages})
-    chats.append(
-        {
-            "name": "Book club",
-            "type": "private_group",
-            "id": 900,
-            "messages": [
-                {
-                    "id": 1,
-                    "type": "message",
-                    "date": "2024-03-01T10:00:00",
-                    "date_unixtime": "1709287200",
-                    "from": "Pasquale",
-                    "from_id": "user1",
-                    "text": "hello?",
-                }
-            ],
-        }
-    )
-    export = {"personal_information": {"user_id": 1, "first_name": "Pasquale"}, "chats": {"list": chats}}
-    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,7 @@ def tokenizer(smollm2_folder):
 
 
 def test_the_config_names_the_folder_in_the_cache(smollm2_cache):
-    from tests.conftest import smoke_cfg
+    from tests.support.cli import smoke_cfg
 
     cfg = smoke_cfg("model=smollm2")
     assert Path(cfg.model.base_model) == smollm2_cache / smollm2.FOLDER

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_configure import make_cfg, write_samples
 
 from chatlike.errors import ChatlikeError
 from chatlike.stages import configure, train
+from tests.support.runs import make_cfg, write_samples
 
 TINY_CPU = (
     "model=tiny",

@@ -5,68 +5,19 @@ tiny model is built locally."""
 import hashlib
 import json
 import math
-import random
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
-from chatlike.config import Config, register
 from chatlike.errors import ChatlikeError
 from chatlike.model import axolotl, tiny, trained
 from chatlike.model import plan as planning
 from chatlike.model.load import tokenizer_from
 from chatlike.rundir import RunDir
 from chatlike.stages import configure
-
-LINES = {
-    "Lorenzo": (
-        ["ciao!", "ci sei stasera?", "andiamo al cinema?", "che fai domani?"],
-        ["sì ahah", "certo, alle nove", "no dai, sono stanco", "va bene!"],
-    ),
-    "Anna": (
-        ["hey, how are you?", "lunch tomorrow?", "lol that's great"],
-        ["good, you?", "sure, at noon", "haha yes"],
-    ),
-    "Dmitri": (["привет!", "как дела?", "ты свободен завтра?"], ["привет", "нормально", "да, конечно"]),
-}
-
-
-def write_samples(run_dir: Path, n_train: int = 48, n_val: int = 6, seed: int = 0) -> None:
-    """A fixed small prepared data/ in chatlike's JSONL format."""
-    rng = random.Random(seed)
-
-    def sample() -> dict:
-        contact = rng.choice(sorted(LINES))
-        theirs, mine = LINES[contact]
-        msgs = [
-            {
-                "role": "system",
-                "content": f"You are Pasquale, chatting with {contact}. "
-                "Respond naturally in their conversational style.",
-            }
-        ]
-        for _ in range(rng.randint(1, 3)):
-            msgs.append({"role": "user", "name": contact, "content": "\n".join(rng.sample(theirs, 2))})
-            msgs.append({"role": "assistant", "name": "Pasquale", "content": rng.choice(mine)})
-        return {"messages": msgs}
-
-    data = run_dir / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    for name, n in (("train", n_train), ("val", n_val), ("test", n_val)):
-        text = "".join(json.dumps(sample(), ensure_ascii=False) + "\n" for _ in range(n))
-        (data / f"{name}.jsonl").write_text(text, encoding="utf-8")
-
-
-def make_cfg(*overrides: str) -> Config:
-    """The composed config, built (and so range-checked) as the app does."""
-    register()
-    with initialize_config_dir(config_dir=str(ROOT / "conf")):
-        return OmegaConf.to_object(compose(config_name="config", overrides=list(overrides)))
+from tests.support.runs import make_cfg, run_dir_with_data, write_samples
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +26,6 @@ def tiny_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("tiny_run")
     write_samples(run)
     tiny.build(run)
-    return run
-
-
-def run_dir_with_data(tmp_path: Path, tiny_run: Path | None = None) -> Path:
-    """A fresh run dir with data/ (and, given tiny_run, its data and tiny model)."""
-    run = tmp_path / "run"
-    if tiny_run is None:
-        write_samples(run)
-    else:
-        shutil.copytree(RunDir(tiny_run).data, RunDir(run).data)
-        shutil.copytree(RunDir(tiny_run).tiny_model, RunDir(run).tiny_model)
     return run
 
 

@@ -12,10 +12,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Serving, free_port, run_cli
 
 from chatlike.eval.results import read_results
 from chatlike.friends import quiz
+from tests.support.cli import ROOT, run_cli
+from tests.support.processes import Serving, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "outputs" / "test_artifacts" / "friends"

@@ -4,8 +4,6 @@ text, groups, who "me" is, bad files; and round trips through segmentation."""
 import datetime as dt
 
 import pytest
-import synth_sources as ss
-from conftest import source_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +14,8 @@ from chatlike.data.segment import segment
 from chatlike.data.sources import read_sources, whatsapp
 from chatlike.data.stats import FilterStats
 from chatlike.errors import ChatlikeError
+from tests.support import synth_sources as ss
+from tests.support.cli import source_error
 
 ME, T0 = ss.ME, ss.T0
 DAY = 86400

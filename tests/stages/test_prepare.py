@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
-import synth
 
 from chatlike.config import Config
 from chatlike.data.stats import DatasetStats
 from chatlike.errors import ChatlikeError
 from chatlike.stages import prepare
+from tests.support import synth
 
 ME, LORENZO, GIULIA, ANNA = synth.ME, synth.LORENZO, synth.GIULIA, synth.ANNA
 MARCO, DELETED = synth.MARCO, synth.DELETED
@@ -55,7 +55,7 @@ def talk(n: int, contact=LORENZO, start=T0, gap=7200, first_id=1):
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     run = tmp_path_factory.mktemp("sample") / "run"
     run_cli(f"hydra.run.dir={run}", "stages=[prepare]", check=True)
@@ -422,7 +422,7 @@ def _prepare_with_workers(src, tmp_path):
     import sys
     import time
 
-    from conftest import ROOT
+    from tests.support.cli import ROOT
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "chatlike", f"source.path={src}", f"hydra.run.dir={tmp_path / 'run'}",

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
-from test_configure import make_cfg, run_dir_with_data
 
 from chatlike.errors import ChatlikeError
 from chatlike.model import plan as planning
 from chatlike.model import sky
 from chatlike.rundir import RunDir
 from chatlike.stages import configure
+from tests.support.cli import ROOT
+from tests.support.runs import make_cfg, run_dir_with_data
 
 SKY_PYTHON = ROOT / ".venv-sky" / "bin" / "python"
 

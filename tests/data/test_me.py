@@ -1,10 +1,10 @@
 """Who "me" is: from the export's own account data, never guessed from names unless asked."""
 
 import pytest
-import synth
 
 from chatlike.data.sources.telegram import read_export
 from chatlike.errors import ChatlikeError
+from tests.support import synth
 
 ME = f"user{synth.ME_ID}"
 QUIRKS = synth.quirky_exports()

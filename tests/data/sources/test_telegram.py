@@ -7,11 +7,11 @@ import sys
 import time
 
 import pytest
-import synth
 
 from chatlike.data.sources.snapshot import check_unchanged, read_file
 from chatlike.data.sources.telegram import Entity, flatten_text, read_export, read_messages
 from chatlike.errors import ChatlikeError
+from tests.support import synth
 
 ME = f"user{synth.ME_ID}"
 QUIRKS = synth.quirky_exports()
