@@ -106,6 +106,7 @@ class Template:
     stop_ids: tuple[int, ...]  # the tokens that end a reply: end of turn's special tokens, and EOS
     system_role: bool = True  # False: the system prompt is folded into the first user turn
     alternating: bool = False  # True: user and assistant strictly alternate, user first
+    end_tokens: tuple[str, ...] = ()  # end of turn's special tokens: what training teaches to stop with
 
     @classmethod
     def of(cls, tokenizer: Any) -> Template:
@@ -127,10 +128,12 @@ class Template:
         end_of_turn = text.split(_PROBE, 1)[1]
         special = set(tokenizer.all_special_ids) | set(tokenizer.added_tokens_decoder)
         ids = tokenizer(end_of_turn.strip(), add_special_tokens=False)["input_ids"]
-        stops = {i for i in ids if i in special}
+        ends = [i for i in ids if i in special]
+        stops = set(ends)
         if tokenizer.eos_token_id is not None:
             stops.add(tokenizer.eos_token_id)
-        return cls(tokenizer, end_of_turn, tuple(sorted(stops)), system_role, alternating)
+        end_tokens = tuple(dict.fromkeys(tokenizer.convert_ids_to_tokens(ends)))
+        return cls(tokenizer, end_of_turn, tuple(sorted(stops)), system_role, alternating, end_tokens)
 
     def shaped(self, messages: list[dict]) -> list[dict]:
         """`messages` as this template takes them: role and content only (templates drop `name`);
@@ -168,3 +171,25 @@ class Template:
     def count(self, messages: list[dict]) -> int:
         """The prompt's length in tokens."""
         return len(self.tokenizer(self.prompt(messages), add_special_tokens=False)["input_ids"])
+
+    def length(self, messages: list[dict]) -> int:
+        """A whole conversation's length in tokens, as training renders it (no reply header)."""
+        text = self.tokenizer.apply_chat_template(self.shaped(messages), tokenize=False)
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def unfit(self, messages: list[dict]) -> Optional[str]:
+        """Why this template cannot train `messages` as they are (None: it can): the trainer renders
+        a sample as written, so a system prompt needs a system role, and two turns of one side in a
+        row or my turn first need a template that does not demand alternation."""
+        roles = [m["role"] for m in messages]
+        if not self.system_role and "system" in roles:
+            return (
+                "its chat template has no system role, and every sample opens with the chat's system prompt"
+            )
+        turns = [r for r in roles if r != "system"]
+        if self.alternating and (turns[:1] != ["user"] or any(a == b for a, b in zip(turns, turns[1:]))):
+            return (
+                "its chat template demands strict user/assistant alternation, user first, and a "
+                "conversation of ours may open with my turn or hold two turns of one side in a row"
+            )
+        return None

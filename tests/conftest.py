@@ -1,6 +1,7 @@
 """Fixtures every test may use; the helpers themselves live in tests/support/."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -22,3 +23,32 @@ def trained_run(tmp_path_factory):
     run_cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[prepare,configure,train]", check=True)
     assert (run / "train" / "adapter_model.safetensors").is_file()
     return run
+
+
+@pytest.fixture(scope="session")
+def smollm2_cache(tmp_path_factory):
+    """A fresh chatlike cache for the session holding the GGUF setup.sh installed; CHATLIKE_CACHE
+    points at it for this process and the runs it starts."""
+    from chatlike.cache import ENV
+    from chatlike.model import smollm2
+
+    gguf = smollm2.installed_gguf()
+    if not gguf.is_file():
+        pytest.fail(f"{gguf} is missing: run `bash setup.sh` (it installs model=smollm2's GGUF)")
+    cache = tmp_path_factory.mktemp("chatlike_cache")
+    (cache / gguf.parent.name).symlink_to(gguf.parent)
+    before = os.environ.get(ENV)
+    os.environ[ENV] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = before
+
+
+@pytest.fixture(scope="session")
+def smollm2_folder(smollm2_cache) -> Path:
+    """The materialised folder (about 20-50 s once per session)."""
+    from chatlike.model import smollm2
+
+    return smollm2.ensure(smollm2.default_folder())

@@ -212,3 +212,23 @@ def test_what_was_asked_stays_as_it_was_when_more_of_the_same_turn_follows():
     asked = conv.messages()  # a draft holds what the model was given
     conv.heard("Lorenzo", "domanda 1")
     assert asked[-1]["content"] == "domanda 0" and conv.messages()[-1]["content"] == "domanda 0\ndomanda 1"
+
+
+@pytest.mark.parametrize("family", ["gemma", "mistral_v1"])
+def test_configure_refuses_in_one_line_a_template_that_cannot_train_our_conversations(
+    tokenizer_of, tmp_path, family
+):
+    from chatlike.errors import ChatlikeError
+    from chatlike.stages import configure
+    from tests.support.cli import smoke_cfg
+
+    folder = tmp_path / family
+    tokenizer_of(family).save_pretrained(folder)
+    (tmp_path / "run" / "data").mkdir(parents=True)
+    (tmp_path / "run" / "data" / "train.jsonl").write_text(json.dumps({"messages": OURS}) + "\n")
+    cfg = smoke_cfg("model=llama31_8b", f"model.base_model={folder}", "model.chat_template=tokenizer_default")
+    with pytest.raises(ChatlikeError) as refused:
+        configure.run(cfg, tmp_path / "run")
+    why = {"gemma": "has no system role", "mistral_v1": "demands strict user/assistant alternation"}[family]
+    assert f"model.base_model={folder}: its chat template {why}" in str(refused.value)
+    assert "\n" not in str(refused.value) and not (tmp_path / "run" / "axolotl.yaml").exists()

@@ -31,7 +31,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import aiohttp
 from aiogram import Bot, Dispatcher, F, Router
@@ -62,7 +62,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.chat_action import ChatActionSender
 
 from chatlike.config import Config, telegram_user_key
-from chatlike.conversation import Conversation, messages_of
+from chatlike.conversation import Conversation, Template, messages_of
 from chatlike.data.chats import ChatIndex, ChatInfo
 from chatlike.data.redact import redact
 from chatlike.errors import ChatlikeError
@@ -194,14 +194,14 @@ class CloneBot:
         cfg: Config,
         index: ChatIndex,
         endpoint: Endpoint,
-        count_tokens: Callable[[list[dict]], int],
+        template: Template,
         budget: int,
         record: Path,
     ):
         from openai import AsyncOpenAI
 
         self.cfg, self.b, self.index, self.endpoint = cfg, cfg.bot, index, endpoint
-        self.count_tokens, self.budget, self.record = count_tokens, budget, record
+        self.template, self.budget, self.record = template, budget, record
         self.allow = check_allow(cfg.bot.allow, index)
         self.owner = telegram_user_key(self.b.owner) if self.b.owner is not None else None
         # the owner's private chat (its id is the owner's user id), where drafts go: known from a
@@ -321,7 +321,7 @@ class CloneBot:
         async with self.lock(chat_id):
             conv = self.conversation(chat_id, chat)
             conv.heard(speaker, message.text or "")
-            conv.fit(self.count_tokens, self.budget)
+            conv.fit(self.template.count, self.budget)
             await self.disclose(bot, chat_id)
             messages = conv.messages()
             try:
@@ -348,7 +348,7 @@ class CloneBot:
         c = self.cfg.chat
         response = await self.client.chat.completions.create(
             model=self.endpoint.model,
-            messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+            messages=self.template.shaped(messages),  # as the server's template (the run's) takes them
             temperature=c.temperature,
             top_p=c.top_p,
             max_tokens=c.max_new_tokens,

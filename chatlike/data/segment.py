@@ -38,7 +38,10 @@ def token_counter(tokenizer: Optional[str]) -> TokenCounter:
     return lambda text: len(tok.encode(text, add_special_tokens=False).ids)
 
 
-TURN_OVERHEAD_TOKENS = 8  # a turn's header and end-of-turn tokens in the llama3 template
+# A message's header and end-of-turn tokens, for counts made without the model's tokenizer: 5 to 6 in
+# Llama 3's, ChatML's (SmolLM2, Qwen) and Gemma's templates on their own tokenizers, so this errs long.
+# With the tokenizer at hand the plan counts exactly, with the model's Template (chatlike.conversation).
+TURN_OVERHEAD_TOKENS = 8
 _TOKENS = attrgetter("tokens")
 
 

@@ -9,18 +9,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from chatlike.config import Config
-from chatlike.conversation import fit
+from chatlike.conversation import Template, fit
 from chatlike.eval.results import ChatSampling
 
 
-def prompts(cfg: Config, model: Any, tokenizer: Any, contexts: list[list[dict]]) -> list[str]:
+def prompts(cfg: Config, model: Any, template: Template, contexts: list[list[dict]]) -> list[str]:
     """Each context as the chat-template prompt for the next reply, its oldest turns dropped until
     it fits the model's context beside eval.max_new_tokens."""
     from chatlike.model import load
 
     budget = load.context_budget(cfg, model, cfg.eval.max_new_tokens)
-    fitted = [fit(c, lambda m: load.prompt_tokens(tokenizer, m), budget) for c in contexts]
-    return [load.build_prompt(tokenizer, c) for c in fitted]
+    return [template.prompt(fit(c, template.count, budget)) for c in contexts]
 
 
 def chat_sampling(cfg: Config) -> ChatSampling | None:
@@ -46,7 +45,7 @@ def base_of(model: Any, cfg: Config, run_dir: Path) -> Iterator[Any]:
         del base
 
 
-def replies(cfg: Config, run_dir: Path, model: Any, tokenizer: Any, prompts: list[str]) -> dict:
+def replies(cfg: Config, run_dir: Path, model: Any, template: Template, prompts: list[str]) -> dict:
     """{decoding: {"tuned": [...], "base": [...]}}, one reply per prompt; decoding is "greedy", and
     "chat" with eval.sampling=chat."""
     from chatlike.model import load
@@ -65,13 +64,13 @@ def replies(cfg: Config, run_dir: Path, model: Any, tokenizer: Any, prompts: lis
         if e.engine == "vllm":  # batched by vLLM on a GPU box; the same prompts, as token ids
             from chatlike.eval.vllm import vllm_replies
 
-            ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-            tuned, base = vllm_replies(cfg, run_dir, ids, load.stop_ids(tokenizer), e.max_new_tokens,
+            ids = [template.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+            tuned, base = vllm_replies(cfg, run_dir, ids, list(template.stop_ids), e.max_new_tokens,
                                        options["temperature"], options.get("top_p", 1.0), e.seed)  # fmt: skip
             out[decoding] = {"tuned": tuned, "base": base}
             continue
         common = dict(max_new_tokens=e.max_new_tokens, batch_size=e.batch_size, seed=e.seed, **options)
-        out[decoding] = {"tuned": load.generate(model, tokenizer, prompts, **common)}
+        out[decoding] = {"tuned": load.generate(model, template, prompts, **common)}
         with base_of(model, cfg, run_dir) as base_model:
-            out[decoding]["base"] = load.generate(base_model, tokenizer, prompts, **common)
+            out[decoding]["base"] = load.generate(base_model, template, prompts, **common)
     return out

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config
+from chatlike.conversation import Template
 from chatlike.errors import ChatlikeError
 from chatlike.eval.results import Interval, Likelihood, Regression, TaskCheck
 from chatlike.files import write_text
@@ -184,20 +185,17 @@ class Scored:
     context_gain: Interval
 
 
-def score(cfg: Config, run_dir: Path, model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -> dict:
+def score(cfg: Config, run_dir: Path, model: Any, template: Template, pairs: list[tuple[str, str]]) -> dict:
     """{"tuned": Scored, "base": Scored} for (prompt, real reply) pairs: the reply task written to
     RUN/eval/tasks (each reply under its own and under a shuffled context) and eval.tasks (limit),
     in one lm-eval call per model when the limit spares the replies."""
     from chatlike.eval import context
     from chatlike.eval.generate import base_of
-    from chatlike.model import load
     from chatlike.rundir import RunDir
 
-    e = cfg.eval
+    e, tokenizer = cfg.eval, template.tokenizer
     shuffle = context.derangement(len(pairs), e.seed)
-    task_dir = write_reply_task(
-        RunDir(run_dir).eval_tasks, tokenizer, pairs, load.end_of_turn_text(tokenizer), shuffle
-    )
+    task_dir = write_reply_task(RunDir(run_dir).eval_tasks, tokenizer, pairs, template.end_of_turn, shuffle)
     manager = task_manager([SHIPPED_TASKS, task_dir], [REPLY_TASK, *e.tasks])
     together = e.limit is None or e.limit >= len(pairs) + len(shuffle or [])
     out = {}

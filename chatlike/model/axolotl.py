@@ -16,31 +16,55 @@ from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config
+from chatlike.conversation import Template
 from chatlike.errors import ChatlikeError
 from chatlike.model.plan import Plan
 from chatlike.rundir import IN_RUN, RunDir
 
 
-def pad_token_needed(cfg: Config, tok: Any) -> str | None:
-    """The pad token to set: the tokenizer's own when it has one distinct from end of turn, else
-    cfg.model.pad_token (Llama 3 ships none; a pad equal to <|eot_id|> masks the end of turn out of
-    the loss, so the model never learns to stop). `tok` is None when the tokenizer is not on disk."""
-    if tok is None:
+def pad_token_needed(cfg: Config, template: Template | None) -> str | None:
+    """The pad token to set: None when the tokenizer has one that ends no reply, else
+    cfg.model.pad_token (a pad that is the end of turn masks it out of the loss, so the model never
+    learns to stop: Llama 3 ships no pad, the folder transformers makes of SmolLM2's GGUF pads with
+    <|im_end|>). `template` is None when the tokenizer is not on disk."""
+    if template is None:
         return cfg.model.pad_token if cfg.model.chat_template.startswith("llama3") else None
-    if tok.pad_token is None or tok.pad_token in (tok.eos_token, "<|eot_id|>", "<|end_of_text|>"):
-        return cfg.model.pad_token
-    return None
+    tok, pad = template.tokenizer, cfg.model.pad_token
+    if tok.pad_token is not None and tok.pad_token_id not in template.stop_ids:
+        return None
+    if tok.get_vocab().get(pad) in template.stop_ids:
+        raise ChatlikeError(
+            f"model.pad_token={pad!r} ends a reply in {cfg.model.base_model}'s chat template (its stops: "
+            f"{', '.join(tok.convert_ids_to_tokens(list(template.stop_ids)))}): set model.pad_token to another token"
+        )
+    return pad
+
+
+def end_of_turn_keys(template: Template | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Axolotl's keys that train the end of each of my turns (the model learns to stop): the
+    template's end-of-turn tokens as `eot_tokens` (root), and per dataset `train_on_eot`, with
+    `train_on_eos` only where EOS is such a token (else EOS, written elsewhere, is not trained).
+    Without a template (the tokenizer not on disk) Axolotl takes EOS as the end of turn."""
+    if template is None or not template.end_tokens:
+        return {}, {"train_on_eos": "turn"}
+    eos = template.tokenizer.eos_token
+    return {"eot_tokens": list(template.end_tokens)}, {
+        "train_on_eot": "turn",
+        "train_on_eos": "turn" if eos in template.end_tokens else "none",
+    }
 
 
 def axolotl_config(
-    cfg: Config, run_dir: Path, plan: Plan, tokenizer: Any, save_steps: int | None = None
+    cfg: Config, run_dir: Path, plan: Plan, template: Template | None, save_steps: int | None = None
 ) -> dict[str, Any]:
     """The Axolotl 0.19 config for this run dir (keys as in Axolotl's schema; no deprecated ones);
-    `tokenizer` is the base model's (None when it is not on disk); `save_steps` a checkpoint cadence
-    (spot VMs: chatlike.model.sky.save_steps), else one with each evaluation."""
+    `template` is the training chat template on the base model's tokenizer (None when it is not on
+    disk); `save_steps` a checkpoint cadence (spot VMs: chatlike.model.sky.save_steps), else one
+    with each evaluation."""
     m, t, hw = cfg.model, cfg.train, cfg.hardware
     cpu = hw.device == "cpu"
     base = f"./{IN_RUN.tiny_model.as_posix()}" if m.tiny else m.base_model
+    eot, trained_ends = end_of_turn_keys(template)
 
     def dataset(path: str) -> dict[str, Any]:
         return {
@@ -52,12 +76,13 @@ def axolotl_config(
             "field_messages": "messages",
             "message_property_mappings": {"role": "role", "content": "content"},
             "roles_to_train": ["assistant"],
-            "train_on_eos": "turn",  # the end-of-turn token after each of my turns: the model learns to stop
+            **trained_ends,  # the end-of-turn token after each of my turns: the model learns to stop
         }
 
     doc: dict[str, Any] = {
         "base_model": base,
         "chat_template": m.chat_template,
+        **eot,
         "datasets": [dataset(IN_RUN.split("train").as_posix())],
         "dataset_prepared_path": IN_RUN.prepared.as_posix(),
         "output_dir": IN_RUN.train.as_posix(),
@@ -74,7 +99,7 @@ def axolotl_config(
     else:
         doc["val_set_size"] = 0.0
         doc["eval_strategy"] = "no"
-    pad = pad_token_needed(cfg, tokenizer)
+    pad = pad_token_needed(cfg, template)
     if pad:
         doc["special_tokens"] = {"pad_token": pad}
 

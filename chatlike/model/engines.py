@@ -23,9 +23,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from chatlike.config import Config, ServeConfig, valid_model_name
+from chatlike.conversation import Template
 from chatlike.data.chats import ChatIndex, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.files import atomic_folder, write_text
@@ -228,11 +228,11 @@ def prepare_transformers(cfg: Config, run: RunDir, clones: list[Clone], executab
     models = {}
     for clone in clones:
         folder = whole_model(cfg, clone.model)
-        tokenizer = load.tokenizer_from(str(folder))
+        template = load.training_template(cfg, load.tokenizer_from(str(folder)), str(folder))
         models[clone.name] = (
             folder,
-            _template(cfg, tokenizer, folder),
-            generation_config(folder, tokenizer, cfg),
+            template.tokenizer.chat_template,
+            generation_config(folder, template, cfg),
         )
     write_hub(run.serve_hub, models)
     return transformers_command([c.name for c in clones], cfg.serve, executable)
@@ -246,35 +246,29 @@ def prepare_vllm(cfg: Config, run: RunDir, clones: list[Clone]) -> VllmModel:
         (clone,) = clones
         folder = whole_model(cfg, clone.model)
         print(f"serve: vLLM serves {folder} whole ({m.whole_because})", flush=True)
-        tokenizer = load.tokenizer_from(str(folder))
+        template = load.training_template(cfg, load.tokenizer_from(str(folder)), str(folder))
     else:
         check_on_disk(m.model)
-        tokenizer = load.load_tokenizer(cfg, clones[0].model)
-    write_text(run.serve_template, _template(cfg, tokenizer, m.model))
+        template = load.load_template(cfg, clones[0].model)
+    write_text(run.serve_template, template.tokenizer.chat_template)
     source = m.model if Path(m.model).is_dir() else None
-    generation = generation_config(source, tokenizer, cfg)
+    generation = generation_config(source, template, cfg)
     write_text(run.serve_generation / "generation_config.json", json.dumps(generation, indent=2) + "\n")
     return m
 
 
-def _template(cfg: Config, tokenizer: Any, source: Path | str) -> str:
-    """The training chat template: Axolotl's model.chat_template, else the tokenizer's own."""
-    template = load.template_of(cfg.model.chat_template) or tokenizer.chat_template
-    if not template:
-        raise ChatlikeError(f"{source} has no chat template and model.chat_template is not one of Axolotl's")
-    return template
-
-
-def generation_config(model_dir: Path | str | None, tokenizer: Any, cfg: Config) -> dict:
-    """The model's generation_config.json (when it has one) with the end-of-turn stop ids and chat's
-    sampling as the defaults."""
+def generation_config(model_dir: Path | str | None, template: Template, cfg: Config) -> dict:
+    """The model's generation_config.json (when it has one) with chat's sampling as the defaults
+    and the template's stop ids added to the model's own: a server stops where chatlike does."""
     config: dict = {}
     path = Path(model_dir) / "generation_config.json" if model_dir and Path(model_dir).is_dir() else None
     if path is not None and path.is_file():
         config = json.loads(path.read_text(encoding="utf-8"))
-    c = cfg.chat
+    own = config.get("eos_token_id")
+    own = [] if own is None else [own] if isinstance(own, int) else list(own)
+    c, tokenizer = cfg.chat, template.tokenizer
     config.update(
-        eos_token_id=load.stop_ids(tokenizer),
+        eos_token_id=sorted({*template.stop_ids, *own}),
         do_sample=c.temperature > 0,
         temperature=c.temperature,  # 0: greedy (vLLM reads the temperature, transformers do_sample)
         top_p=c.top_p,

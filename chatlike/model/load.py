@@ -1,7 +1,8 @@
 """Loading a run's model, offline (local files only: nothing is downloaded): a tokenizer from a path
 (configure's plan too), the run's tokenizer with the training chat template, the base model with the
 run's adapter or the run's whole model (eval, chat, merge; what the run holds is
-chatlike.model.trained's answer); and batched generation that stops at the end of a turn.
+chatlike.model.trained's answer); and batched generation that stops where the chat template
+(chatlike.conversation.Template) ends a turn.
 
 Everything heavy (torch, transformers, peft) is imported inside the functions.
 """
@@ -13,14 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from chatlike.config import Config
+from chatlike.conversation import Template
 from chatlike.errors import ChatlikeError
 from chatlike.model.trained import TrainedModel, trained_model
 from chatlike.rundir import RunDir
-
-# End-of-turn and end-of-text tokens of the common chat templates; those a tokenizer knows stop a reply.
-END_OF_TURN_TOKENS = (
-    "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>",
-)  # fmt: skip
 
 
 def device_of(cfg: Config) -> str:
@@ -56,12 +53,10 @@ def tokenizer_from(path: str) -> Any:
         ) from None
 
 
-def load_tokenizer(cfg: Config, run: Path | RunDir | TrainedModel) -> Any:
-    """The tokenizer as training used it: the run's copy when there is one (Axolotl saves it beside
-    the adapter), else the base model's; with Axolotl's `model.chat_template` set on it exactly as
-    Axolotl does in training, and left padding for batched generation."""
-    source = trained_model(cfg, run).tokenizer
-    tokenizer = tokenizer_from(source)
+def training_template(cfg: Config, tokenizer: Any, source: str) -> Template:
+    """`tokenizer` (loaded from `source`) wearing the chat template training uses, Axolotl's
+    `model.chat_template` set on it exactly as Axolotl does (else the tokenizer's own, e.g. for
+    tokenizer_default), as a Template: the one place the end of a turn and the stops come from."""
     template = template_of(cfg.model.chat_template)
     if template is not None:
         tokenizer.chat_template = template
@@ -70,11 +65,26 @@ def load_tokenizer(cfg: Config, run: Path | RunDir | TrainedModel) -> Any:
             f"the tokenizer at {source} has no chat template and model.chat_template="
             f"{cfg.model.chat_template!r} is not one of Axolotl's; install the train extras or fix the name"
         )
+    return Template.of(tokenizer)
+
+
+def load_tokenizer(cfg: Config, run: Path | RunDir | TrainedModel) -> Any:
+    """The tokenizer as training used it: the run's copy when there is one (Axolotl saves it beside
+    the adapter), else the base model's; with the training chat template (training_template) and
+    left padding for batched generation."""
+    return load_template(cfg, run).tokenizer
+
+
+def load_template(cfg: Config, run: Path | RunDir | TrainedModel) -> Template:
+    """The run's chat template as a value, on the tokenizer load_tokenizer describes."""
+    source = trained_model(cfg, run).tokenizer
+    tokenizer = tokenizer_from(source)
+    template = training_template(cfg, tokenizer, source)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
         # generation masks padding, so any token serves; training sets a distinct pad token itself
         tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
+    return template
 
 
 def load_model(cfg: Config, run: Path | RunDir | TrainedModel, adapter: bool = True) -> Any:
@@ -115,19 +125,6 @@ def _saved_vocab_size(train: Path) -> int | None:
     return len(tokenizer_from(str(train)))
 
 
-def build_prompt(tokenizer: Any, messages: list[dict]) -> str:
-    """The chat-template text of `messages` (role + content; `name` is dropped as the template
-    drops it) followed by the assistant header, ready for the next reply. It already holds
-    the BOS token: tokenize it with add_special_tokens=False."""
-    plain = [{"role": m["role"], "content": m["content"]} for m in messages]
-    return tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
-
-
-def prompt_tokens(tokenizer: Any, messages: list[dict]) -> int:
-    """The length in tokens of the prompt for the next reply after `messages`."""
-    return len(tokenizer(build_prompt(tokenizer, messages), add_special_tokens=False)["input_ids"])
-
-
 def context_budget(cfg: Config, model: Any, max_new_tokens: int) -> int:
     """Tokens a prompt may take: the model's context (config.max_position_embeddings, capped by
     model.max_context) less the room for the reply."""
@@ -135,30 +132,9 @@ def context_budget(cfg: Config, model: Any, max_new_tokens: int) -> int:
     return min(cfg.model.max_context, positions) - max_new_tokens
 
 
-def end_of_turn_text(tokenizer: Any) -> str:
-    """What the chat template writes after an assistant message's content ("<|eot_id|>" for
-    llama3): the text a reply must end with to be a whole turn."""
-    mark = "CHATLIKE_END_OF_TURN_PROBE"
-    text = tokenizer.apply_chat_template([{"role": "assistant", "content": mark}], tokenize=False)
-    return text.split(mark, 1)[1]
-
-
-def stop_ids(tokenizer: Any) -> list[int]:
-    """Token ids that end a reply: the end-of-turn token(s) of the template (<|eot_id|> for
-    llama3), end of text, and the tokenizer's EOS."""
-    ids = []
-    vocab = tokenizer.get_vocab()
-    for token in END_OF_TURN_TOKENS:
-        if token in vocab:
-            ids.append(vocab[token])
-    if tokenizer.eos_token_id is not None:
-        ids.append(tokenizer.eos_token_id)
-    return sorted(set(ids))
-
-
 def generate(
     model: Any,
-    tokenizer: Any,
+    template: Template,
     prompts: list[str],
     max_new_tokens: int,
     temperature: float = 0.0,
@@ -168,14 +144,15 @@ def generate(
     seed: int | None = None,
     streamer: Any = None,
 ) -> list[str]:
-    """One reply per prompt (from build_prompt), in order. Greedy when temperature is 0.
-    A reply ends at the first stop token (not included) or after max_new_tokens; a reply that
-    runs on to the cap is returned as generated, special tokens and all, so degeneracy shows."""
+    """One reply per prompt (from template.prompt), in order. Greedy when temperature is 0.
+    A reply ends at the first of the template's stop tokens (not included) or after max_new_tokens;
+    a reply that runs on to the cap is returned as generated, special tokens and all, so
+    degeneracy shows."""
     import torch
 
     if seed is not None:
         torch.manual_seed(seed)
-    stops = stop_ids(tokenizer)
+    tokenizer, stops = template.tokenizer, list(template.stop_ids)
     device = next(model.parameters()).device
     sampling = temperature > 0
     options: dict[str, Any] = dict(

@@ -37,11 +37,12 @@ def merge(cfg: Config, run: Path | RunDir | TrainedModel) -> Path:
     prompts = {chat.name: chat.system for chat in read_chats(trained.run.chats).chats}
     print(f"merge: loading {trained.base} with the adapter in {trained.run.train}", flush=True)
     model = load.load_model(cfg, trained)
-    tokenizer = load.load_tokenizer(cfg, trained)
+    template = load.load_template(cfg, trained)
+    tokenizer = template.tokenizer
     tokenizer.padding_side = "right"  # left padding is only for chatlike's batched generation
     merged = model.merge_and_unload()
     # a server stops where chatlike's generation stops: at the end of a turn (not only at EOS)
-    merged.generation_config.eos_token_id = load.stop_ids(tokenizer)
+    merged.generation_config.eos_token_id = list(template.stop_ids)
     merged.generation_config.pad_token_id = tokenizer.pad_token_id
     dtype = _saved_dtype(trained.base)
     if dtype is not None:  # load_model computes in float32 on CPU; keep the base's precision (bf16)

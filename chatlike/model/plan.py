@@ -8,9 +8,10 @@ train.max_sequence_len. Only when the cap binds are longer samples truncated by 
 many, loudly.
 
 Token counts use the model's tokenizer when it loads offline, rendering with the chat template
-training uses (Axolotl's model.chat_template, not the tokenizer's own); otherwise prepare's
-approximation (chatlike.data.segment): UTF-8 bytes // 3 + 1 per message content, plus
-TURN_OVERHEAD_TOKENS per message for its header and end of turn, plus 1 (BOS). Llama 3's
+training uses (chatlike.conversation.Template of Axolotl's model.chat_template, not the
+tokenizer's own); otherwise prepare's approximation (chatlike.data.segment): UTF-8 bytes // 3 + 1
+per message content, plus TURN_OVERHEAD_TOKENS per message for its header and end of turn (at
+least what Llama 3's, ChatML's, Gemma's and Mistral's templates write), plus 1 (BOS). Llama 3's
 tokenizer averages ~4 bytes a token on English and ~3-3.5 on Italian or Russian, so this errs on
 the long side.
 
@@ -41,9 +42,10 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from chatlike.config import Config
+from chatlike.conversation import Template
 from chatlike.data.segment import TURN_OVERHEAD_TOKENS, approx_tokens
 from chatlike.model.samples import read_samples
 from chatlike.quantiles import quantile
@@ -110,26 +112,13 @@ def sample_tokens(messages: list[dict]) -> int:
     return 1 + sum(approx_tokens(m["content"]) + TURN_OVERHEAD_TOKENS for m in messages)
 
 
-def token_lengths(samples: list[list[dict]], tokenizer, chat_template: str) -> list[int]:
-    """Each sample's token length as training sees it: rendered with Axolotl's `chat_template`
-    (Llama 3.1 Instruct's own template adds a date header that training does not have)."""
-    if tokenizer is None:
+def token_lengths(samples: list[list[dict]], template: Optional[Template]) -> list[int]:
+    """Each sample's token length as training sees it: rendered by the training chat template
+    (Axolotl's model.chat_template on the base model's tokenizer: Llama 3.1 Instruct's own template
+    adds a date header that training does not have); approximately without one (None)."""
+    if template is None:
         return [sample_tokens(s) for s in samples]
-    from chatlike.model.load import template_of
-    from chatlike.model.tiny import LLAMA3_CHAT_TEMPLATE
-
-    template = template_of(chat_template)
-    if template is None and chat_template == "llama3":  # Axolotl not installed: the same template
-        template = LLAMA3_CHAT_TEMPLATE
-    if template is None and not getattr(tokenizer, "chat_template", None):
-        template = LLAMA3_CHAT_TEMPLATE
-    out = []
-    for s in samples:
-        msgs = [{"role": m["role"], "content": m["content"]} for m in s]
-        ids = tokenizer.apply_chat_template(msgs, chat_template=template, tokenize=True)
-        ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
-        out.append(len(ids))
-    return out
+    return [template.length(s) for s in samples]
 
 
 def choose_sequence_len(lengths: list[int], cap: int) -> int:
@@ -141,16 +130,17 @@ def choose_sequence_len(lengths: list[int], cap: int) -> int:
     return max(ROUND_TO, min(rounded, cap))
 
 
-def plan_data(cfg: Config, run_dir: Path, tokenizer: Any) -> DataPlan:
-    """The token lengths of the training samples, counted with `tokenizer` (the base model's; None
-    when it is not on disk: approximately), and the sequence_len they need."""
+def plan_data(cfg: Config, run_dir: Path, template: Optional[Template]) -> DataPlan:
+    """The token lengths of the training samples, counted with `template` (the base model's
+    tokenizer with the training chat template; None when it is not on disk: approximately), and the
+    sequence_len they need."""
     run = RunDir(run_dir)
     samples = [s["messages"] for s in read_samples(run.split("train"), missing_ok=True)]
     val = read_samples(run.split("val"), missing_ok=True)
-    lengths = token_lengths(samples, tokenizer, cfg.model.chat_template)
+    lengths = token_lengths(samples, template)
     cap = min(cfg.model.max_context, cfg.train.max_sequence_len)
     seq = choose_sequence_len(lengths, cap)
-    return DataPlan(lengths, len(val), tokenizer is not None, seq, sum(n > seq for n in lengths))
+    return DataPlan(lengths, len(val), template is not None, seq, sum(n > seq for n in lengths))
 
 
 def model_shape(cfg: Config, model_dir: Optional[Path]) -> tuple[float, int, int, int]:

@@ -40,7 +40,6 @@ async def _run_bot(cfg: Config, run_dir: Path, token: str) -> None:
     from aiogram.utils.token import TokenValidationError, validate_token
 
     from chatlike.bot.telegram import CloneBot, check_allow, serve_forever
-    from chatlike.conversation import Template
     from chatlike.data.chats import read_chats
     from chatlike.model import load
 
@@ -52,12 +51,12 @@ async def _run_bot(cfg: Config, run_dir: Path, token: str) -> None:
     index = read_chats(RunDir(clone_run).chats)
     check_allow(cfg.bot.allow, index)  # before the tokenizer loads: a typo fails at once
     check_answers(endpoint)
-    tokenizer = load.load_tokenizer(cfg, clone_run)
+    template = load.load_template(cfg, clone_run)
     clone = CloneBot(
         cfg,
         index,
         endpoint,
-        Template.of(tokenizer).count,
+        template,
         budget_of(cfg),
         RunDir(run_dir).bot_record,
     )

@@ -76,7 +76,6 @@ class Session:
     """The model, the chat's conversation and the sampling settings of one conversation."""
 
     def __init__(self, cfg: Config, run_dir: Path):
-        from chatlike.conversation import Template
         from chatlike.model import load
 
         self.cfg = cfg
@@ -85,8 +84,8 @@ class Session:
         self.chat = chat_of(cfg, index)
         self.speaker = speaker_of(cfg, self.chat)
         self.model = load.load_model(cfg, run_dir)  # first: "no adapter" before any tokenizer trouble
-        self.tokenizer = load.load_tokenizer(cfg, run_dir)
-        self.template = Template.of(self.tokenizer)
+        self.template = load.load_template(cfg, run_dir)
+        self.tokenizer = self.template.tokenizer
         self.budget = load.context_budget(cfg, self.model, cfg.chat.max_new_tokens)
         self.conversation = Conversation.of(self.chat, self.me, cfg.persona.group_speaker_format)
 
@@ -123,7 +122,7 @@ class Session:
         try:
             (reply,) = load.generate(
                 self.model,
-                self.tokenizer,
+                self.template,
                 [prompt],
                 max_new_tokens=c.max_new_tokens,
                 temperature=c.temperature,

@@ -9,11 +9,13 @@ import shutil
 from pathlib import Path
 
 from chatlike.config import Config
+from chatlike.conversation import Template
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
 from chatlike.model import axolotl, sky, smollm2, tiny, trained
 from chatlike.model import plan as planning
-from chatlike.model.load import tokenizer_from
+from chatlike.model.load import tokenizer_from, training_template
+from chatlike.model.samples import read_samples
 from chatlike.rundir import RunDir
 
 
@@ -31,8 +33,11 @@ def run(cfg: Config, run_dir: Path) -> None:
         tokenizer = tokenizer_from(base)
     except ChatlikeError:
         tokenizer = None
-    data = planning.plan_data(cfg, run.root, tokenizer)
-    if tokenizer is None:
+    template = None if tokenizer is None else training_template(cfg, tokenizer, base)
+    if template is not None:
+        check_template(cfg, template, train_jsonl)
+    data = planning.plan_data(cfg, run.root, template)
+    if template is None:
         print(
             f"chatlike: tokenizer of {base} not available offline: token counts are approximate "
             "(UTF-8 bytes / 3 per message, as prepare counts)"
@@ -44,7 +49,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     cloud = cfg.hardware.device == "cuda"
     gpus, fits = sky.accelerators(cfg, plan) if cloud else ({}, True)
     save_steps = sky.save_steps(cfg, plan, gpus) if cloud and cfg.hardware.spot else None
-    doc = axolotl.axolotl_config(cfg, run.root, plan, tokenizer, save_steps)
+    doc = axolotl.axolotl_config(cfg, run.root, plan, template, save_steps)
     ds = axolotl.deepspeed_config(cfg.hardware.deepspeed) if cfg.hardware.deepspeed else None
     axolotl.validate(doc, run.root, ds)
     if ds is not None:
@@ -64,6 +69,20 @@ def run(cfg: Config, run_dir: Path) -> None:
         print(
             "chatlike: no sky.yaml: hardware.device=cpu trains here (hardware=single_gpu or multi_gpu writes one)"
         )
+
+
+def check_template(cfg: Config, template: Template, train_jsonl: Path) -> None:
+    """Refuse, in one line, a chat template that cannot train our samples as they are (Gemma's
+    has no system role; Mistral's and Gemma's demand strict alternation): Axolotl would stop on
+    the first such sample, after loading everything."""
+    for number, sample in enumerate(read_samples(train_jsonl), 1):
+        why = template.unfit(sample["messages"])
+        if why is not None:
+            raise ChatlikeError(
+                f"model.base_model={cfg.model.base_model}: {why} (sample {number} of {train_jsonl}); "
+                "chatlike cannot train it: choose a model whose template takes any turn order with a "
+                "system prompt (Llama 3, ChatML: Qwen, SmolLM2, ...)"
+            )
 
 
 def write_sky(

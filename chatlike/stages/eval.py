@@ -37,10 +37,10 @@ def run(cfg: Config, run_dir: Path) -> None:
     items, train_replies = held_out(run, e.max_samples, e.seed)
 
     model = load.load_model(cfg, run_dir, adapter=True)
-    tokenizer = load.load_tokenizer(cfg, run_dir)
-    prompts = generate.prompts(cfg, model, tokenizer, [it["context"] for it in items])
+    template = load.load_template(cfg, run_dir)
+    prompts = generate.prompts(cfg, model, template, [it["context"] for it in items])
     real = [it["real"] for it in items]
-    replies = generate.replies(cfg, run_dir, model, tokenizer, prompts)  # decoding -> tuned/base -> replies
+    replies = generate.replies(cfg, run_dir, model, template, prompts)  # decoding -> tuned/base -> replies
     parrots = baselines.parrot(len(items), train_replies, e.parrot_draws, e.seed)
     samples = [{"chat": it["chat"], "contact": it["contact"], "context": it["context"], "real": it["real"],
                 "base": replies["greedy"]["base"][i], "tuned": replies["greedy"]["tuned"][i], "parrot": parrots[0][i],
@@ -54,7 +54,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     judged = {d: {m: metrics.judge(r, ref) for m, r in sets.items()} for d, sets in replies.items()}
     judged["greedy"]["real"] = metrics.judge(real, ref)
     # lm-eval: the real replies' likelihood under their own and a shuffled context; the regression tasks
-    scored = likelihood.score(cfg, run_dir, model, tokenizer, list(zip(prompts, real)))
+    scored = likelihood.score(cfg, run_dir, model, template, list(zip(prompts, real)))
     greedy = baselines.compare(judged["greedy"], parrot, e.seed, scored["tuned"].context_gain)
     results = EvalResults(
         **msgspec.structs.asdict(greedy),

@@ -283,18 +283,22 @@ def prepared(tmp_path_factory):
 
 def test_the_generation_config_stops_at_the_end_of_a_turn_and_samples_as_chat(prepared, tmp_path):
     from chatlike.config import ChatConfig
+    from chatlike.conversation import Template
     from chatlike.model.engines import generation_config
     from chatlike.model.tiny import EOS, EOT, PAD, build_tokenizer
 
-    tokenizer = build_tokenizer(RunDir(prepared).split("train"))
-    (tmp_path / "generation_config.json").write_text(json.dumps({"bos_token_id": 0, "eos_token_id": 1}))
-    config = generation_config(tmp_path, tokenizer, Config())
-    ids = tokenizer.convert_tokens_to_ids
+    template = Template.of(build_tokenizer(RunDir(prepared).split("train")))
+    ids = template.tokenizer.convert_tokens_to_ids
+    (tmp_path / "generation_config.json").write_text(
+        json.dumps({"bos_token_id": 0, "eos_token_id": ids(EOS)})
+    )
+    config = generation_config(tmp_path, template, Config())
     assert config["bos_token_id"] == 0  # the model's own, kept
+    # the template's end of turn added to the model's own stops
     assert set(config["eos_token_id"]) == {ids(EOS), ids(EOT)} and config["pad_token_id"] == ids(PAD)
     assert (config["do_sample"], config["temperature"], config["top_p"]) == (True, 0.7, 0.9)
     assert (config["repetition_penalty"], config["max_new_tokens"]) == (1.1, 256)
-    greedy = generation_config(None, tokenizer, Config(chat=ChatConfig(temperature=0)))
+    greedy = generation_config(None, template, Config(chat=ChatConfig(temperature=0)))
     assert (greedy["do_sample"], greedy["temperature"]) == (False, 0)  # vLLM reads temperature 0 as greedy
 
 
@@ -473,10 +477,10 @@ def test_vllms_inputs_for_the_smoke_run_the_merged_model_its_template_and_stop_i
     )  # the tiny's
     assert RunDir(run).serve_template.read_text() == load.template_of("llama3")  # Axolotl's, as in training
     generation = json.loads((RunDir(run).serve_generation / "generation_config.json").read_text())
-    tokenizer = load.tokenizer_from(str(RunDir(run).merged))
+    template = load.training_template(cfg, load.tokenizer_from(str(RunDir(run).merged)), "merged")
     assert (
-        generation["eos_token_id"] == load.stop_ids(tokenizer)
-        and tokenizer.convert_tokens_to_ids("<|eot_id|>") in generation["eos_token_id"]
+        set(template.stop_ids) <= set(generation["eos_token_id"])
+        and template.tokenizer.convert_tokens_to_ids("<|eot_id|>") in generation["eos_token_id"]
     )
 
     config = json.loads((RunDir(run).train / "adapter_config.json").read_text())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -40,30 +39,6 @@ CONVERSATION = [
     {"role": "assistant", "content": "no sto al lavoro"},
 ]
 SYSTEM = {"role": "system", "content": "You are Pasquale, chatting with Lorenzo."}
-
-
-@pytest.fixture(scope="session")
-def smollm2_cache(tmp_path_factory):
-    """A fresh chatlike cache for the session holding the GGUF setup.sh installed; CHATLIKE_CACHE
-    points at it for this process and the runs it starts."""
-    gguf = smollm2.installed_gguf()
-    if not gguf.is_file():
-        pytest.fail(f"{gguf} is missing: run `bash setup.sh` (it installs model=smollm2's GGUF)")
-    cache = tmp_path_factory.mktemp("chatlike_cache")
-    (cache / gguf.parent.name).symlink_to(gguf.parent)
-    before = os.environ.get(ENV)
-    os.environ[ENV] = str(cache)
-    yield cache
-    if before is None:
-        os.environ.pop(ENV, None)
-    else:
-        os.environ[ENV] = before
-
-
-@pytest.fixture(scope="session")
-def smollm2_folder(smollm2_cache) -> Path:
-    """The materialised folder (about 20-50 s once per session)."""
-    return smollm2.ensure(smollm2.default_folder())
 
 
 @pytest.fixture(scope="session")

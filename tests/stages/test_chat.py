@@ -331,11 +331,12 @@ def test_merge_writes_a_standalone_model_that_matches_base_plus_adapter(trained_
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
     # a server stops at the end of a turn, as chatlike does: generation_config.json has the stop ids
     stops = json.loads((merged_dir / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"]
-    assert sorted(stops) == load.stop_ids(tokenizer)
-    assert {tokenizer.convert_tokens_to_ids(t) for t in ("<|eot_id|>", "<|end_of_text|>")} <= set(stops)
     cfg = smoke_cfg()
+    template = load.training_template(cfg, tokenizer, str(merged_dir))
+    assert tuple(sorted(stops)) == template.stop_ids
+    assert tokenizer.convert_tokens_to_ids("<|eot_id|>") in stops
     tuned = load.load_model(cfg, trained_run)
-    prompt = load.build_prompt(tokenizer, [{"role": "user", "content": "ciao! ci sei stasera?"}])
+    prompt = template.prompt([{"role": "user", "content": "ciao! ci sei stasera?"}])
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
     with torch.no_grad():
         assert torch.allclose(merged(ids).logits, tuned(ids).logits, atol=1e-4)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chatlike.conversation import Template
 from chatlike.errors import ChatlikeError
 from chatlike.model import axolotl, tiny, trained
 from chatlike.model import plan as planning
@@ -130,7 +131,7 @@ def test_a_tokenizer_without_pad_gets_one_distinct_from_the_end_of_turn(tmp_path
     assert doc["special_tokens"]["pad_token"] == "<|finetune_right_pad_id|>"
     # the tiny model's tokenizer already has its own distinct pad token
     tok = tokenizer_from(str(RunDir(tiny_run).tiny_model))
-    assert axolotl.pad_token_needed(make_cfg("model=tiny"), tok) is None
+    assert axolotl.pad_token_needed(make_cfg("model=tiny"), Template.of(tok)) is None
 
 
 def test_sequence_len_covers_the_longest_sample_rounded_up_to_64_and_capped():
@@ -151,7 +152,7 @@ def test_only_a_binding_cap_truncates_and_the_plan_warns_how_many_lose_their_las
         f.write(json.dumps(long) + "\n")
     tiny.ensure(run)  # the data changed: the tiny model's tokenizer is trained again
     cfg = make_cfg("model=tiny", "hardware=cpu", "train=lora")
-    tok = tokenizer_from(str(RunDir(run).tiny_model))
+    tok = Template.of(tokenizer_from(str(RunDir(run).tiny_model)))
     data = planning.plan_data(cfg, run, tok)
     assert data.exact and data.over == 0 and data.sequence_len >= max(data.lengths) == data.longest
     capped = make_cfg("model=tiny", "hardware=cpu", "train=lora", "train.max_sequence_len=128")
@@ -166,10 +167,12 @@ def test_only_a_binding_cap_truncates_and_the_plan_warns_how_many_lose_their_las
 
 
 def test_token_lengths_render_with_the_training_template_not_the_tokenizers_own(tiny_run):
+    from chatlike.model.load import training_template
+
     tok = tokenizer_from(str(RunDir(tiny_run).tiny_model))
     tok.chat_template = "{{ bos_token }}{% for m in messages %}DATE HEADER {{ m['content'] }}{% endfor %}"
     msgs = [{"role": "user", "content": "ciao!"}, {"role": "assistant", "content": "sì ahah"}]
-    (n,) = planning.token_lengths([msgs], tok, "llama3")
+    (n,) = planning.token_lengths([msgs], training_template(make_cfg("model=tiny"), tok, "tiny"))
     text = (
         "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nciao!<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\nsì ahah<|eot_id|>"
@@ -182,7 +185,7 @@ def test_without_a_tokenizer_the_plan_counts_tokens_as_prepare_does():
 
     msgs = [{"role": "user", "content": "abcdef"}, {"role": "assistant", "content": "привет"}]
     expected = 1 + approx_tokens("abcdef") + approx_tokens("привет") + 2 * TURN_OVERHEAD_TOKENS
-    assert planning.token_lengths([msgs], None, "llama3") == [expected] == [1 + 3 + 5 + 16]
+    assert planning.token_lengths([msgs], None) == [expected] == [1 + 3 + 5 + 16]
 
 
 def test_the_plan_estimates_memory_and_time_by_the_documented_formula():

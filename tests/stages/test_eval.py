@@ -216,26 +216,27 @@ def fixed_head(model, favourite: int | None):
 def test_generation_stops_at_the_end_of_turn_token(tiny_run, cfg):
     from chatlike.model import load
 
-    tok = load.load_tokenizer(cfg, tiny_run)
-    assert load.stop_ids(tok) == sorted({tok.convert_tokens_to_ids("<|eot_id|>"), tok.eos_token_id,
-                                         tok.convert_tokens_to_ids("<|end_of_text|>")})  # fmt: skip
+    template = load.load_template(cfg, tiny_run)
+    tok = template.tokenizer
+    assert template.stop_ids == (tok.convert_tokens_to_ids("<|eot_id|>"),) and tok.eos_token == "<|eot_id|>"
     model = fixed_head(load.load_model(cfg, tiny_run, adapter=False), tok.convert_tokens_to_ids("<|eot_id|>"))
-    prompt = load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "ciao"}])
+    prompt = template.prompt([SYSTEM, {"role": "user", "content": "ciao"}])
     assert prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
-    assert load.generate(model, tok, [prompt, prompt + "x"], max_new_tokens=20) == ["", ""]
+    assert load.generate(model, template, [prompt, prompt + "x"], max_new_tokens=20) == ["", ""]
 
 
 @pytest.mark.slow
 def test_a_reply_that_runs_on_is_kept_as_generated_up_to_the_cap(tiny_run, cfg):
     from chatlike.model import load
 
-    tok = load.load_tokenizer(cfg, tiny_run)
+    template = load.load_template(cfg, tiny_run)
+    tok = template.tokenizer
     token = next(
         t for t, i in sorted(tok.get_vocab().items(), key=lambda x: x[1]) if t.isalpha() and len(t) > 2
     )
     model = fixed_head(load.load_model(cfg, tiny_run, adapter=False), tok.convert_tokens_to_ids(token))
-    prompt = load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "ciao"}])
-    (reply,) = load.generate(model, tok, [prompt], max_new_tokens=7)
+    prompt = template.prompt([SYSTEM, {"role": "user", "content": "ciao"}])
+    (reply,) = load.generate(model, template, [prompt], max_new_tokens=7)
     assert reply == tok.decode([tok.convert_tokens_to_ids(token)] * 7)
 
 
@@ -243,13 +244,14 @@ def test_a_reply_that_runs_on_is_kept_as_generated_up_to_the_cap(tiny_run, cfg):
 def test_reply_likelihood_task_scores_a_uniform_model_at_perplexity_equal_to_the_vocabulary(tiny_run, cfg):
     from chatlike.model import load
 
-    tok = load.load_tokenizer(cfg, tiny_run)
+    template = load.load_template(cfg, tiny_run)
+    tok = template.tokenizer
     model = fixed_head(load.load_model(cfg, tiny_run, adapter=False), None)
     vocab = model.lm_head.out_features
-    pairs = [(load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "come va?"}]), "bene 😊"),
-             (load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "Привет"}]), "привет!\nкак дела?")]  # fmt: skip
+    pairs = [(template.prompt([SYSTEM, {"role": "user", "content": "come va?"}]), "bene 😊"),
+             (template.prompt([SYSTEM, {"role": "user", "content": "Привет"}]), "привет!\nкак дела?")]  # fmt: skip
     task_dir = likelihood.write_reply_task(
-        RunDir(tiny_run).eval_tasks, tok, pairs, load.end_of_turn_text(tok), shuffle=[1, 0]
+        RunDir(tiny_run).eval_tasks, tok, pairs, template.end_of_turn, shuffle=[1, 0]
     )
     manager = likelihood.task_manager([likelihood.SHIPPED_TASKS, task_dir], [likelihood.REPLY_TASK])
     found, logged = likelihood.evaluate(
@@ -277,12 +279,12 @@ def test_reply_likelihood_task_scores_a_uniform_model_at_perplexity_equal_to_the
 def test_the_reply_task_scores_each_reply_under_the_context_the_derangement_gives_it(tiny_run, cfg):
     from chatlike.model import load
 
-    tok = load.load_tokenizer(cfg, tiny_run)
-    prompts = [load.build_prompt(tok, [SYSTEM, {"role": "user", "content": q}]) for q in ("a?", "b?", "c?")]
+    template = load.load_template(cfg, tiny_run)
+    prompts = [template.prompt([SYSTEM, {"role": "user", "content": q}]) for q in ("a?", "b?", "c?")]
     pairs = list(zip(prompts, ["ra", "rb", "rc"]))
     shuffle = context.derangement(3, seed=5)
     task_dir = likelihood.write_reply_task(
-        RunDir(tiny_run).eval_tasks, tok, pairs, load.end_of_turn_text(tok), shuffle
+        RunDir(tiny_run).eval_tasks, template.tokenizer, pairs, template.end_of_turn, shuffle
     )
     rows = [json.loads(line) for line in (task_dir / "chatlike_replies.jsonl").read_text().splitlines()]
     assert [(r["item"], r["shuffled"]) for r in rows] == [(i, s) for s in (False, True) for i in range(3)]
@@ -298,9 +300,10 @@ def test_token_count_matches_what_lm_eval_scores(tiny_run, cfg):
 
     from chatlike.model import load
 
-    tok = load.load_tokenizer(cfg, tiny_run)
+    template = load.load_template(cfg, tiny_run)
+    tok = template.tokenizer
     lm = HFLM(pretrained=load.load_model(cfg, tiny_run, adapter=False), tokenizer=tok)
-    context = load.build_prompt(tok, [SYSTEM, {"role": "user", "content": "dove sei?"}])
+    context = template.prompt([SYSTEM, {"role": "user", "content": "dove sei?"}])
     target = "a casa, tu? 🏠<|eot_id|>"
     _, continuation = lm._encode_pair(context, target)
     assert likelihood.scored_tokens(tok, context, target) == len(continuation)
