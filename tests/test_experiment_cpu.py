@@ -71,5 +71,7 @@ def test_a_run_the_loss_watchdog_stopped_is_one_line_not_a_trained_clone(smollm2
     )  # fmt: skip
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()[-1:]
-    assert line.startswith("chatlike: error: Axolotl's loss watchdog stopped training after 2 logged steps (loss ")
+    assert line.startswith(
+        "chatlike: error: Axolotl's loss watchdog stopped training after 2 logged steps (loss "
+    )
     assert "train.loss_watchdog_threshold=1 " in line and not RunDir(run).eval_results.exists()
