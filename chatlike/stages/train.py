@@ -19,6 +19,8 @@ from chatlike.proc import run_streamed, tool_env
 from chatlike.rundir import RunDir
 
 _DROPPED = re.compile(r"Dropped (\d+) ")
+_WATCHDOG = "Loss is too high, stopping training"  # Axolotl's loss watchdog (axolotl.utils.callbacks)
+_LOSS = re.compile(r"'loss': '?([0-9.]+)")  # the Trainer's logged step, as Axolotl prints it
 _ERROR = re.compile(r"(Error|Exception|error:|CUDA out of memory|Killed)")
 
 
@@ -54,9 +56,25 @@ def run(cfg: Config, run_dir: Path) -> None:
     last = last_checkpoint(out)
     if last:
         print(f"chatlike: resuming from {last}")
-    rc, tail = run_streamed(train_command(cfg), env=env, cwd=run.root, log_path=log)
+    stopped, logged = [], []
+
+    def watch(line: str) -> None:
+        if _WATCHDOG in line:
+            stopped.append(line)
+        if m := _LOSS.search(line):
+            logged.append(float(m.group(1)))
+
+    rc, tail = run_streamed(train_command(cfg), env=env, cwd=run.root, on_line=watch, log_path=log)
     if rc != 0:
         raise ChatlikeError(f"axolotl train failed (exit {rc}): {error_line(tail)} (full log: {log})")
+    if stopped:  # Axolotl saves what it has and exits 0: the run would go on as if it had trained
+        raise ChatlikeError(
+            f"Axolotl's loss watchdog stopped training after {len(logged)} logged steps (loss "
+            f"{logged[-1] if logged else float('nan'):.3f} stayed above train.loss_watchdog_threshold="
+            f"{cfg.train.loss_watchdog_threshold:g} for train.loss_watchdog_patience="
+            f"{cfg.train.loss_watchdog_patience} logged steps): raise the threshold if this model starts "
+            f"that high, else lower train.learning_rate (full log: {log})"
+        )
     weights = "adapter_model.safetensors" if cfg.train.adapter else "model.safetensors"
     if not any(out.glob(weights.replace(".safetensors", "*.safetensors"))):
         raise ChatlikeError(f"axolotl train ended without writing {out / weights} (see {log})")

@@ -61,3 +61,18 @@ def test_experiment_cpu_runs_every_stage_with_smollm2_and_its_run_chats_merges_s
     finally:
         assert both.stop() == 0, both.output
         telegram.close()
+
+
+@pytest.mark.slow
+def test_a_run_the_loss_watchdog_stopped_is_one_line_not_a_trained_clone(smollm2_folder, tmp_path):
+    run = tmp_path / "run"
+    proc = run_cli(
+        "experiment=cpu", f"hydra.run.dir={run}", "stages=[prepare,configure,train,eval]",
+        "train.max_steps=10", "train.loss_watchdog_threshold=1", "train.loss_watchdog_patience=1",
+    )  # fmt: skip
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()[-1:]
+    assert line.startswith(
+        "chatlike: error: Axolotl's loss watchdog stopped training after 2 logged steps (loss "
+    )
+    assert "train.loss_watchdog_threshold=1 " in line and not RunDir(run).eval_results.exists()
