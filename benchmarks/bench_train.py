@@ -155,6 +155,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4, help="micro batch (default 4)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps after 1 warm-up step (default 10)")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from chatlike import quiet
+
+    quiet.install()  # the plain loop's imports drop the same harmless library lines as chatlike's
     import torch
 
     print(
