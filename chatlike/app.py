@@ -133,12 +133,17 @@ def run_stages(cfg: Config, run_dir: Path) -> None:
     """Each stage is a function `run(cfg, run_dir)` in chatlike.stages.<name>, imported lazily so
     `prepare` never pays for torch. A long-running service (serve) also offers `running(cfg, run_dir)`,
     a context manager: followed by other stages, it is entered instead and kept up while they run
-    (`stages=[serve,bot]`), and stopped when they end, however they end."""
+    (`stages=[serve,bot]`), and stopped when they end, however they end. A stage may also offer
+    `check(cfg, run_dir)`, what it needs of this machine: every listed stage's is called before the
+    first stage starts, so a run that cannot end here refuses before it writes anything."""
     from contextlib import ExitStack
 
+    modules = [importlib.import_module(f"chatlike.stages.{stage}") for stage in cfg.stages]
+    for module in modules:
+        if hasattr(module, "check"):
+            module.check(cfg, run_dir)
     with ExitStack() as services:
-        for i, stage in enumerate(cfg.stages):
-            module = importlib.import_module(f"chatlike.stages.{stage}")
+        for i, module in enumerate(modules):
             if hasattr(module, "running") and i < len(cfg.stages) - 1:
                 services.enter_context(module.running(cfg, run_dir))
             else:

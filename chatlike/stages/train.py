@@ -13,6 +13,7 @@ from pathlib import Path
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
+from chatlike.model import sky
 from chatlike.model.axolotl import preprocess_command, train_command
 from chatlike.model.samples import DATA_HASH_FILE, data_hash, made_from
 from chatlike.proc import run_streamed, tool_env
@@ -22,6 +23,23 @@ _DROPPED = re.compile(r"Dropped (\d+) ")
 _WATCHDOG = "Loss is too high, stopping training"  # Axolotl's loss watchdog (axolotl.utils.callbacks)
 _LOSS = re.compile(r"'loss': '?([0-9.]+)")  # the Trainer's logged step, as Axolotl prints it
 _ERROR = re.compile(r"(Error|Exception|error:|CUDA out of memory|Killed)")
+
+
+def check(cfg: Config, run_dir: Path) -> None:
+    """A CUDA profile on a machine without CUDA refuses at once (before prepare runs), instead of
+    `axolotl preprocess` failing later on a download: train here on CPU, or on rented GPUs."""
+    if cfg.hardware.device != "cuda":
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    launch = sky.commands(cfg, Path(run_dir).resolve())[0]
+    raise ChatlikeError(
+        f"hardware={cfg.hardware.name} trains on a CUDA GPU and this machine has none: train here on "
+        f"CPU with experiment=cpu (or hardware=cpu), or run stages=[prepare,configure] here and train "
+        f"on rented GPUs with the command configure prints: {launch}"
+    )
 
 
 def run(cfg: Config, run_dir: Path) -> None:

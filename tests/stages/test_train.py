@@ -114,6 +114,27 @@ def test_train_without_a_configured_run_dir_says_to_configure_first(tmp_path):
         train.run(make_cfg(*TINY_CPU), tmp_path)
 
 
+def test_a_gpu_profile_without_cuda_refuses_in_one_line_before_prepare_starts(cli, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the default GPU profile would train here")
+    run = tmp_path / "run"
+    proc = cli(f"hydra.run.dir={run}", "stages=[prepare,configure,train]", timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    error = proc.stderr.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("chatlike: error: hardware=single_gpu"), proc.stderr
+    assert "experiment=cpu" in error[0] and f"sky launch -c default-run {run / 'sky.yaml'}" in error[0]
+    assert not (run / "data").exists() and "preprocess" not in proc.stdout
+
+
+def test_configure_alone_still_writes_the_cloud_launch_files_on_a_machine_without_cuda(cli, tmp_path):
+    run = tmp_path / "run"
+    proc = cli(f"hydra.run.dir={run}", "stages=[prepare,configure]", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (run / "sky.yaml").is_file() and "sky launch -c" in proc.stdout
+
+
 def test_the_error_line_is_the_last_line_naming_an_error():
     tail = [
         "step 1",
