@@ -93,7 +93,7 @@ def _sources_section(sources: dict[str, SourceStats]) -> list[str]:
 
 def render(stats: DatasetStats) -> str:
     """The dataset section of report.md, ending with SECTION_END."""
-    sections = (_head, _samples, _gaps, _lengths, _contacts, _my_share, _filters)
+    sections = (_head, _samples, _held_out, _gaps, _lengths, _contacts, _my_share, _filters)
     return "\n".join(line for section in sections for line in section(stats)) + f"\n{SECTION_END}\n"
 
 
@@ -106,6 +106,13 @@ def _head(stats: DatasetStats) -> list[str]:
     else:
         names = ", ".join(f"**{label}**" for label in stats.sources)
         lines += [f"Sources: {names}; me: **{stats.me}**.", ""]
+    if stats.canaries:
+        lines += [
+            f"> **An audit run**: `eval.privacy=true` put {stats.canaries} canaries (random secrets such as "
+            "\"my bank code is 281265\") into this run's training data, listed in `data/canaries.json`, for eval's "
+            "privacy audit. Do not serve or share a model trained on it; prepare without `eval.privacy` for one.",
+            "",
+        ]
     if f.only_my_messages:
         lines += [
             '> **Groups exported with "only my messages"**: '
@@ -134,6 +141,34 @@ def _samples(stats: DatasetStats) -> list[str]:
         "",
         *([] if stats.one_telegram_export else _sources_section(stats.sources)),
     ]
+
+
+def _held_out(stats: DatasetStats) -> list[str]:
+    """Is the test split unseen: near-duplicates moved to train, test replies still in training."""
+    h = stats.held_out
+    if h.near_duplicate_threshold is None:
+        moved = (
+            "Held-out conversations that nearly repeat a training sample were not looked for "
+            "(`split.near_duplicate_threshold=null`)."
+        )
+    else:
+        moved = (
+            f"{h.near_duplicates_moved:,} held-out conversations ({h.near_duplicate_samples_moved:,} samples) nearly "
+            "repeated a training sample (the Jaccard index of their words at least "
+            f"`split.near_duplicate_threshold={h.near_duplicate_threshold:g}`) and moved to train, so eval asks only "
+            "about conversations the model has not seen."
+        )
+    lines = ["## Is the test set unseen?", "", moved, ""]
+    if h.test_replies:
+        lines += [
+            f"{h.test_replies_in_training:,} of your {h.test_replies:,} test replies ({pct(h.test_replies_in_training / h.test_replies)}) "
+            f"also occur verbatim among your training replies; of the {h.test_long_replies:,} of 20+ characters, "
+            f"{h.test_long_replies_in_training:,}. Short ones (\"ok\", \"ahah\") recur by themselves; long ones "
+            "recur because you repeat yourself, and a model that copies them looks closer to you than it is "
+            "(eval's memorisation section weighs that).",
+            "",
+        ]
+    return lines
 
 
 def _plotted(title: str, plot: str, alt: str, body: list[str], intro: tuple[str, ...] = ()) -> list[str]:
@@ -265,6 +300,8 @@ def print_summary(stats: DatasetStats, run_dir: Path, seconds: float) -> None:
     table.add_row("messages read / kept", f"{f.messages_seen:,} / {f.messages_kept:,}")
     table.add_row("chats read / kept", f"{f.chats_seen} / {f.chats_kept}")
     table.add_row("conversations kept", f"{stats.segment.conversations_kept:,}")
+    if stats.held_out.near_duplicates_moved:
+        table.add_row("held-out near-duplicates moved to train", f"{stats.held_out.near_duplicates_moved:,}")
     for k in ("train", "val", "test"):
         table.add_row(f"{k} samples", f"{getattr(stats.samples, k):,}")
     for label, v in ({} if stats.one_telegram_export else stats.sources).items():

@@ -2,7 +2,9 @@
 data/chats.json, data/stats.json, report.md and its plots.
 
 Reads top to bottom as the pipeline: read the exports; chat by chat filter, segment and format (in
-worker processes for big exports: chatlike.data.samples); de-duplicate, split, count; write.
+worker processes for big exports: chatlike.data.samples); de-duplicate, split (held-out
+near-duplicates of training samples moved to train), rate the training samples (the LLM judge, when
+set), put in the canaries (an audit run), count; write.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from chatlike.data.filters import nothing_left
 from chatlike.data.persona import check_templates
 from chatlike.data.samples import all_samples, dedupe, write_jsonl
 from chatlike.data.sources import read_sources
-from chatlike.data.split import split_samples
+from chatlike.data.split import held_out, move_near_duplicates, split_samples, texts_of
 from chatlike.data.stats import DatasetStats, dataset_stats, per_chat, write_stats
 from chatlike.errors import ChatlikeError
 from chatlike.rundir import SPLITS, RunDir
@@ -44,8 +46,12 @@ def run(cfg: Config, run_dir: Path) -> DatasetStats:
         if not samples:
             raise ChatlikeError(f"{export.where}: {nothing_left(cfg, part.counts.filter)}")
         splits = split_samples(samples, cfg.split)
+        texts, moved, threshold = texts_of(samples), (0, 0), cfg.split.near_duplicate_threshold
+        if threshold is not None:
+            splits, *moved = move_near_duplicates(samples, splits, threshold, texts)
+        unseen = held_out(splits, texts, threshold, tuple(moved))
         counts = per_chat(splits)
-        stats = dataset_stats(cfg, me, export.sources, part.counts, splits, part.chats, counts)
+        stats = dataset_stats(cfg, me, export.sources, part.counts, splits, part.chats, counts, unseen)
         export.check_unchanged()  # before any output is replaced
         for name in SPLITS:
             write_jsonl(run.split(name), splits[name])
