@@ -163,7 +163,7 @@ def _held_out(stats: DatasetStats) -> list[str]:
         lines += [
             f"{h.test_replies_in_training:,} of your {h.test_replies:,} test replies ({pct(h.test_replies_in_training / h.test_replies)}) "
             f"also occur verbatim among your training replies; of the {h.test_long_replies:,} of 20+ characters, "
-            f"{h.test_long_replies_in_training:,}. Short ones (\"ok\", \"ahah\") recur by themselves; long ones "
+            f'{h.test_long_replies_in_training:,}. Short ones ("ok", "ahah") recur by themselves; long ones '
             "recur because you repeat yourself, and a model that copies them looks closer to you than it is "
             "(eval's memorisation section weighs that).",
             "",
@@ -246,6 +246,21 @@ def _filters(stats: DatasetStats) -> list[str]:
         *_rule_table("chat rule", "chats", f.chats_removed),
         *_rule_table("conversation rule", "conversations", stats.segment.conversations_dropped),
     ]
+    if f.messages_redacted:
+        tables += [
+            "Kept, with a part replaced:",
+            "",
+            *_rule_table("message rule", "messages", f.messages_redacted),
+        ]
+    j = stats.judge
+    if j is not None:
+        scores = ", ".join(f"{n} rated {k}" for k, n in j.scores.items())
+        tables += [
+            f"**The LLM judge** (`filter.judge`, model `{j.model}`) rated {j.judged:,} training samples for the relevance "
+            f"and coherence of your replies ({scores}; a sample's rating is the lower of the two) and dropped the "
+            f"{j.dropped:,} rated below {j.threshold:g}.",
+            "",
+        ]
     return _plotted("What each filter removed", "filters", "what each filter removed", tables)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from chatlike.config import Config
 from chatlike.data import report
 from chatlike.data.chats import chat_index, write_chats
-from chatlike.data.filters import nothing_left
+from chatlike.data.filters import blocked_words, nothing_left
 from chatlike.data.persona import check_templates
 from chatlike.data.samples import all_samples, dedupe, write_jsonl
 from chatlike.data.sources import read_sources
@@ -29,6 +29,7 @@ from chatlike.rundir import SPLITS, RunDir
 def run(cfg: Config, run_dir: Path) -> DatasetStats:
     started = time.perf_counter()
     check_templates(cfg.persona)
+    blocked_words(cfg.filter)  # a bad entry fails before a large export is read
     from rich.console import Console
 
     console = Console(stderr=True)
