@@ -294,11 +294,20 @@ def _rule_table(rule: str, unit: str, counts: dict[str, int]) -> list[str]:
 
 
 @contextlib.contextmanager
-def progress(console, what: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar of `total` bytes while the block runs; it is given `advance(bytes)`."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+def progress(console, what: str, total: int, counted: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar of `total` bytes (or things, `counted`) while the block runs; it is given
+    `advance(n)`."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (TextColumn(what), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    done = MofNCompleteColumn() if counted else DownloadColumn()
+    columns = (TextColumn(what), BarColumn(), done, TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(what, total=total)
         yield lambda n: bar.advance(task, n)

@@ -50,9 +50,19 @@ def run(cfg: Config, run_dir: Path) -> DatasetStats:
         texts, moved, threshold = texts_of(samples), (0, 0), cfg.split.near_duplicate_threshold
         if threshold is not None:
             splits, *moved = move_near_duplicates(samples, splits, threshold, texts)
+        judged = None
+        if cfg.filter.judge.api_base is not None:
+            from chatlike.data import judge
+
+            with report.progress(
+                console, "the judge rates samples", len(splits["train"]), counted=True
+            ) as advance:
+                splits["train"], judged = judge.rate(cfg.filter.judge, splits["train"], me, advance)
         unseen = held_out(splits, texts, threshold, tuple(moved))
         counts = per_chat(splits)
-        stats = dataset_stats(cfg, me, export.sources, part.counts, splits, part.chats, counts, unseen)
+        stats = dataset_stats(
+            cfg, me, export.sources, part.counts, splits, part.chats, counts, unseen, judged
+        )
         export.check_unchanged()  # before any output is replaced
         for name in SPLITS:
             write_jsonl(run.split(name), splits[name])
