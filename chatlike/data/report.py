@@ -108,9 +108,10 @@ def _head(stats: DatasetStats) -> list[str]:
         lines += [f"Sources: {names}; me: **{stats.me}**.", ""]
     if stats.canaries:
         lines += [
-            f"> **An audit run**: `eval.privacy=true` put {stats.canaries} canaries (random secrets such as "
-            "\"my bank code is 281265\") into this run's training data, listed in `data/canaries.json`, for eval's "
-            "privacy audit. Do not serve or share a model trained on it; prepare without `eval.privacy` for one.",
+            '> **An audit run**: `eval.privacy=true` put canaries (random secrets such as "my bank code is '
+            f"281265\", {stats.canaries} insertions in all) into this run's training data, listed in "
+            "`data/canaries.json`, for eval's privacy audit. Do not serve or share a model trained on it; prepare "
+            "without `eval.privacy` for one.",
             "",
         ]
     if f.only_my_messages:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from chatlike.config import Config
 from chatlike.data import report
+from chatlike.data.canaries import insert as insert_canaries
+from chatlike.data.canaries import write_canaries
 from chatlike.data.chats import chat_index, write_chats
 from chatlike.data.filters import blocked_words, nothing_left
 from chatlike.data.persona import check_templates
@@ -59,11 +61,19 @@ def run(cfg: Config, run_dir: Path) -> DatasetStats:
             ) as advance:
                 splits["train"], judged = judge.rate(cfg.filter.judge, splits["train"], me, advance)
         unseen = held_out(splits, texts, threshold, tuple(moved))
+        canaries = None
+        if cfg.eval.privacy:  # an audit run: the canaries go into its training data, and only there
+            splits["train"], canaries = insert_canaries(cfg.eval, splits["train"])
         counts = per_chat(splits)
+        inserted = sum(c.repeats for c in canaries.canaries) if canaries else 0
         stats = dataset_stats(
-            cfg, me, export.sources, part.counts, splits, part.chats, counts, unseen, judged
+            cfg, me, export.sources, part.counts, splits, part.chats, counts, unseen, judged, inserted
         )
         export.check_unchanged()  # before any output is replaced
+        if canaries is not None:
+            write_canaries(run.canaries, canaries)
+        else:
+            run.canaries.unlink(missing_ok=True)  # an earlier audit's, in this run dir
         for name in SPLITS:
             write_jsonl(run.split(name), splits[name])
         write_chats(run.chats, chat_index(me, part.chats, counts))
