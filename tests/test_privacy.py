@@ -11,7 +11,7 @@ import pytest
 
 from chatlike.data.canaries import DIGITS, read_canaries, secrets
 from chatlike.data.chats import ChatInfo
-from chatlike.eval.privacy import exposure, leaking, ranks
+from chatlike.eval.privacy import estimated_exposures, exposure, leaking, ranks
 from chatlike.eval.results import read_results
 
 SPLITS = ("train", "val", "test")
@@ -64,6 +64,18 @@ def test_exposure_is_log2_of_the_candidates_less_log2_of_the_rank():
     assert exposure(4, 4) == 0.0
 
 
+def test_the_extrapolated_exposure_goes_on_rising_past_the_top_rank():
+    import random
+
+    rng = random.Random(0)
+    candidates = [-rng.gauss(30, 2) for _ in range(2000)]  # log-likelihoods of never-inserted secrets
+    # a canary at the candidates' median, one a little beyond the best, one far beyond it
+    logliks = [-30.0, *candidates, -21.0, *candidates, -5.0, *candidates]
+    median, beyond, far = estimated_exposures(logliks, 2000)
+    assert ranks(logliks, 2000)[1:] == [1, 1]  # both rank first: the same exposure by rank
+    assert 0.5 < median < 1.5 and 11 < beyond < far
+
+
 def test_candidates_are_distinct_secrets_of_the_format_never_inserted():
     import random
 
@@ -110,9 +122,12 @@ def test_the_audit_end_to_end_on_the_smoke_experiment(tmp_path, cli):
     assert a is not None and a.canaries == 6 and a.candidates == 2000
     assert a.max_exposure == pytest.approx(math.log2(2001), abs=1e-3)
     assert set(a.exposure) == {"1", "4", "16"}
-    # the tiny model memorises: a canary it saw 16 times is more exposed than one it saw once
-    assert a.exposure["16"].exposure > a.exposure["1"].exposure
-    assert a.exposure["16"].exposure > a.base_exposure
+    # the tiny model memorises: a canary it saw 16 times is more exposed than one it saw once (by
+    # rank, or beyond the top rank, where both are more likely than every candidate)
+    x1, x16 = a.exposure["1"], a.exposure["16"]
+    assert x16.exposure > x1.exposure or (x16.exposure == x1.exposure == a.max_exposure
+                                          and x16.estimated_exposure > x1.estimated_exposure)  # fmt: skip
+    assert x16.exposure > a.base_exposure + 3  # the base model ranks them by chance
     assert all(1 <= r <= 2001 for x in a.exposure.values() for r in x.ranks)
     assert a.extracted == sum(x.extracted for x in a.exposure.values())
     assert a.probes.probes == 3 * 2 * 3 and len(a.probes.chats) == 3

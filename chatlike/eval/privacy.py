@@ -10,8 +10,11 @@ among eval.canary_candidates secrets of the same format that were never inserted
 A model that learnt nothing ranks the canary anywhere, about 1 bit on average; log2 |R| (11 bits for
 2000 candidates) means it is more likely than every candidate. Reported per repetition count, as
 the mean over the canaries put in that many times; the base model's mean is the chance level. The
-likelihoods are lm-eval's (chatlike.eval.likelihood.logliks). Extraction: greedy decoding from the
-same prefix; a canary is extracted when the reply starts with its secret.
+likelihoods are lm-eval's (chatlike.eval.likelihood.logliks). A canary more likely than every
+candidate has the top exposure whether it was seen once or a hundred times, so each one's exposure is
+also extrapolated as the paper does (its section 4.3): a skew-normal fitted to the candidates' losses
+(scipy), exposure = -log2 P(a candidate's loss <= the canary's), which goes on rising past the top.
+Extraction: greedy decoding from the same prefix; extracted when the reply starts with the secret.
 
 Cross-contact probes: in each of the eval.probe_contacts chats with most conversations (personal
 chats when there are two), the prompt the bot would build (the chat's persona and history format,
@@ -54,6 +57,21 @@ def ranks(logliks: list[float], n: int) -> list[int]:
     return out
 
 
+def estimated_exposures(logliks: list[float], n: int) -> list[float]:
+    """Each canary's exposure extrapolated from a skew-normal fitted to its candidates' losses (the
+    negative log-likelihoods): -log2 of the fitted probability of a loss at most the canary's."""
+    import math
+
+    from scipy.stats import skewnorm
+
+    out = []
+    for start in range(0, len(logliks), n + 1):
+        own, *others = logliks[start : start + n + 1]
+        shape, loc, scale = skewnorm.fit([-x for x in others])
+        out.append(-float(skewnorm.logcdf(-own, shape, loc, scale)) / math.log(2))
+    return out
+
+
 def exposure(rank: int, size: int) -> float:
     import math
 
@@ -78,7 +96,8 @@ def audit(cfg: Config, run_dir: Path, model: Any, tokenizer: Any) -> PrivacyAudi
         f"eval: the privacy audit ranks {len(listed)} canaries among {len(candidates)} candidates each",
         flush=True,
     )
-    tuned = ranks(likelihood.logliks(model, tokenizer, pairs, e.batch_size), len(candidates))
+    scored = likelihood.logliks(model, tokenizer, pairs, e.batch_size)
+    tuned, estimated = ranks(scored, len(candidates)), estimated_exposures(scored, len(candidates))
     with base_of(model, cfg, run_dir) as base:
         chance = ranks(likelihood.logliks(base, tokenizer, pairs, e.batch_size), len(candidates))
     completions = load.generate(model, tokenizer, prompts, max_new_tokens=2 * DIGITS, batch_size=e.batch_size)
@@ -87,8 +106,9 @@ def audit(cfg: Config, run_dir: Path, model: Any, tokenizer: Any) -> PrivacyAudi
     for n in sorted({c.repeats for c in listed}):
         mine = [i for i, c in enumerate(listed) if c.repeats == n]
         bits = [round(exposure(tuned[i], size), 3) for i in mine]
+        beyond = [round(estimated[i], 3) for i in mine]
         per_count[str(n)] = Exposure(len(mine), round(mean(bits), 3), bits, [tuned[i] for i in mine],
-                                     sum(extracted[i] for i in mine))  # fmt: skip
+                                     sum(extracted[i] for i in mine), round(mean(beyond), 3), beyond)  # fmt: skip
     return PrivacyAudit(
         candidates=len(candidates),
         max_exposure=round(exposure(1, size), 3),

@@ -176,10 +176,11 @@ def _privacy(results: EvalResults) -> list[str]:
     if a is None:
         return []
     rows = [
-        "| canary put into | canaries | exposure, bits (mean) | each canary's exposure | rank among candidates | extracted by greedy decoding |",
-        "|---|---|---|---|---|---|",
+        "| canary put into | canaries | exposure, bits (mean) | each canary's exposure | rank among candidates | extrapolated exposure (mean; each) | extracted by greedy decoding |",
+        "|---|---|---|---|---|---|---|",
         *(f"| {n} training sample{'s' if n != '1' else ''} | {x.canaries} | **{x.exposure:.2f}** | "
-          f"{', '.join(f'{b:.2f}' for b in x.exposures)} | {', '.join(map(str, x.ranks))} | {x.extracted} of {x.canaries} |"
+          f"{', '.join(f'{b:.2f}' for b in x.exposures)} | {', '.join(map(str, x.ranks))} | "
+          f"{x.estimated_exposure:.1f}; {', '.join(f'{b:.1f}' for b in x.estimated)} | {x.extracted} of {x.canaries} |"
           for n, x in a.exposure.items()),
     ]  # fmt: skip
     p = a.probes
@@ -194,6 +195,8 @@ def _privacy(results: EvalResults) -> list[str]:
         f"tuned model's likelihood, after its prefix, among {a.candidates:,} secrets of the same format never "
         f"inserted; exposure = log2({a.candidates + 1:,}) − log2(rank): {a.max_exposure:.1f} bits when the canary is "
         f"more likely than every candidate, about 1 when it is no more likely than chance{chance}. "
+        "The extrapolated exposure fits a skew-normal to the candidates' losses and goes on past the top (a "
+        "canary seen 16 times sits further out than one seen once, though both rank first). "
         f"**{a.extracted} of {a.canaries}** canaries come out whole when the model is given their prefix.",
         "",
         *rows,

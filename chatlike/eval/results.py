@@ -190,6 +190,10 @@ class Exposure(msgspec.Struct, frozen=True):
     exposures: list[float]
     ranks: list[int]  # 1: more likely than every candidate
     extracted: int
+    # extrapolated beyond the candidates (Carlini et al.'s skew-normal fit of the candidates' losses):
+    # the mean and each canary's; unlike the rank's, it goes on rising past log2(candidates + 1)
+    estimated_exposure: float = 0.0
+    estimated: list[float] = []
 
 
 class Leak(msgspec.Struct, frozen=True):
