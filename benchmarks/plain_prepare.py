@@ -169,8 +169,9 @@ def samples_of(export: dict, me_id: str, me_name: str) -> list[tuple[str, int, i
 def dedupe(samples: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     seen, out = set(), []
     for s in samples:
-        if s[0] not in seen:
-            seen.add(s[0])
+        messages = s[0][: s[0].rindex(',"chat":')]  # the same messages in two chats: one sample
+        if messages not in seen:
+            seen.add(messages)
             out.append(s)
     return out
 

@@ -9,7 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/synth.py
+ROOT = Path(__file__).resolve().parents[1]
+# this checkout's chatlike (not the one the venv installed, maybe another checkout's), and tests/synth.py
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from synth import sample_export, write_export  # noqa: E402
 

@@ -654,12 +654,34 @@ def write_export(path, root: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Phrase banks. Script lines: "M:" is me (Pasquale), "T:" them; " | " splits a burst into messages,
-# " ;; " separates alternatives, a leading "?" makes a line optional, {slot}s come from the bank.
+# " ;; " separates alternatives, a leading "?" makes a line optional. In a message, `{a|b|c}` picks
+# one (`{a|}`: maybe a; " / " inside: a burst), `{slot}` a value of the bank that holds for the whole
+# topic (`{slot2}`: another one; `{slot.1}`: the second part of a pair), `{~slot}` a fresh value each
+# time. "T>M: when where" is a question and its answer: T asks one of those kinds (one not asked yet
+# in this topic), M answers it. A conversation combines parts (maybe an opener, a topic or two, maybe
+# a closer, maybe my last word), and each person's habits (my "ahah", emoji and shorthand, Lorenzo's
+# "fra", Giulia's capitals, Dmitri's brackets) are added at a rate: as in a real chat, few of my
+# replies, and no opening, come back word for word.
 
 _SLOTS_IT = {
-    "hour": ["20", "20:30", "21", "21:15", "19:45", "22", "18:30"],
+    "hour": ["18", "18:30", "19", "19:30", "19:45", "20", "20:15", "20:30", "21", "21:15", "21:30", "22"],
     "day": ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"],
-    "food": ["pizza", "sushi", "un panino", "la carbonara", "il ramen", "una frittatina", "il kebab"],
+    "when": ["stasera", "domani sera", "sabato sera", "venerdì sera", "domenica a pranzo", "dopo il lavoro"],
+    "month": ["marzo", "aprile", "maggio", "giugno", "luglio", "settembre", "ottobre", "dicembre"],
+    "food": [
+        "pizza",
+        "sushi",
+        "un panino",
+        "la carbonara",
+        "il ramen",
+        "una frittatina",
+        "il kebab",
+        "la genovese",
+        "il fritto misto",
+        "gli spaghetti alle vongole",
+        "la parmigiana",
+        "un hamburger",
+    ],
     "place": [
         "da Michele",
         "al solito bar",
@@ -669,22 +691,130 @@ _SLOTS_IT = {
         "da Sorbillo",
         "al pub irlandese",
         "da Ciro",
+        "a Chiaia",
+        "sotto casa mia",
+        "al Gambrinus",
+        "a Mergellina",
+        "da Concettina",
+        "al centro commerciale",
     ],
-    "film": ["Dune", "Oppenheimer", "Perfect Days", "Parthenope", "Il Gladiatore 2", "Past Lives"],
-    "series": ["The Bear", "Gomorra", "Succession", "Shogun", "Mare Fuori", "Severance"],
-    "drink": ["una birra", "uno spritz", "un caffè", "due birre", "un amaro"],
-    "player": ["Kvara", "Osimhen", "Lobotka", "Di Lorenzo", "McTominay", "Lukaku", "Politano"],
-    "team": ["la Juve", "l'Inter", "il Milan", "la Roma", "l'Atalanta", "la Lazio"],
-    "city": ["Roma", "Milano", "Bologna", "Torino", "Lisbona", "Berlino", "Barcellona"],
+    "film": [
+        "Dune",
+        "Oppenheimer",
+        "Perfect Days",
+        "Parthenope",
+        "Il Gladiatore 2",
+        "Past Lives",
+        "Conclave",
+    ],
+    "series": [
+        "The Bear",
+        "Gomorra",
+        "Succession",
+        "Shogun",
+        "Mare Fuori",
+        "Severance",
+        "Il Problema dei 3 Corpi",
+    ],
+    "drink": ["una birra", "uno spritz", "un caffè", "due birre", "un amaro", "una pizza", "la cena"],
+    "player": ["Kvara", "Osimhen", "Lobotka", "Di Lorenzo", "McTominay", "Lukaku", "Politano", "Anguissa"],
+    "team": ["la Juve", "l'Inter", "il Milan", "la Roma", "l'Atalanta", "la Lazio", "la Fiorentina"],
+    "city": ["Roma", "Milano", "Bologna", "Torino", "Lisbona", "Berlino", "Barcellona", "Parigi", "Londra"],
     "n": ["2", "3", "4", "5", "10", "15", "20"],
-    "score": ["2-1", "1-1", "3-0", "0-0", "2-2", "3-2", "1-0"],
+    "pts": ["54", "58.5", "61", "63", "66.5", "68", "70", "72.5", "75", "78", "81"],
+    "age": ["9", "10", "11", "12", "13", "14"],
+    "score": ["2-1", "1-1", "3-0", "0-0", "2-2", "3-2", "1-0", "0-1", "4-1"],
+    "price": ["40", "65", "80", "120", "150", "190", "230", "300"],
+    "friend": ["Marco", "Ciccio", "Simone", "Gennaro", "Sara", "Peppe", "Fabio", "Alessia", "Totò", "Vale"],
+    "thing": [
+        "il trapano",
+        "le chiavi della cantina",
+        "il caricabatterie",
+        "la bici",
+        "lo zaino grande",
+        "la tenda",
+        "il cavo HDMI",
+        "la PlayStation",
+        "il libro della Ferrante",
+        "la scala",
+    ],
+    "reason": [
+        "ho una riunione fino a tardi",
+        "sto da mia madre",
+        "devo finire un lavoro",
+        "sono distrutto",
+        "c'è mia zia a cena",
+        "devo accompagnare mia sorella",
+        "domani mi sveglio alle 6",
+        "ho il raffreddore",
+        "mi tocca il turno di sera",
+        "arriva il tecnico della caldaia",
+        "ho promesso a mia nonna di passare",
+        "sto senza macchina",
+    ],
+    "book": [
+        "L'amica geniale",
+        "Lessico famigliare",
+        "La Storia",
+        "Il Gattopardo",
+        "Le otto montagne",
+        "Il nome della rosa",
+        "Cent'anni di solitudine",
+    ],
+    "lost": [
+        ("il mio ombrello ☔", "te lo"),
+        ("la mia sciarpa", "te la"),
+        ("i miei occhiali da sole", "te li"),
+        ("il caricabatterie", "te lo"),
+        ("le mie cuffie", "te le"),
+    ],
+    "gift": ["un libro", "una pianta", "una borsa", "un buono per la spa", "una cena", "le cuffie"],
+    "n10": ["8", "9", "10", "11"],
+    "nmiss": ["uno", "due", "il portiere"],
+    "quota": ["5", "6", "7", "8"],
+    "lol": ["ahah", "ahahah", "ahahahah", "ahaha", "ahahahahah"],
+    "yes": [
+        "sì",
+        "sìsì",
+        "certo",
+        "ovvio",
+        "assolutamente",
+        "eh sì",
+        "ok",
+        "ci sto",
+        "dai",
+        "perché no",
+        "volentieri",
+    ],
+    "ok": ["ok", "va bene", "perfetto", "d'accordo", "ok ok", "vabbuò", "okk", "top", "ok dai", "certo"],
+    "wow": ["noo", "ma dai", "davvero?", "non ci credo", "ma che dici", "oddio", "seriamente?", "ma va"],
+    "tlol": ["AHAHAHAH", "AHAHAHAHAHA", "ahahahah", "😂😂", "AHAHAH", "ahahah"],
 }
 _SLOTS_EN = {
-    "hour": ["7", "7:30", "8", "6pm", "noon", "9"],
+    "hour": ["7", "7:30", "8", "6pm", "noon", "9", "6:30", "half 7", "1pm", "5"],
     "day": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
-    "food": ["pizza", "ramen", "tacos", "a curry", "pasta", "dumplings"],
-    "place": ["the pub by the station", "that cafe in Shoreditch", "the museum", "the park", "Dishoom"],
-    "film": ["Dune", "Oppenheimer", "Past Lives", "Poor Things", "Anatomy of a Fall", "Challengers"],
+    "when": ["tonight", "tomorrow", "this weekend", "on friday", "next week", "after work"],
+    "food": ["pizza", "ramen", "tacos", "a curry", "pasta", "dumplings", "brunch", "a roast"],
+    "place": [
+        "the pub by the station",
+        "that cafe in Shoreditch",
+        "the museum",
+        "the park",
+        "Dishoom",
+        "the market",
+        "that new place on Brick Lane",
+        "the river",
+        "the Barbican",
+    ],
+    "film": [
+        "Dune",
+        "Oppenheimer",
+        "Past Lives",
+        "Poor Things",
+        "Anatomy of a Fall",
+        "Challengers",
+        "Conclave",
+    ],
     "book": [
         "Tomorrow, and Tomorrow, and Tomorrow",
         "Klara and the Sun",
@@ -692,305 +822,453 @@ _SLOTS_EN = {
         "Piranesi",
         "Normal People",
         "Project Hail Mary",
+        "My Brilliant Friend",
+        "Intermezzo",
     ],
-    "city": ["London", "Lisbon", "Berlin", "Edinburgh", "Paris", "Amsterdam"],
+    "city": ["London", "Lisbon", "Berlin", "Edinburgh", "Paris", "Amsterdam", "Naples", "Porto"],
+    "month": ["march", "april", "may", "june", "september", "october", "november"],
     "n": ["2", "3", "4", "5", "10", "20"],
+    "price": ["40", "60", "85", "120", "150", "200"],
+    "friend": ["Tom", "Priya", "Jess", "Sam", "Olly", "Mia"],
+    "thing": ["the charger", "your umbrella", "the book", "my jacket", "the keys"],
+    "reason": [
+        "i have a deadline",
+        "i'm working late",
+        "my sister is visiting",
+        "i'm so tired",
+        "i have an early flight",
+        "i'm a bit sick",
+        "i promised my mum a call",
+    ],
+    "word": [
+        ("abbiocco", "when you're sleepy after a big lunch"),
+        ("magari", "like 'i wish' but also 'maybe'"),
+        ("boh", "no idea, with a shrug"),
+        ("cazzimma", "being cunning in a naughty way"),
+        ("scialla", "relax, take it easy"),
+        ("struscio", "walking up and down the main street to be seen"),
+    ],
+    "lol": ["ahah", "ahahah", "ahahahah", "ahaha"],
+    "tlol": ["haha", "hahaha", "😂", "lol", "Haha"],
 }
 _SLOTS_RU = {
-    "city": ["Berlin", "Tbilisi", "Belgrade", "Lisbon", "Napoli", "Istanbul"],
-    "opening": ["Sicilian", "Caro-Kann", "Queen's Gambit", "London System", "King's Indian"],
-    "lang": ["Rust", "Go", "Python", "Kotlin", "TypeScript"],
+    "city": ["Berlin", "Tbilisi", "Belgrade", "Lisbon", "Napoli", "Istanbul", "Yerevan", "Riga"],
+    "opening": [
+        "Sicilian",
+        "Caro-Kann",
+        "Queen's Gambit",
+        "London System",
+        "King's Indian",
+        "French Defence",
+    ],
+    "lang": ["Rust", "Go", "Python", "Kotlin", "TypeScript", "C++"],
     "n": ["2", "3", "5", "10", "15"],
-    "hour": ["7", "8", "9", "19:00", "20:00"],
+    "hour": ["7", "8", "9", "19:00", "20:00", "21:00", "22:00", "10"],
+    "day": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+    "game": ["Elden Ring", "Baldur's Gate", "Factorio", "Hades", "Civilization"],
+    "arr": ["xs", "items", "names", "rows", "users", "scores"],
+    "rating": ["1450", "1520", "1600", "1680", "1710", "1800"],
+    "lol": ["ahah", "ahahah", "ahahahah", "ahaha"],
+    "tlol": ["Ахах", "ахаха", "))", "Хаха)", "😂"],
 }
 
 LORENZO_SCRIPTS = [
-    """T: uee Pasquà | stasera partita? ;; oh fra stasera c'è il Napoli | ci vediamo?
-M: sì ahah ;; ovvio ;; certo fra
-M: da te o da me?
-T: da me, porto le birre 🍺 ;; vieni da me che ho il proiettore
-M: perfetto 👍 ;; top
-T: alle {hour}? ;; alle {hour} che c'è il prepartita
-M: ok ci sto ;; va bene ahah
-?T: porta le patatine almeno 😂""",
-    """T: hai visto {player}?? ;; {player} ieri sera MAMMA MIA
-M: ahahah sì | pazzesco
-T: ma come ha fatto quel gol | io ancora non ci credo
-M: boh fortuna ;; quello è un fenomeno
-?M: cmq la difesa fa pena
-T: ahah vabbè dai ;; eh sì quella è da sistemare
-T: {day} c'è {team} | ho paura
-M: tranquillo vinciamo {score} ;; finisce {score} vedrai
-T: speriamo 🙏""",
-    """T: fra {food} stasera?
-M: mmm sì | dove?
-T: {place}
-M: ok | alle {hour}?
-T: perfetto
-?M: chiamo anche Marco?
-?T: sì sì chiamalo""",
-    """M: lorè ma hai finito {series}?
-T: no sto alla seconda stagione ;; sì ieri notte | non ho dormito
-M: ahah io sono all'ultima puntata
-T: NON SPOILERARE 😂 ;; ti prego zitto
-M: ahahah ok ok 🙈
-T: poi ne parliamo ;; appena finisco ti scrivo""",
-    """T: oh ma sabato che facciamo? ;; sabato ci sei?
-M: boh | tu?
-T: pensavo {place} ;; c'è una festa {place}
-M: mmm dai ok ;; ci sto ahah
-T: prendo la macchina io
-M: grande 🙌 ;; top fra""",
-    """T: Pasquale mi serve un favore ;; fra mi aiuti con una cosa?
-M: dimmi
-T: domani mi accompagni all'aeroporto? | ho il volo alle 7 😩 ;; mi presti il trapano?
-M: ahah ok ;; va bene | passo io
-T: sei un grande ❤️ ;; ti offro {drink}
-M: tranquillo ;; ahah figurati""",
-    """M: ho appena visto il prezzo dei biglietti per {city} | follia
-T: quanto?
-M: {n}0 euro solo andata
-T: AHAHAHA ;; vabbè allora andiamo in treno
-M: ahah no dai
-?T: aspetta i saldi
-M: vediamo ;; boh ci penso""",
-    """T: raga calcetto giovedì confermato? ;; giovedì calcetto?
-M: sì io ci sono ;; presente ahah
-T: manca uno ;; siamo in 9
-M: chiedo a mio cugino ;; provo con Simone
-T: ok fammi sapere entro stasera
-M: 👍""",
-    """T: AHAHAHAHA hai visto il video che ha mandato Ciccio nel gruppo? ;; guarda il gruppo 😂
-M: ahahah sì | sto piangendo 😂
-T: è un genio ;; quello è fuori
-M: ahah lo ha fatto apposta secondo me""",
-    """M: ciao fra | sei a casa?
-T: no sto al lavoro ;; sì perché?
-M: ti devo ridare le chiavi ;; volevo passare a prendere il caricabatterie
-T: passa dopo le {hour}
-M: ok ;; perfetto
-?T: citofona che il campanello non va""",
-    """T: hai sentito di Marco?
-M: no che è successo?
-T: si è fidanzato!! ;; ha lasciato il lavoro
-M: noo | davvero? ;; ma dai 😱
-T: giuro | me l'ha detto ieri
-M: ahah grande | gli scrivo
-?T: fai finta di niente però""",
-    """M: lorè {day} ci sei?
-T: sì dimmi
-M: cena da me | faccio {food}
-T: ooh | porto io il vino 🍷 ;; arrivo con il dolce
-M: ok top ahah""",
-    """T: quanto hai fatto al fantacalcio?
-M: {n}0 punti | una tragedia
-T: ahahah io 78 ;; ahah io peggio
-M: il prossimo anno non lo faccio più ;; basta fantacalcio
-T: lo dici ogni anno 😂""",
-    """T: buongiorno ☀️ | caffè?
-M: ahah sono sveglio da 5 minuti ;; arrivo
-T: ti aspetto al bar sotto
-M: 10 minuti""",
-    """M: ho perso la partita a FIFA contro mio nipote ;; mio nipote mi ha battuto a FIFA
-T: AHAHAHAH | quanti anni ha?
-M: 12 🙈
-T: sei finito fra
-M: ahah lo so""",
+    """T: {fra |oh |}{when} {food}? ;; ti va {food} {when}? ;; {when} usciamo? | {tipo|pensavo} {food}
+M: {~yes}{| fra}{| ci sto}{| / ho una fame|, non mangio da stamattina} ;; {mmm|uhm|eh} {sì dai|ok ci sto|perché no} | {ho una fame|non mangio da stamattina|era ora|{food} mi mancava}
+T>M: when where who
+?M>T: when who
+T: {perfetto|ok|top|va bene|andata|affare fatto}{| fra}{| 👍|| 🍻}
+?M: {chiamo anche {friend}?|lo dico a {friend}?|dico pure a {friend}|porto {friend} se non ti dispiace|avviso {friend}}{| che si lamenta sempre}
+?T: {sì sì chiamalo|ok|dai chiamalo|no stasera solo noi|{friend}? sì va bene|meglio di no, ci ha dato buca l'ultima volta}""",
+    """T: {when} ci sei?{| fra} ;; {when} {food} con {friend}, vieni? ;; {when} andiamo {place}?
+M: {no|nah|purtroppo no|eh no|mannaggia}{| fra}{| {when}} | {reason} ;; {stavolta passo|non ce la faccio|mi sa di no}{| mi dispiace} | {reason}
+T: {dai|nooo|uffa|ma come}{| 😩} ;; {vabbè|ok} {la prossima allora|sarà per la prossima}
+M: {facciamo {day}?|{day} sono libero|recuperiamo {day}?|{day} ci sto sicuro|che dici di {day}?}{| giuro| promesso| offro io}
+T: {ok {day}|va bene {day}|{day} ci sta|segnato: {day}}{| 👍}
+?T>M: when where""",
+    """T: {hai visto {player}??|{player} ieri sera MAMMA MIA|ma {player}?? {~tlol}|che partita ieri} ;; {fra|oh} ma ieri {player}? | {che gol|che giocata|non ci credo ancora}
+M: {~lol} {sì|eh sì|visto|ho visto} | {pazzesco|assurdo|che roba|un fenomeno|{player} è di un altro pianeta}{| proprio} ;; {non me ne parlare|lascia stare|guarda}{| fra} | {la difesa fa pena|il secondo tempo è stato un disastro|senza {player2} non giochiamo|l'arbitro ci ha rovinato}
+?T: {ma come ha fatto quel gol|io ancora non ci credo|l'allenatore non l'ha capito}
+T: {e {day} c'è {team}|{day} con {team} come finisce?|ho paura per {day} con {team}|{day} {team}, dimmi che vinciamo}
+M: {vinciamo {score}|finisce {score} vedrai|{score} secco|boh {score}?|tranquillo, {score} per noi|secondo me {score}}{| fidati| e segna {player}| con gol di {player2}}
+?T: {speriamo 🙏|se lo dici tu|{score}? sei ottimista|magari fra}
+?M: {sempre forza napoli 💙|la vediamo da te?|la guardiamo {place}?|io porto le birre}""",
+    """M: {lorè|fra|oh} {hai finito|sei arrivato alla fine di|a che punto sei con|hai iniziato} {series}?
+T: {no sto alla seconda stagione|no sto alla terza stagione|sono a metà|manco l'ho iniziata} ;; sì ieri notte | non ho dormito
+M: {io sono all'ultima puntata|io l'ho finita ieri|io la sto riguardando|io l'ho mollata alla seconda|io sono alla quarta puntata}{| e ti dico solo una cosa| e mi manca già| 🙈}
+T: {NON SPOILERARE 😂|ti prego zitto|non dire niente|se spoileri ti blocco}
+M: {~lol} {ok ok|tranquillo|muto|non dico niente|sto zitto}{| / 🙈| 🤐}{| ma preparati| ma poi ne parliamo}
+?T>M: opinion""",
+    """T: {Pasquale mi serve un favore|fra mi aiuti con una cosa?|fra posso chiederti una cosa?|oh mi fai un favore?}
+M: {dimmi|dimmi tutto|che succede?|spara|che ti serve?|dimmi fra}{| / tutto a posto?}
+T: domani mi accompagni all'aeroporto? | ho il volo alle {hour} 😩 ;; {mi presti {thing}?|mi tieni il gatto {day}?|mi dai una mano col trasloco {day}?}
+M: {~ok}{| fra} | {passo io|quando ti serve?|fammi sapere l'orario|te lo porto {when}|ci sono io} ;; {{day} non posso|purtroppo no}{| mannaggia} | {reason} | {ma {day2} sì|chiedi a {friend}?|{day2} invece ci sono}
+T: {sei un grande ❤️|grazie fra|ti offro {drink}|ti devo un favore}
+?M: {tranquillo|figurati|mi devi {drink}|per così poco|ci mancherebbe}{| fra|| ahah}""",
+    """M: ho appena visto il prezzo dei biglietti per {city} | {follia|pazzesco|ma stiamo scherzando} ;; {fra andiamo a {city} a {month}?|sto guardando i voli per {city}|{city} a {month}, ci stai?}
+T>M: cost
+T: {~tlol} ;; {che furto|vabbè allora andiamo in treno|aspetta i saldi|e il treno?}
+M: {no dai|vediamo|boh ci penso|facciamo a {month2}?|guardo meglio e ti dico|in treno ci mettiamo una vita}{| / stasera ti dico| chiedo anche a {friend}}
+?T>M: who day""",
+    """T: {raga|fra} {calcetto {day} confermato?|{day} calcetto?|ci sei {day} per il calcetto?}
+M: {sì io ci sono|presente|ci sono|confermo|ci sono sicuro}{| / porto il pallone| ma arrivo alle {hour}} ;; {forse|non lo so ancora|in dubbio} | {reason}
+T: {manca uno|siamo in 9|ci manca il portiere|siamo in 8 per ora}
+M: {chiedo a {friend}|provo con {friend}|scrivo a {friend}|{friend} forse viene|sento mio cugino}{| / ti faccio sapere| tra poco ti dico}
+?T>M: when
+T: {ok fammi sapere entro stasera|perfetto|ok aggiornami|dai che lo troviamo}""",
+    """T: {AHAHAHAHA hai visto il video che ha mandato {friend} nel gruppo?|guarda il gruppo 😂|ma hai visto cosa ha scritto {friend}??}
+M: {~lol} {sì|ho visto|visto visto} | {sto piangendo 😂|non ce la faccio|è un genio|sto ancora ridendo}
+T: {è un genio|quello è fuori|{friend} non si smentisce mai|io sono morto}
+M: {lo ha fatto apposta secondo me|gli voglio bene|lo devo salvare|gli dobbiamo fare un premio|lo stampo e lo appendo|lo mando a mia madre}{| / giuro| 😂}""",
+    """M: ciao fra | sei a casa? ;; {lorè sei a casa?|fra ci sei a casa {when}?|sei a casa {when}?}
+T: {no sto al lavoro|sì perché?|fino alle {hour} no|sì ma esco tra poco}
+M: {ti devo ridare {thing}|volevo passare a prendere {thing}|ti porto {thing}|devo riprendermi {thing}}{| / che mi serve {when}}
+T: {passa dopo le {hour}|vieni quando vuoi|passa {when}|lascialo a mia madre}
+M: {~ok} {passo verso le {hour}|ci vediamo dopo|arrivo tra un'ora|allora passo {when}|ti scrivo quando sono sotto}
+?T: {citofona che il campanello non va|chiamami quando sei sotto|lascia stare il portone, è rotto}""",
+    """T: {hai sentito di {friend}?|sai cosa ha fatto {friend}?|novità su {friend}}
+M: {no che è successo?|no dimmi|che ha combinato?|no, che ha fatto?|cosa?}{| / dimmi tutto}
+T: {si è fidanzato!!|ha lasciato il lavoro|si trasferisce a {city}|ha preso un cane|si sposa a {month}}
+M: {~wow}{| 😱} | {grande|era ora|chi l'avrebbe detto|me lo sentivo|pazzesco}{| / gli scrivo subito}
+T: {giuro|me l'ha detto ieri|te lo giuro} ;; {giuro|me l'ha detto ieri} | fai finta di niente però
+?M: {gli scrivo|lo chiamo dopo|ok muto|ci dobbiamo festeggiare|non dico niente}{| / ahah}""",
+    """M: {lorè|fra} {{day} ci sei?|{when} che fai?|{when} sei libero?}
+T: {sì dimmi|niente perché?|dipende|libero fra}
+M: {cena da me|vieni a cena?|vieni da me?} | {faccio {food}|cucino {food}|ho comprato tutto per {food}}
+T: {ooh|grande|ci sto|arrivo|troppo bello}
+T>M: when bring who
+?T: {perfetto|ok top|segnato|non vedo l'ora}""",
+    """T: {quanto hai fatto al fantacalcio?|fantacalcio: com'è andata?|hai messo la formazione?}
+M: {pts} punti | {una tragedia|non ne parliamo|mi vergogno} ;; {{pts} punti|male male, {pts}|{pts}, sempre ultimo} ;; {{player} mi ha salvato|{player} mi ha rovinato} | {pts} punti
+T: {~tlol} io {pts2} ;; {io peggio|io ho vinto|a me è andata bene}
+M: {il prossimo anno non lo faccio più|basta fantacalcio|è colpa di {player}|mi ritiro|vendo tutti|cambio modulo}{| / giuro| fra}
+?T: {lo dici ogni anno 😂|sì sì come no|ok ok}""",
+    """T: {buongiorno ☀️|bella fra|sveglio?} | {caffè?|colazione?|scendi per un caffè?}
+M: {sono sveglio da 5 minuti|arrivo|dammi 10 minuti|già fatto ma ne prendo un altro|scendo tra poco}{| / sto mettendo le scarpe} ;; {non posso|sto al lavoro|sto in riunione} | {dopo?|alle {hour}?|facciamo pranzo?}
+T: {ti aspetto al bar sotto|ok|al solito posto|ok ti aspetto}
+?M: {{n} minuti|arrivo|scendo|sto uscendo}{| / prendimi un cornetto}""",
+    """M: {ho perso la partita a FIFA contro mio nipote|mio nipote mi ha battuto a FIFA|ho perso {score} a FIFA con mio nipote}
+T: {~tlol} | {quanti anni ha?|ma è bravo?|sei scarso}
+M: {{age} 🙈|{age} anni|ha {age} anni fra|{age} e gioca da quando ne ha 5}{| / mi ha pure preso in giro}
+T: {sei finito fra|ritirati|vergogna|pure io perdevo con mio cugino}
+M: {lo so|vero|rivincita {day}|mi alleno e lo distruggo|la prossima volta lo batto|mi sono fatto vecchio}{| / non dirlo a nessuno| / è stato umiliante| giuro}""",
+    """T: {come va al lavoro?|tutto bene al lavoro?|come va col nuovo capo?}
+M: {un casino|tutto ok dai|stressato|si sopravvive|non me ne parlare} | {{reason}|abbiamo la consegna {day}|il capo è fuori di testa|siamo sotto di due persone}
+T: {ti capisco|eh lo so|dai che {day} è weekend|resisti fra}
+?M>T: howare
+?M: {almeno {day} c'è la partita|stasera {drink}?|ho bisogno di ferie}""",
+    """T: {che caldo oggi|si muore di caldo|38 gradi fra|non si respira}
+M: {non me ne parlare|mi sto sciogliendo|qui si muore|sto sotto il condizionatore}{| / e la casa è un forno}
+T: {domenica mare?|andiamo al mare {day}?|{day} si va al mare?}
+M: {sì ti prego|ci sto|ovvio|dipende dall'orario|se non piove}{| / porto io l'ombrellone|, passo a prenderti| / porto le frittatine| / chiediamo anche a {friend}}
+?T>M: where when
+?T: {ok allora ci organizziamo|dai che è bello|porto l'ombrellone}""",
 ]
-LORENZO_OPEN = ["T: uee ;; oh fra ;; Pasquà ;; bella fra", "M: ciao fra ;; lorè ;; uè"]
+LORENZO_OPEN = [
+    "T: {uee|oh|uè|bella|ueee|oh fra}{| Pasquà| fra}{| come butta?| che si dice?}\n?M: {uè|ciao|oh|bella} {|fra|lorè}{| dimmi| tutto a posto?}",
+    "M: {ciao fra|lorè|uè|oh fra}{| come va?| ci sei?}\n?T: {dimmi|uè|eccomi|tutto bene tu?}",
+]
 LORENZO_CLOSE = [
-    "T: ok a dopo ;; ci sentiamo fra ;; 👍 ;; ok",
-    "M: ciao ;; a dopo ;; 👋 ;; ok ahah",
+    "T: {ok|va bene|perfetto} {a dopo|ci sentiamo|a stasera|ci vediamo}{| fra}{| 👍}",
+    "M: {ciao|a dopo|ok a dopo|ci sentiamo|vado|ci vediamo|👋|ci aggiorniamo}{| fra| lorè}{|| 👋| 👍| allora}",
 ]
 
 GIULIA_SCRIPTS = [
-    """T: Ciao Pasquale! Come stai? 😊 ;; Ehi! Tutto bene?
-M: ciao giuli | tutto bene tu?
-T: Bene dai, un po' stanca per il lavoro
-M: eh ti capisco ;; ahah anche io
-T: Ci vediamo questa settimana?
-M: sì | {day}?
-T: Perfetto, {day} alle {hour} {place}
-M: ok ❤️""",
-    """T: Hai visto {film}?
-M: no ancora | com'è?
-T: Bellissimo, te lo consiglio davvero ;; Mah, un po' lungo ma merita
-M: ok allora lo vedo nel weekend
-T: Poi mi dici! 😊
-?M: certo""",
-    """T: Domani è il compleanno di Sara, ci sei alla festa?
-M: sì | a che ora?
-T: Alle {hour} da lei
-M: cosa le regaliamo?
-T: Pensavo a un libro o a una pianta 🌿
-M: la pianta ahah | la uccide in una settimana ma vabbè
-T: Ahah vero 😂 Allora il libro
-M: ok faccio io il bonifico ;; ok ti mando i soldi""",
-    """M: giuli mi consigli un ristorante a {city}?
-T: Certo! Che tipo di cucina?
-M: boh qualcosa di tipico
-T: Ti mando il link, è quello dove siamo andati l'anno scorso ;; Aspetta che lo cerco
+    """T: {Ciao Pasquale! Come stai? 😊|Ehi! Tutto bene?|Ciao! Come va?|Pasquale! Come stai?}
+M: {ciao giuli|ehi|ciao} | {tutto bene tu?|bene dai e tu?|si sopravvive, tu?|bene! tu?}
+T: {Bene dai, un po' stanca per il lavoro|Tutto ok, settimana pesante|Bene! Finalmente ho finito gli esami|Insomma, la casa è un cantiere}
+M: {eh ti capisco|anche io|beata te|mi immagino|dai che è quasi finita|che invidia}{| / ti serve una pausa}
+T: {Ci vediamo questa settimana?|Prendiamo un caffè uno di questi giorni?|Quando ci vediamo?|Mi manchi, ci vediamo?}
+M>T: day
+T>M: when where
+?M: {ok ❤️|perfetto|a {day} allora|non vedo l'ora|segnato}""",
+    """T: {Hai visto {film}?|Sei andato a vedere {film}?|Stasera danno {film}, lo conosci?}
+M: {no ancora|non ancora|no} ;; {no ancora|no} | {com'è?|merita?} ;; sì l'ho visto {sabato|ieri|al cinema} | {bellissimo|mi è piaciuto tanto|un po' lento}
+T: {Bellissimo, te lo consiglio davvero|Mah, un po' lungo ma merita|A me è piaciuto un sacco|Non mi ha convinto}
+M: {ok allora lo vedo nel weekend|lo metto in lista|lo vediamo insieme?|io sono d'accordo|allora {film} stasera}{| / grazie del consiglio}
+?T: {Poi mi dici! 😊|Dai, fammi sapere|Sì! Organizziamo}""",
+    """T: {Domani è il compleanno di Sara, ci sei alla festa?|Sabato festa per Sara, vieni?|Hai saputo della festa di Sara?}
+M: {~yes} | {a che ora?|dove la fa?} ;; forse | {reason} ;; non so, {reason}
+T: {Alle {hour} da lei|Verso le {hour}, a casa sua|Alle {hour} {place}}
+M: {cosa le regaliamo?|facciamo un regalo insieme?|hai già pensato al regalo?}
+T: {Pensavo a {gift} 🌿|Forse {gift}, che dici?|{gift} o {gift2}?}
+M: {{gift} va benissimo|meglio {gift2}|{gift}, le piacerà|ok {gift}|vada per {gift}} | {faccio io il bonifico|ti mando i soldi|quanto mettiamo?|lo compro io domani}
+?T: {Perfetto, grazie!|Ok, 15 a testa|Ci penso io a comprarlo}""",
+    """M: {giuli mi consigli un ristorante a {city}?|giuli tu sei stata a {city}, dove si mangia bene?|vado a {city} {day}, hai un posto da consigliarmi?}
+T: {Certo! Che tipo di cucina?|Sì! Per quanti siete?|Dipende, quanto vuoi spendere?}
+M: {qualcosa di tipico|siamo in {n}|niente di troppo caro|boh sorprendimi|tipico ma non turistico}
+T: Ti mando il link, è quello dove siamo andati l'anno scorso ;; Aspetta che lo cerco ;; Ce n'è uno buonissimo vicino alla stazione
 T: https://www.example.org/ristoranti/{city}
-M: grazie ❤️ ;; perfetto grazie""",
-    """T: Come è andato il colloquio?
-M: bene credo | mi richiamano la settimana prossima
-T: Dai che va bene! Incrocio le dita 🤞
-M: ahah grazie
-?T: Fammi sapere appena ti chiamano""",
-    """T: Ho fatto la torta di mele di tua nonna! ;; Ho provato la ricetta che mi hai dato
-M: noo | e com'è venuta?
-T: Buonissima, ma un po' bruciata sotto 😅
-M: ahahah succede anche a lei
-T: La prossima volta la porto
-M: sì ti prego""",
-    """M: giuli stasera che fai?
-T: Niente di che, divano e {series}
-M: ahah uguale
-T: Allora sentiamoci dopo
-M: ok 😊""",
-    """T: Pasquale hai ancora il mio ombrello? ☔ ;; Ti ho lasciato la sciarpa in macchina?
-M: ahah sì | te lo porto {day}
-T: Grazie! Non c'è fretta
-M: 👍""",
-    """T: Vieni al mare {day}?
-M: dove andate?
-T: A Procida, prendiamo l'aliscafo delle {hour}
-M: mi piacerebbe | vediamo se riesco col lavoro
-T: Dai vieni! 🌊
-M: ok ci provo ahah""",
+M: {grazie ❤️|perfetto grazie|sei un tesoro|ti porto qualcosa da {city}|salvato}{| / ti faccio sapere com'è}""",
+    """T: {Come è andato il colloquio?|Allora, il colloquio?|Novità dal colloquio?}
+M: {bene credo|benissimo|boh non lo so|così così} | {mi richiamano la settimana prossima|erano in tre a farmi domande|mi hanno chiesto di fare un test|mi hanno chiesto dello stipendio}
+T: {Dai che va bene! Incrocio le dita 🤞|Sono sicura che li hai conquistati|Vedrai che ti prendono}
+M: {grazie|speriamo|incrocio anche io|grazie giuli}{| / ti faccio sapere| sono in ansia}
+?T: {Fammi sapere appena ti chiamano|Poi festeggiamo!}""",
+    """T: {Ho fatto la torta di mele di tua nonna!|Ho provato la ricetta che mi hai dato|Ho fatto la parmigiana con la tua ricetta}
+M: {noo|davvero?|grande|brava} | {e com'è venuta?|ha funzionato?|foto?}
+T: {Buonissima, ma un po' bruciata sotto 😅|Perfetta! Mio padre ha fatto il bis|Insomma, troppo sale}
+M: {succede anche a lei|la prossima volta forno più basso|te l'avevo detto del sale|complimenti|mia nonna sarebbe fiera}{| allora| / voglio assaggiare| / sei migliorata tanto}
+T: {La prossima volta la porto|Ti tengo una fetta|Me la rifai tu?}
+?M: {sì ti prego|ci conto|affare fatto|tienimene due fette}{| / la porto a mia madre| / ti porto il vino}""",
+    """M: {giuli {when} che fai?|giuli sei libera {when}?|che fai di bello {when}?}
+T: {Niente di che, divano e {series}|Lavoro fino a tardi purtroppo|Ho la cena con le colleghe|Pensavo di andare al cinema}
+M: {uguale|che invidia|sembra un bel piano|io {series} l'ho finita ieri|peccato}{| / volevo proporti {drink}}
+T: {Allora sentiamoci dopo|Ti chiamo appena finisco|Vuoi venire anche tu?}
+?M: {ok 😊|ci sentiamo dopo|magari la prossima|volentieri}""",
+    """T: {Pasquale hai ancora {lost}?|Ho lasciato {lost} in macchina tua?|Hai visto {lost}?}
+M: {sì|credo di sì|ce l'ho io|aspetta che controllo} | {lost.1} {porto {day}|lascio al portiere|do {when}}
+T: {Grazie! Non c'è fretta|Perfetto|Sei un angelo}
+?M: {👍|figurati|{day} allora|ci mancherebbe|scusa se l'ho tenuto tanto|me l'ero scordato}{| giuli| / ci vediamo {day}}""",
+    """T: {Vieni al mare {day}?|{day} Procida, ci sei?|Si va al mare {day}, vieni?}
+M: {dove andate?|con chi andate?|a che ora partite?|chi guida?}
+T: {A Procida, prendiamo l'aliscafo delle {hour}|Andiamo a Ischia con {friend}|Pensavamo a Marechiaro, partiamo alle {hour}}
+M: {mi piacerebbe|che bello} | {vediamo se riesco col lavoro|{reason}} ;; {ci sto|ok vengo|contate su di me} | {porto io il pranzo|passo a prendervi io|porto la frittata di maccheroni|mi serve un passaggio al porto}
+T: {Dai vieni! 🌊|Ti teniamo un posto|Fammi sapere entro {day}}
+?M: {ok ci provo|ti dico stasera|vengo vengo|contateci}""",
+    """T: {Mi consigli un libro?|Sto cercando un libro da leggere, idee?|Ho finito la Ferrante, e ora?}
+M: {dipende, cosa ti va?|giallo o romanzo?|hai letto {book2}?}
+T: {Qualcosa di leggero|Un romanzo, ma non triste|Un giallo!}
+M: {allora {book}|leggi {book}, bellissimo|{book} senza dubbio} ;; {book} | {te lo presto io|ce l'ho, te lo porto {day}}
+T: {Grazie! Lo cerco domani|Perfetto, me lo segno|Ok, mi fido 😊}""",
 ]
-GIULIA_OPEN = ["T: Ciao! ;; Buongiorno 😊 ;; Ehi Pasquale", "M: ciao giuli ;; ehi ;; buongiorno"]
-GIULIA_CLOSE = ["T: Buonanotte! 🌙 ;; A presto 😊 ;; Ciao ciao", "M: notte ;; a presto ;; ❤️"]
+GIULIA_OPEN = [
+    "T: {Ciao!|Buongiorno 😊|Ehi Pasquale|Ciao Pasquale!|Buonasera}\n?M: {ciao giuli|ehi|buongiorno|ciao}{| dimmi| come va?}",
+    "M: {ciao giuli|ehi|buongiorno giuli|giuli}{| ci sei?| tutto bene?}\n?T: {Ciao! Dimmi|Eccomi|Sì dimmi 😊}",
+]
+GIULIA_CLOSE = [
+    "T: {Buonanotte! 🌙|A presto 😊|Ciao ciao|Un abbraccio|Ci sentiamo!}",
+    "M: {notte|a presto|ciao|un bacio|ci sentiamo|buonanotte|❤️|sogni d'oro}{| giuli}{|| ❤️| 😊| a presto}",
+]
 
 ANNA_SCRIPTS = [
-    """T: Hey Pasquale! How's Naples? ;; Hi! How are things?
-M: hey anna | all good ahah | it's so hot here
-T: Lucky you, it's raining here as usual 😅
-M: ahah classic london
-T: When are you coming to visit?
-M: maybe in {n} weeks | i need to check flights
-T: Let me know, you can stay at mine
-M: thanks ❤️""",
-    """T: Have you read {book}?
-M: no | is it good?
-T: It's amazing, I couldn't put it down
-M: ok adding it to my list ahah
-T: I'll lend you my copy next time
-M: deal""",
-    """M: anna quick question | how do you say "abbiocco" in english
-T: Haha what does it mean?
-M: when you're sleepy after a big lunch
-T: Food coma! 😂
-M: ahah food coma | perfect""",
-    """T: Did you see the news about the train strike? ;; Are you still flying on {day}?
-M: yes | i hope it's fine
-T: Check the airline's app, mine was cancelled last month ;; Fingers crossed 🤞
-M: ok thanks | will do""",
-    """T: We're going to {place} on {day}, want to join?
-M: sounds good | what time?
-T: Around {hour}
-M: ok i'm in ahah
-?T: Great, I'll book a table""",
-    """M: i finally watched {film}
-T: And??
-M: loved it | the ending though 🙈
-T: Right?? I cried haha
-M: ahah me too a bit""",
-    """T: Can you send me the recipe for the pasta you made? ;; That pasta was incredible, recipe please!
-M: ahah sure | it's easy
-M: pasta, garlic, oil, chili | and a lot of parmigiano
-T: That's it?? 😂
-M: that's it ahah | the secret is the pasta water
-T: Noted! Thank you ❤️""",
-    """T: Happy birthday!! 🎉🎂 ;; Happy birthday Pasquale!! 🥳
-M: thank you anna ❤️ ahah
-T: Any plans for tonight?
-M: dinner with friends | pizza obviously
-T: Of course haha. Have fun!""",
-    """T: How's the new job going?
-M: good | a lot to learn ahah
-T: You'll be great, I'm sure
-M: thanks 🙈
-T: Tell me everything next time we call""",
+    """T: {Hey Pasquale! How's Naples?|Hi! How are things?|How's life in Italy?}
+M: {hey anna|hi|hey} | {all good|not bad|great} | {it's so hot here|work is crazy|the city is full of tourists|i just got back from the beach}
+T: {Lucky you, it's raining here as usual 😅|Here it's grey and cold|London is London haha}
+M: {classic london|i miss the rain a bit|come here and get some sun|poor you}{| / bring an umbrella to naples}
+T: {When are you coming to visit?|You should come over soon!|When do I see you?}
+M: {maybe in {n} weeks|in {month}?|after the summer|soon i promise} | {i need to check flights|depends on work|i'll look at dates tonight}
+T: {Let me know, you can stay at mine|Yes! The sofa bed is yours|Great, I'll show you {place}}
+?M: {thanks ❤️|deal|can't wait|you're the best}""",
+    """T: {Have you read {book}?|Have you read {book} yet?|I just finished {book}!}
+M: {no|not yet|i started it} | {is it good?|what's it about?|should i?}
+T: {It's amazing, I couldn't put it down|It's slow at first, then brilliant|Honestly one of the best this year}
+M: {ok adding it to my list|i'll buy it tomorrow|you always pick good ones|ok you convinced me}{| / i need something for the train}
+?T: {I'll lend you my copy next time|Tell me when you start!}""",
+    """M: anna quick question | how do you say "{word}" in english ;; {anna|hey} is there an english word for "{word}"?
+T: {Haha what does it mean?|No idea, explain!|Ooh, tell me}
+M: {word.1}
+T: {I don't think we have one!|We don't have that haha|That's beautiful}
+M: {so italian is better|i win|another point for italy|ok i'll teach you more|i'll send you a list}{| / next word tomorrow| / use it at work| ahah}""",
+    """T: {Did you see the news about the train strike?|Are you still flying on {day}?|Is your flight still on?}
+M: {yes|i think so|no idea} | {i hope it's fine|i'll check tonight|the app says on time}
+T: {Check the airline's app, mine was cancelled last month|Fingers crossed 🤞|Send me your flight number}
+M: {ok thanks|will do|sent|done|thanks anna} | {i land at {hour}|i'll text you when i land|see you at the airport?|the flight is at {hour}|if it's cancelled i take the train}""",
+    """T: {We're going to {place} on {day}, want to join?|{day}: {place} with {friend}, you in?|Fancy {place} {when}?}
+M: {sounds good|yes please|sure|i'd love to}
+M>T: when who
+M: {i'm in|perfect|ok see you there|great, see you at {hour}}{| / can't wait}""",
+    """M: {i finally watched {film}|we watched {film} last night|i saw {film} on the plane}
+T: {And??|What did you think?|Finally!}
+M: {loved it|not bad|so good|meh} | {the ending though 🙈|too long|the music was amazing|i want to watch it again}
+T: {Right?? I cried haha|I know, I fell asleep|Agreed!}
+M: {me too a bit|you fell asleep??|let's watch the next one together|we need to talk about it|i'm still thinking about it}{| / next time you choose| / that scene with the music}""",
+    """T: {Can you send me the recipe for the pasta you made?|That pasta was incredible, recipe please!|What was in that sauce?}
+M: {sure|of course|it's a secret} | {it's easy|only four things}
+M: {pasta, garlic, oil, chili|tomatoes, basil, oil, salt} | {and a lot of parmigiano|and good olive oil}
+T: {That's it?? 😂|No way|Too easy}
+M: {that's it|trust me} | {the secret is the pasta water|don't overcook it|cook it two minutes less|never break the spaghetti}
+?T: {Noted! Thank you ❤️|Trying it tonight}""",
+    """T: {Happy birthday!! 🎉🎂|Happy birthday Pasquale!! 🥳|Happy birthday you!}
+M: {thank you anna ❤️|thanks!!|grazie ❤️|thank youuu}
+T: {Any plans for tonight?|How are you celebrating?|What's the plan?}
+M: dinner with friends | {pizza obviously|{food} probably} ;; {nothing big, {food} at home|my mum is cooking|a small party at mine}
+T: {Of course haha. Have fun!|Perfect. Enjoy!|Save me a slice}""",
+    """T: {How's the new job going?|How's work?|How was your first week?}
+M: {good|a lot to learn|tiring} | {the team is nice|my boss is ok|too many meetings|i'm learning a lot}
+T: {You'll be great, I'm sure|Give it time|That's normal at the start}
+?M: {thanks 🙈|hope so}
+T>M: howare""",
+    """T: {Flat hunting is a nightmare|I'm looking at flats again 😩|Found a flat!}
+M: {oh no|really?|finally} | {where?|how much?|is it nice?}
+T: {London prices...|It's tiny but it has a balcony|Near {place}, I'm signing on {day}}
+M: {good luck|fingers crossed|so happy for you} | {send me photos|i'll come and visit|i'll help you move|we need a housewarming}""",
 ]
-ANNA_OPEN = ["T: Hey! ;; Hi Pasquale ;; Hello you", "M: hey anna ;; hi ;; hey"]
-ANNA_CLOSE = ["T: Talk soon! ;; Bye 👋 ;; Night night", "M: bye ahah ;; talk soon ;; 👋"]
+ANNA_OPEN = [
+    "T: {Hey!|Hi Pasquale|Hello you|Morning!}\n?M: {hey anna|hi|hey}{| what's up?| all good?}",
+    "M: {hey anna|hi|anna!}{| are you around?| got a minute?}\n?T: {Hey! Yes|Hi! What's up?|Here!}",
+]
+ANNA_CLOSE = [
+    "T: {Talk soon!|Bye 👋|Night night|Speak soon x|Love to everyone}",
+    "M: {bye|talk soon|night|ciao|speak soon|👋|good night}{| anna}{|| 👋| x| ❤️}",
+]
 
 DMITRI_SCRIPTS = [
-    """T: Привет! Как дела? ;; Привет, Паскуале)
-M: привет dima! | all good | you?
-T: Нормально, много работы) ;; Отлично, спасибо
-M: ahah same
-T: когда в {city}?
-M: maybe next month
-T: Давай, пиши)""",
-    """T: Сыграем в шахматы вечером? ;; Партию в блиц?
-M: da da | at {hour}?
-T: Ок) Опять {opening}?
-M: ahah you always win with that
-T: Ничего, научу))""",
-    """M: dima do you know {lang}?
-T: Немного. А что?
-M: i have a bug i don't understand | `index out of range`
-T: Скинь код ;; Покажи
+    """T: {Привет! Как дела?|Привет, Паскуале)|Как ты?}
+M: {привет dima!|privet!|hey dima} | {all good|fine|tired} | {you?|and you?}
+T: {Нормально, много работы)|Отлично, спасибо|Устал, но живой}
+M: {same|i know the feeling|hang in there|me too}{| / we need a holiday}
+T: {Когда в {city}?|Ты приедешь в {city}?|Будешь в {city} летом?}
+M: {maybe next month|in {n} weeks|i hope in summer|not this year}{| / i'm saving money| if work lets me}
+T: {Давай, пиши)|Жду!|Напиши заранее}""",
+    """T: {Сыграем в шахматы вечером?|Партию в блиц?|Реванш сегодня?}
+M: {da da|sure|ok|yes} | {at {hour}?|after {hour}?}
+T: {Ок) Опять {opening}?|Ок, в {hour}|Давай)}
+M: {you always win with that|i've been studying the {opening}|this time i win|my rating is {rating} now}{| / be nice}
+T: {Ничего, научу))|Посмотрим)|Ха, удачи}""",
+    """M: {dima do you know {lang}?|dima you know {lang} right?|dima quick {lang} question}
+T: {Немного. А что?|Да. Что случилось?|Конечно. Что там?}
+M: {i have a bug i don't understand|my loop crashes|python hates me} | `index out of range`
+T: {Скинь код|Покажи|Кидай сюда}
 M: ```python
-for i in range(len(xs) + 1):
-    print(xs[i])
+for i in range(len({arr}) + 1):
+    print({arr}[i])
 ```
-T: Ну вот, range(len(xs) + 1) | убери +1)
-M: ahah omg | spasibo 🙈""",
+T: Ну вот, range(len({arr}) + 1) | убери +1) ;; {+1 лишний)|Смотри на range: там +1 лишний}
+M: {omg|no way|i'm an idiot} | {spasibo 🙈|thanks dima|i owe you a beer|you're a genius}""",
     """T: Смотри что нашёл https://www.example.org/chess/puzzle-{n}
-M: ahah nice | too hard for me
-T: Мат в три хода)
-M: i'll try tonight""",
-    """T: С днём рождения!!! 🎉
-M: spasibo dima ❤️ ahah
-T: Как отмечаешь?
-M: pizza with friends | and you are invited next time you're in napoli
-T: Обязательно приеду)""",
-    """M: dima how do you say "cheers" in russian?
-T: За здоровье! ;; Будем!
-M: za zdorovye | ok ahah
-T: Произношение потом проверим))""",
-    """T: Ты видел новости про {city}?
-M: no what happened?
-T: Открыли новый музей, говорят очень крутой ;; Там фестиваль в эти выходные
-M: ahah cool | we should go
-T: Давай в следующем году)""",
+M: {nice|cool|oh no} | {too hard for me|i'll try tonight|give me a hint}
+T: {Мат в три хода)|Подсказка: ферзь)|Попробуй конём}
+M: {i'll try tonight|got it!|still nothing|the knight! ok}{| / give me ten minutes}""",
+    """T: {С днём рождения!!! 🎉|С днюхой, Паскуале!|Поздравляю!!}
+M: {spasibo dima ❤️|thanks!!|spasibo}
+T: {Как отмечаешь?|Что делаешь сегодня?|Где празднуешь?}
+M: {pizza with friends|dinner at my mum's|a party at home} | {and you are invited next time you're in napoli|come to napoli next year|i'll send you a photo}
+T: {Обязательно приеду)|Договорились)|В следующем году точно}""",
+    """M: {dima how do you say "cheers" in russian?|dima what do you say when you drink?|how do russians say cheers?}
+T: {За здоровье!|Будем!|Ну, за встречу!}
+M: {za zdorovye|budem|za vstrechu} | {ok|noted|i'll practice|easy}
+T: {Произношение потом проверим))|Почти!|Отлично)}""",
+    """T: {Ты видел новости про {city}?|Слышал про {city}?|Что там в {city}?}
+M: {no what happened?|no?|tell me}
+T: {Открыли новый музей, говорят очень крутой|Там фестиваль в эти выходные|Там закрыли аэропорт из-за тумана}
+M: {cool|crazy|wow} | {we should go|i want to see it|next year maybe|send me the link}
+T: {Давай в следующем году)|Поехали)|Посмотрим}""",
+    """T: {Ты играл в {game}?|Играл в {game}?|Знаешь {game}?}
+M: {yes|not yet|a bit} | {is it good?|how many hours did you play?|why?}
+T: {Уже {n}0 часов)|Очень затягивает|Я застрял на боссе}
+M: {i'll buy it|my weekend is gone|i'll help you on {day}|ok i'm downloading it|send me a screenshot}{| / it's on sale| / we can play together}""",
+    """M: {dima are you free on {day}?|dima call on {day}?|can we talk on {day}?}
+T>M: when
+T: {Ок|Договорились|Хорошо}{|)}""",
 ]
-DMITRI_OPEN = ["T: Привет) ;; Хей ;; Добрый вечер", "M: privet! ;; hey dima ;; привет"]
-DMITRI_CLOSE = ["T: Пока) ;; Давай, до связи ;; Спокойной ночи", "M: poka ahah ;; bye ;; 👋"]
+DMITRI_OPEN = [
+    "T: {Привет)|Хей|Добрый вечер|Привет, как ты?}\n?M: {privet!|hey dima|привет}{| what's up?}",
+    "M: {privet!|hey dima|привет|dima!}{| are you there?}\n?T: {Да, привет)|Привет!|Тут)}",
+]
+DMITRI_CLOSE = [
+    "T: {Пока)|Давай, до связи|Спокойной ночи|Удачи!}",
+    "M: {poka|bye|spokoynoy nochi|talk soon|👋|see you}{| dima}{|| 👋| ahah}",
+]
+
+# Each kind of question and its answers, with the topic's slots (a time asked gets a time, a place a
+# place): the contact asks, I answer; in `_QA_*_MINE` I ask and the contact answers.
+_QA_IT = {
+    "when": (
+        "{a che ora|che ora facciamo|per che ora|a che ora ci vediamo|orario}?",
+        "{alle|verso le|tipo alle|facciamo alle} {hour}{|?| ok?| va bene?} ;; {hour}{| o poco dopo} ;; non prima delle {hour} | {reason} ;; alle {hour} che prima {ho da fare|devo passare a casa}",
+    ),
+    "where": (
+        "{dove|dove ci vediamo|dove andiamo|ci vediamo dove}?",
+        "{place} ;; {pensavo|facciamo|meglio} {place}{|?} ;; {place}{| che è comodo| che si sta bene}",
+    ),
+    "who": (
+        "{chi viene|chi c'è|siamo solo noi|viene qualcun altro}?",
+        "{io, te e {friend}|anche {friend}|solo noi due|{friend} e {friend2}}{| forse| credo} ;; {friend} {ha detto di sì|forse|non risponde}",
+    ),
+    "day": (
+        "{quando|che giorno}{| ti va| ti va bene}?",
+        "{day}{| sera| pomeriggio} ;; {day} o {day2}{|, decidi tu} ;; {day}{| o quando vuoi tu}",
+    ),
+    "cost": (
+        "{quanto|quanto costa|quanto viene|quanto hai pagato}?",
+        "{price} euro{| più o meno| circa} ;; {tipo|sui} {price} euro | {una follia|un furto|ci sta}",
+    ),
+    "howare": (
+        "{come stai|tutto bene|come va}?",
+        "{bene|tutto bene|si va avanti}{| dai| grazie} | {e tu?|tu?} ;; {stanco morto|un po' di corsa} | {reason}",
+    ),
+    "bring": (
+        "{porto qualcosa|devo portare qualcosa|porto io qualcosa}?",
+        "{porta {drink}|se vuoi {drink}|niente tranquillo|il dolce se ti va|porta solo la fame}",
+    ),
+    "opinion": (
+        "{com'è|ne vale la pena|merita|ti piace}?",
+        "{merita|bello|carino|mah}{| ma un po' lungo| il finale non l'ho capito| te lo consiglio} ;; {una bomba|una noia}{| giuro}",
+    ),
+}
+_QA_EN = {
+    "when": (
+        "{what time|when shall we meet|what time works}?",
+        "{at|around|let's say} {hour}{|?| ok?} ;; {hour}{| or a bit later} ;; not before {hour} | {reason}",
+    ),
+    "where": ("{where|where shall we meet|where to}?", "{place} ;; {maybe|what about} {place}{|?}"),
+    "who": (
+        "{who's coming|who else|just us}?",
+        "{just us|me and {friend}|{friend} and {friend2}}{| i think}",
+    ),
+    "day": ("{when|which day}{| works}?", "{day}{| evening} ;; {day} or {day2}{|, you choose}"),
+    "cost": (
+        "{how much|how much was it}?",
+        "{price} euros{| more or less} ;; about {price} | {crazy|not bad}",
+    ),
+    "howare": (
+        "{how are you|how are things|all good}?",
+        "{good|all good|busy}{| thanks} | {you?|and you?} ;; {tired|so busy} | {reason}",
+    ),
+}
+_QA_RU = {  # Dmitri asks in Russian, I answer in English
+    "when": (
+        "{Во сколько?|Когда удобно?|В какое время?}",
+        "{at|around} {hour}{|?} ;; {hour} ;; after {hour}{| is better}",
+    ),
+    "howare": ("{Как ты?|Как дела?|Как жизнь?}", "{good|fine|busy} | {you?|and you?}"),
+}
+_QA_IT_MINE = _QA_IT
+_QA_EN_MINE = _QA_EN
+_QA_RU_MINE = {  # I ask in English, Dmitri answers in Russian
+    "when": ("{what time?|when?|what time is good?}", "{В {hour}|Давай в {hour}|После {hour})}"),
+    "howare": ("{how are you?|how's life?|and you?}", "{Нормально)|Хорошо, спасибо|Устал, но живой}"),
+}
 
 GROUP_SCRIPTS = [
-    """A: Raga giovedì ci siamo tutti? ;; Chi c'è giovedì?
-M: io sì
-L: presente 🔥
-B: Io arrivo tardi, tipo alle 21:15
-C: ci sono
-A: Perfetto siamo in 10""",
-    """B: Chi porta il pallone? ;; Il pallone ce l'ha qualcuno?
-L: io no l'ho bucato 😂
-M: lo porto io ahah
-B: Grande Pasquale""",
-    """A: Risultato di ieri: {score} per noi 💪 ;; Finita {score}, ben giocato raga
-L: MVP Pasquale 👑 ;; che gol di Ciccio
-M: ahah grazie raga
-C: la prossima volta però non sbaglio il rigore 😅
-B: ahahah""",
-    """C: Raga il campo giovedì è chiuso, si sposta a venerdì ;; Attenzione: cambio campo, ci vediamo al Centro Sportivo
-A: Ancora?? ;; Noo
-M: per me ok
-L: anche per me
-B: Io venerdì non posso 😩""",
-    """A: Chi mi deve ancora i soldi del campo? 6 euro a testa ;; Quota campo: 6€
-M: io te li do giovedì
-L: ti ho mandato il bonifico 👍
-C: scusa mi ero dimenticato, ti mando subito""",
-    """L: ragazzi pizza dopo la partita? 🍕
-M: sìì
-B: Ci sto
-A: Solo se paga chi perde 😂
-C: allora paga Lorenzo""",
+    """A: {Raga {day} ci siamo tutti?|Chi c'è {day}?|Appello per {day} 📋|{day} calcetto, chi c'è?}
+M: {io sì|presente|ci sono|io ci sono}{| / porto la pettorina|, arrivo alle {hour}}
+?L: {presente 🔥|ci sono|io sì ma arrivo tardi}
+B: {Io arrivo tardi, tipo alle {hour}|Ci sono|Forse, vi dico entro stasera|Io no raga, {reason}}
+?C: {ci sono|io sì|presente}
+A: {Perfetto siamo in {n10}|Siamo in {n10}, manca {nmiss}|Ok, ci manca ancora qualcuno}""",
+    """B: {Chi porta il pallone?|Il pallone ce l'ha qualcuno?|Raga il pallone?}
+L: {io no l'ho bucato 😂|io l'ho lasciato in macchina di {friend}|non guardate me}
+M: {lo porto io|ce l'ho io|ne porto due}{| / quello nuovo|, tranquilli}
+?B: {Grande Pasquale|Sei un mito|Ok, allora siamo a posto}""",
+    """A: {Risultato di {day}: {score} per noi 💪|Finita {score}, ben giocato raga|{score} e tre pali, che sfortuna}
+L: {MVP Pasquale 👑|che gol di Ciccio|la difesa oggi un muro}
+M: {grazie raga|merito di tutti|ho ancora male al ginocchio|la prossima ne faccio tre}
+?C: {la prossima volta però non sbaglio il rigore 😅|io voglio la rivincita|stavolta offrite voi la birra}
+?B: {ahahah|🔥🔥|grandi}""",
+    """C: {Raga il campo {day} è chiuso, si sposta a {day2}|Attenzione: cambio campo, ci vediamo al Centro Sportivo|Il campo {day} non c'è, proviamo {day2}?}
+A: {Ancora??|Noo|Per me è uguale|Di nuovo?}
+M: {per me ok|{day2} ci sono|{day2} non posso, {reason}|va bene, l'importante è giocare}
+?L: {anche per me|{day2} ci sto|io vedo}
+B: {Io {day2} non posso 😩|Ok|Vado bene uguale}""",
+    """A: {Chi mi deve ancora i soldi del campo? {quota} euro a testa|Quota campo: {quota}€|Raga, {quota} euro a testa per il campo}
+M: {io te li do {day}|ti faccio il bonifico stasera|te li do alla prossima partita|pagato 👍}
+?L: {ti ho mandato il bonifico 👍|io ho pagato|satispay fatto}
+C: {scusa mi ero dimenticato, ti mando subito|ti do tutto {day}|quanto era? {quota}?}""",
+    """L: {ragazzi pizza dopo la partita? 🍕|birra dopo?|chi viene {place} dopo?}
+M: {sìì|ci sto|io sì|solo se non facciamo tardi}
+?B: {Ci sto|Io passo|Se finiamo presto sì}
+A: {Solo se paga chi perde 😂|Io ci sono|Prenoto per {n10}?}
+?C: {allora paga Lorenzo|ok io vengo|dipende da come va la partita}""",
+    """D: {Raga mi sono fatto male alla caviglia 😩|Io questa settimana salto, ho la febbre|Scusate {day} non ci sono}
+A: {Noo, riprenditi|Forza! Ci vediamo la prossima|Chi lo sostituisce?}
+M: {riprenditi|cura la caviglia|ti aspettiamo}{| / provo a chiedere a mio cugino| / posso chiamare {friend}}
+?L: {guarisci presto|ti aspettiamo fra}""",
+    """B: {Qualcuno ha visto la partita ieri?|Che partita il Napoli|{player} ieri sera 🔥}
+L: {visto, pazzesco|{player} mamma mia|l'arbitro però...}
+M: {una partita incredibile|{player} il migliore|il secondo tempo da dimenticare|{score} meritato}
+?A: {Raga parliamo di calcetto qui 😂|Giovedì giochiamo come {player}}""",
 ]
 
 SAVED_NOTES = [
@@ -1116,24 +1394,48 @@ class Profile:
     last_name: str = ""
     phone: str = ""
     username: str = ""
+    voice: str = ""  # how they write: casual, neat or brackets (default: by language)
     _compiled: list = field(default_factory=list, repr=False)
+    _openers: list = field(default_factory=list, repr=False)
+    _closers: list = field(default_factory=list, repr=False)
 
 
-Line = tuple[str, bool, list[list[str]]]  # speaker, optional, alternatives (each a burst)
+Line = tuple[str, bool, list[list[str]]]  # speaker ("T>M": a question), optional, alternatives (bursts)
+_LINE_START = re.compile(r"\??[MTLABCD](>[MT])?:")
+
+
+def _alternatives(text: str) -> list[list[str]]:
+    alts = [[part.strip() for part in alt.split(" | ")] for alt in text.strip().split(" ;; ")]
+    for part in (p for alt in alts for p in alt):
+        if part.count("{") != part.count("}"):
+            raise ValueError(f"unbalanced braces (a ' | ' inside {{...}}?): {part!r}")
+    return alts
 
 
 def _compile(script: str) -> list[Line]:
     lines = []
     for raw in script.strip().split("\n"):
-        if not raw or raw[0] not in "?MTLABCD" or (raw[0] != "?" and raw[1] != ":"):
+        if not _LINE_START.match(raw):
             lines[-1][2][-1][-1] += "\n" + raw  # continuation of a multi-line message (pre block)
             continue
         optional = raw.startswith("?")
-        raw = raw.lstrip("?")
-        who, text = raw.split(":", 1)
-        alts = [[part.strip() for part in alt.split(" | ")] for alt in text.strip().split(" ;; ")]
-        lines.append((who, optional, alts))
+        who, text = raw.lstrip("?").split(":", 1)
+        lines.append((who, optional, _alternatives(text)))
     return lines
+
+
+# Questions by kind, compiled once per language: kind -> (asked, answered) alternatives, for the
+# contact asking me and for me asking the contact.
+_QA = {"it": (_QA_IT, _QA_IT_MINE), "en": (_QA_EN, _QA_EN_MINE), "ru": (_QA_RU, _QA_RU_MINE)}
+_QA_COMPILED: dict = {}
+
+
+def _questions(lang: str, mine: bool) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
+    key = (lang, mine)
+    if key not in _QA_COMPILED:
+        bank = _QA[lang][mine]
+        _QA_COMPILED[key] = {k: (_alternatives(q), _alternatives(a)) for k, (q, a) in bank.items()}
+    return _QA_COMPILED[key]
 
 
 class _Ids:
@@ -1146,13 +1448,96 @@ class _Ids:
         return i
 
 
-class _Slots(dict):
-    def __init__(self, rng: random.Random, bank: dict):
-        super().__init__()
-        self.rng, self.bank = rng, bank
+_BRACES = re.compile(r"\{([^{}]*)\}")
+_LOOSE = re.compile(r"(?<=\S) {2,}| +(?=[?!,])")
 
-    def __missing__(self, key: str) -> str:
-        return self.rng.choice(self.bank[key])
+
+class _Fill:
+    """Fills a phrase's braces (see the phrase banks): choices, slots bound until `forget`, fresh slots."""
+
+    def __init__(self, rng: random.Random, bank: dict):
+        self.rng, self.bank = rng, bank
+        self.bound: dict[str, Any] = {}
+
+    def forget(self) -> None:
+        self.bound.clear()
+
+    def __call__(self, s: str) -> str:
+        if "{" not in s:
+            return s
+        while "{" in s:
+            s = _BRACES.sub(self._pick, s)
+        return "\n".join(_LOOSE.sub(" ", line).rstrip() for line in s.strip().split("\n"))
+
+    def _pick(self, m: re.Match) -> str:
+        inner = m.group(1)
+        if "|" in inner:
+            return self.rng.choice(inner.split("|"))
+        if inner.startswith("~"):
+            value = self.rng.choice(self.bank[inner[1:]])
+            return value if isinstance(value, str) else value[0]
+        name, _, part = inner.partition(".")
+        if name not in self.bound:
+            slot = name.rstrip("0123456789")
+            taken = [v for k, v in self.bound.items() if k.rstrip("0123456789") == slot]
+            self.bound[name] = self.rng.choice([v for v in self.bank[slot] if v not in taken])
+        value = self.bound[name]
+        return value if isinstance(value, str) else value[int(part or 0)]
+
+
+_SEGUES = {
+    "it": ["comunque ", "ah ", "senti ", "ah senti ", "cambiando discorso, "],
+    "en": ["anyway ", "oh and ", "btw "],
+    "ru": ["btw ", "oh and "],
+}
+_ACKS = {
+    "it": ["ok", "👍", "ahah", "perfetto", "ok 👍", "va bene", "ahahah", "😂", "top", "ok ❤️", "sì"],
+    "en": ["ok", "👍", "ahah", "perfect", "cool", "❤️", "ok ahah"],
+    "ru": ["ok", "👍", "ahah", "spasibo", "ok)", "da"],
+}
+_LAUGHS = ["ahah", "ahahah", "ahahahah", "ahaha"]
+_MY_EMOJI = ["😂", "🙈", "😅", "👍", "❤️", "🙌", "😎", "🤣"]
+_SHORT_IT = [("comunque", "cmq"), ("perché", "xké"), ("però", "xò"), ("non ", "nn "), ("messaggio", "msg")]
+
+
+def _my_habits(rng: random.Random, text: str, lang: str) -> str:
+    """How I write, at a rate: a stretched vowel, a laugh before or after, an emoji, Italian shorthand."""
+    if len(text) < 12 and text[-1] in "aeiouì" and rng.random() < 0.1:
+        text += text[-1] * rng.randrange(1, 3)  # "daiii", "sììì"
+    if "ah" not in text.lower() and "😂" not in text:
+        r = rng.random()
+        if r < 0.03:
+            text = f"{rng.choice(_LAUGHS)} {text}"
+        elif r < 0.1:
+            text = f"{text} {rng.choice(_LAUGHS)}"
+    if rng.random() < 0.04:
+        text = f"{text} {rng.choice(_MY_EMOJI)}"
+    if lang == "it":
+        for long, short in _SHORT_IT:
+            if long in text and rng.random() < 0.3:
+                text = text.replace(long, short, 1)
+    return text
+
+
+def _their_habits(rng: random.Random, text: str, voice: str) -> str:
+    """How a contact writes: casual (lowercase, "fra"), neat (capitals, "!" and 😊), brackets (")")."""
+    last = text[-1]
+    if voice == "casual":
+        r = rng.random()
+        if r < 0.08 and "fra" not in text:
+            text = f"{text[:-1]} fra?" if last == "?" else f"{text} fra"
+        elif r < 0.11:
+            text += rng.choice([" 😂", " 🔥", " 😅"])
+    elif voice == "neat":
+        text = text[0].upper() + text[1:]
+        r = rng.random()
+        if last.isalpha() and r < 0.15:
+            text += "!"
+        elif last.isalpha() and r < 0.25:
+            text += rng.choice([" 😊", " 😅", " haha" if "hah" not in text.lower() else " 🙂"])
+    elif voice == "brackets" and last not in ")?" and rng.random() < 0.25:
+        text += rng.choice([")", "))"])
+    return text
 
 
 class _Writer:
@@ -1168,16 +1553,15 @@ class _Writer:
         t: int,
         slots: dict,
         media_dir: str,
+        voice: Optional[str] = None,
     ):
         self.rng, self.me, self.lang, self.ids, self.t = rng, me, lang, ids, t
-        self.slots = _Slots(rng, slots)
+        self.fill = _Fill(rng, slots)
+        self.voice = voice  # the contact's habits; None: their lines as written
         self.chat_index, self.media_dir = chat_index, media_dir
         self.recent: list[tuple[int, Peer]] = []
         self.photos = 0
         self.deck: list[int] = []
-
-    def _fill(self, s: str) -> str:
-        return s.format_map(self.slots) if "{" in s else s
 
     def _photo_path(self) -> str:
         self.photos += 1
@@ -1185,21 +1569,15 @@ class _Writer:
         d, h = stamp[:10].split("-"), stamp[11:].replace(":", "-")
         return f"{self.media_dir}photos/photo_{self.photos}@{d[2]}-{d[1]}-{d[0]}_{h}.jpg"
 
-    def _style(self, who: Peer, text: str) -> str:
-        rng = self.rng
-        r = rng.random()
-        if who is self.me:
-            if r < 0.08 and "ahah" not in text:
-                text += rng.choice([" ahah", " ahahah", " 😂", " 🙈"])
+    def _habits(self, who: Peer, text: str) -> str:
+        if not text or text[0] in "`/" or "http" in text:  # code, commands and links as written
             return text
-        if self.lang == "ru" and r < 0.2 and not text.endswith(")"):
-            text += rng.choice([")", "))"])
-        elif r < 0.02:
-            text += rng.choice([" 😂", " 😅", " 🔥"] if self.lang == "it" else [" 😅", " haha"])
-        return text
+        if who is self.me:
+            return _my_habits(self.rng, text, self.lang)
+        return _their_habits(self.rng, text, self.voice) if self.voice else text
 
-    def text(self, who: Peer, line: str, others: list[Peer]) -> dict:
-        """One text message, sometimes edited, a reply, or reacted to."""
+    def text(self, who: Peer, line: str, others: list[Peer], habits: bool = True) -> dict:
+        """One text message (a phrase filled, with its writer's habits), sometimes edited, a reply, or reacted to."""
         rng, t = self.rng, self.t
         mid = self.ids()
         reply_to = None
@@ -1214,7 +1592,7 @@ class _Writer:
             mid,
             t,
             who,
-            self._style(who, self._fill(line)),
+            self._habits(who, self.fill(line)) if habits else line,
             edited=edited,
             reply_to=reply_to,
             reactions=reactions,
@@ -1309,17 +1687,18 @@ _QUIRKS = [  # (kind, probability per script line), realistic-ish proportions
 
 
 def _conversation(w: _Writer, pro: Profile, speakers: dict[str, Peer]) -> Iterator[dict]:
-    """One conversation: maybe an opener, a topic script, maybe a closer; quirks sprinkled in."""
+    """One conversation: maybe an opener, one topic or two, maybe a closer; quirks sprinkled in."""
     rng = w.rng
     parts: list[list[Line]] = []
-    if rng.random() < 0.35:
-        parts.append(_compile(rng.choice(pro.openers))[:1])
-    if not w.deck:  # every script once, in a shuffled order, before any comes back
-        w.deck = list(range(len(pro._compiled)))
-        rng.shuffle(w.deck)
-    parts.append(pro._compiled[w.deck.pop()])
     if rng.random() < 0.3:
-        parts.append(_compile(rng.choice(pro.closers))[:1])
+        parts.append(rng.choice(pro._openers))
+    for _ in range(2 if rng.random() < 0.06 else 1):
+        if not w.deck:  # every topic once, in a shuffled order, before any comes back
+            w.deck = list(range(len(pro._compiled)))
+            rng.shuffle(w.deck)
+        parts.append(pro._compiled[w.deck.pop()])
+    if rng.random() < 0.3:
+        parts.append(rng.choice(pro._closers))
     # phone calls happen instead of or right before chatting
     if rng.random() < 0.02:
         caller = rng.choice([w.me, pro.person])
@@ -1329,12 +1708,17 @@ def _conversation(w: _Writer, pro: Profile, speakers: dict[str, Peer]) -> Iterat
         w.t += extra.get("duration_seconds", 30) + rng.randrange(30, 300)
     last = None
     others = [p for p in speakers.values()]
+    topics = 0
     for lines in parts:
-        for who_key, optional, alts in lines:
-            if optional and rng.random() < 0.5:
-                continue
-            who = speakers[who_key]
-            for k, line in enumerate(alts[rng.randrange(len(alts))]):
+        w.fill.forget()  # each topic its own time, place, film...
+        asked: set[str] = set()
+        topics += len(lines) > 2
+        for n_line, (who, alts) in enumerate(_said(rng, lines, pro.lang, asked)):
+            who = speakers[who]
+            burst = [piece for part in rng.choice(alts) for piece in w.fill(part).split(" / ")]
+            for k, line in enumerate(burst):
+                if topics == 2 and n_line == k == 0 and line[:1].islower():  # a second topic
+                    line = rng.choice(_SEGUES[pro.lang]) + line
                 w.tick(same_sender=(who is last))
                 last = who
                 yield w.text(who, line, [p for p in others if p is not who])
@@ -1354,9 +1738,30 @@ def _conversation(w: _Writer, pro: Profile, speakers: dict[str, Peer]) -> Iterat
                                 )
                                 last = sender
                                 yield w.media(sender, kind)
+    if last is not w.me and rng.random() < 0.15:  # the last word, often the same few
+        w.tick(same_sender=False)
+        yield w.text(w.me, rng.choice(_ACKS[pro.lang]), [pro.person])
     if rng.random() < 0.004 and w.recent:
         w.tick(same_sender=False)
         yield service(w.ids(), w.t, w.me, "pin_message", message_id=w.recent[-1][0])
+
+
+def _said(rng: random.Random, lines: list[Line], lang: str, asked: set[str]) -> Iterator[tuple[str, list]]:
+    """A topic's lines as (speaker, alternatives): optional lines kept half the time, each question
+    line "T>M: kinds" as its question (a kind not asked yet) and the answer."""
+    for who, optional, alts in lines:
+        if optional and rng.random() < 0.5:
+            continue
+        if ">" not in who:
+            yield who, alts
+            continue
+        asker, answerer = who.split(">")
+        kinds = alts[0][0].split()
+        kind = rng.choice([k for k in kinds if k not in asked] or kinds)
+        asked.add(kind)
+        question, answer = _questions(lang, mine=asker == "M")[kind]
+        yield asker, question
+        yield answerer, answer
 
 
 def _personal_messages(
@@ -1374,9 +1779,11 @@ def _personal_messages(
     rng = random.Random(f"{seed}/{pro.person.id}/{index}")
     if not pro._compiled:
         pro._compiled = [_compile(s) for s in pro.scripts]
-    w = _Writer(
-        rng, index, me, pro.lang, _Ids(rng, rng.randrange(1, 5000), gaps=True), start, pro.slots, media_dir
-    )
+        pro._openers = [_compile(s) for s in pro.openers]
+        pro._closers = [_compile(s) for s in pro.closers]
+    voice = pro.voice or {"it": "casual", "en": "neat", "ru": "brackets"}[pro.lang]
+    ids = _Ids(rng, rng.randrange(1, 5000), gaps=True)
+    w = _Writer(rng, index, me, pro.lang, ids, start, pro.slots, media_dir, voice)
     speakers = {"M": me, "T": pro.person}
     count = convs = 0
     while True:
@@ -1434,6 +1841,7 @@ def _profiles() -> list[Profile]:
             "Giulia",
             "Russo",
             "+39 347 000 0003",
+            voice="neat",
         ),
         Profile(
             ANNA,
@@ -1491,6 +1899,7 @@ def _group_messages(
     convs = 0
     while (n is None or count < n) and (n_conversations is None or convs < n_conversations):
         w.silence(median_gap_hours)
+        w.fill.forget()
         rng.shuffle(others)
         speakers = {"M": ME, "L": LORENZO, "A": others[0], "B": others[1], "C": others[2], "D": others[3]}
         if rng.random() < 0.12:
@@ -1516,7 +1925,7 @@ def _group_messages(
             if optional and rng.random() < 0.5:
                 continue
             who = speakers[who_key]
-            for line in alts[rng.randrange(len(alts))]:
+            for line in (piece for part in rng.choice(alts) for piece in w.fill(part).split(" / ")):
                 w.tick(same_sender=who is last)
                 last = who
                 yield w.text(who, line, [ME, LORENZO, MARCO])
@@ -1614,11 +2023,12 @@ def _supergroup_mine(seed: Any, start: int) -> Iterator[dict]:
     """A left public supergroup: only my messages (the "only my messages" trap)."""
     rng = random.Random(f"{seed}/supergroup")
     t, mid = start, 88_000
-    slots = _Slots(rng, _SLOTS_IT)
+    fill = _Fill(rng, _SLOTS_IT)
     for i in range(24):
         t += rng.randrange(1, 20) * 86400 + rng.randrange(0, 30000)
         mid += rng.randrange(50, 4000)
-        line = SUPERGROUP_MINE[i % len(SUPERGROUP_MINE)].format_map(slots)
+        fill.forget()
+        line = fill(SUPERGROUP_MINE[i % len(SUPERGROUP_MINE)])
         reply = mid - rng.randrange(1, 30) if rng.random() < 0.3 else None  # its target was not exported
         yield message(mid, t, ME, line, reply_to=reply)
 
@@ -1665,6 +2075,11 @@ def _special_lorenzo(start: int) -> list[dict]:
     out.append(service(*nxt(20), ME, "pin_message", message_id=out[0]["id"]))
     out.append(message(*nxt(300), LORENZO, "", media=sticker(None)))
     out.append(message(*nxt(20), LORENZO, "```bash\nssh pasquale@casa\n```"))
+    out.append(
+        message(
+            *nxt(40), LORENZO, "<:5368324170671202286|🔥> chiedi a <@100000006|Marco>: marco.esp@example.com"
+        )
+    )
     out.append(message(*nxt(30), ME, "ahah no"))
     return out
 

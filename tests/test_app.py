@@ -41,7 +41,7 @@ OPTION_FILES = sorted(CONF.glob("*/*.yaml"))
 
 def own_settings(path: Path) -> dict[str, Any]:
     """What an option file itself sets, as group.key -> value (an experiment's keys are global)."""
-    doc = OmegaConf.to_container(OmegaConf.load(path))
+    doc = OmegaConf.to_container(OmegaConf.load(path), resolve=True)  # ${chatlike_cache:}, as composed
     doc.pop("defaults", None)
     is_global = path.read_text(encoding="utf-8").startswith("# @package _global_")
     return flat(doc, "" if is_global else f"{path.parent.name}.")

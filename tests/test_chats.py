@@ -144,13 +144,14 @@ def test_serve_json_tells_clients_each_chat_by_the_name_that_finds_it_alone(tmp_
 
     from chatlike.model.engines import Clone
     from chatlike.model.serve import Server, banner, write_serve_json
+    from chatlike.model.trained import TrainedModel
     from chatlike.proc import Background
+    from chatlike.rundir import RunDir
 
     index = two_lorenzos()
     process = Background([sys.executable, "-c", "pass"], dict(os.environ), tmp_path / "server.log")
-    server = Server(
-        "transformers", "http://127.0.0.1:8000/v1", [Clone("smoke", tmp_path, index)], process, None
-    )
+    clone = Clone("smoke", TrainedModel(RunDir(tmp_path), "none", "base", None), index)
+    server = Server("transformers", "http://127.0.0.1:8000/v1", [clone], None, process)
     cfg = smoke_cfg("chat.contact=whatsapp:Lorenzo")
     write_serve_json(tmp_path / "serve.json", server, cfg)
     served = json.loads((tmp_path / "serve.json").read_text(encoding="utf-8"))["models"]["smoke"]

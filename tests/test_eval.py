@@ -11,6 +11,7 @@ from conftest import run_cli
 from chatlike.data.chats import ChatIndex, ChatInfo
 from chatlike.errors import ChatlikeError
 from chatlike.eval import blind, context, likelihood, report
+from chatlike.eval.items import reply_items as items_of
 from chatlike.eval.results import (
     ChatSampling,
     EvalResults,
@@ -41,14 +42,14 @@ def conv(*turns: tuple[str, str], chat: str = "telegram:4001") -> dict:
 
 def test_each_assistant_turn_becomes_a_reply_to_compare_with_everything_before_it():
     samples = [conv(("user", "ciao"), ("assistant", "ehi"), ("user", "come va?"), ("assistant", "bene"))]
-    items = stage.reply_items(samples, CHATS, max_samples=10, seed=0)
+    items = items_of(samples, CHATS, max_samples=10, seed=0)
     assert [it["real"] for it in items] == ["ehi", "bene"]
     assert items[1]["context"] == samples[0]["messages"][:4]
     assert items[0]["context"][0] == SYSTEM
 
 
 def test_a_conversation_opened_by_the_person_has_only_the_system_prompt_as_context():
-    items = stage.reply_items([conv(("assistant", "buongiorno"))], CHATS, max_samples=10, seed=0)
+    items = items_of([conv(("assistant", "buongiorno"))], CHATS, max_samples=10, seed=0)
     assert items == [
         {"chat": "telegram:4001", "contact": "Lorenzo", "context": [SYSTEM], "real": "buongiorno"}
     ]
@@ -62,7 +63,7 @@ def test_each_reply_is_named_after_its_chat_as_chats_json_lists_it_not_after_a_s
     sample = {"messages": [group, {"role": "user", "name": "Marco", "content": "Marco: stasera?"},
                            {"role": "assistant", "name": "Pasquale", "content": "ci sono"}], "chat": "telegram:-5"}  # fmt: skip
     calcetto = ChatInfo("Calcetto", "private_group", ("Marco", "Sara"), group["content"], -5, 1, 1)
-    (item,) = stage.reply_items([sample], ChatIndex("Pasquale", (calcetto,)), max_samples=10, seed=0)
+    (item,) = items_of([sample], ChatIndex("Pasquale", (calcetto,)), max_samples=10, seed=0)
     assert item["contact"] == "Calcetto"
 
 
@@ -74,18 +75,18 @@ def test_each_reply_belongs_to_the_chat_its_sample_names_though_chats_share_name
         conv(("user", "ciao"), ("assistant", "tg")),
         conv(("user", "ciao"), ("assistant", "wa"), chat="whatsapp:77"),
     ]
-    items = stage.reply_items(samples, index, max_samples=10, seed=0)
+    items = items_of(samples, index, max_samples=10, seed=0)
     assert [(it["chat"], it["real"]) for it in items] == [("telegram:4001", "tg"), ("whatsapp:77", "wa")]
     with pytest.raises(
         ChatlikeError, match="names the chat 'discord:1', which data/chats.json does not list"
     ):
-        stage.reply_items([conv(("assistant", "x"), chat="discord:1")], index, max_samples=10, seed=0)
+        items_of([conv(("assistant", "x"), chat="discord:1")], index, max_samples=10, seed=0)
 
 
 def test_max_samples_keeps_a_seeded_subset_in_file_order():
     samples = [conv(("user", str(i)), ("assistant", f"r{i}")) for i in range(50)]
-    a = stage.reply_items(samples, CHATS, max_samples=7, seed=3)
-    assert a == stage.reply_items(samples, CHATS, max_samples=7, seed=3)
+    a = items_of(samples, CHATS, max_samples=7, seed=3)
+    assert a == items_of(samples, CHATS, max_samples=7, seed=3)
     reals = [int(it["real"][1:]) for it in a]
     assert len(reals) == 7 and reals == sorted(reals)
 

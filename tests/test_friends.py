@@ -23,6 +23,7 @@ ARTIFACTS = ROOT / "outputs" / "test_artifacts" / "friends"
 
 def sample(i: int, chat: str = "Lorenzo", real: str | None = None, tuned: str | None = None) -> dict:
     return {
+        "chat": f"telegram:{len(chat)}",
         "contact": chat,
         "context": [{"role": "system", "content": "You are Pasquale."},
                     {"role": "user", "name": chat, "content": f"domanda {i}? chiamami al 333 1234567"},
@@ -44,7 +45,7 @@ def test_an_item_shows_the_end_of_its_conversation_redacted_and_identical_replie
         [sample(0), sample(1, real="uguale", tuned="uguale ")], "Pasquale", context_messages=6
     )
     (item,) = items
-    assert item.number == 0 and item.chat == "Lorenzo" and (item.real, item.clone) == ("vero 0", "clone 0")
+    assert item.number == 0 and item.chat == "telegram:7" and (item.real, item.clone) == ("vero 0", "clone 0")
     assert [(line.who, line.mine) for line in item.context] == [("Lorenzo", False), ("Pasquale", True)]
     assert item.context[0].text == "domanda 0? chiamami al <PHONE>"  # the system prompt is not shown
     assert len(quiz.items_of([sample(0)], "Pasquale", context_messages=1)[0].context) == 1
@@ -108,7 +109,7 @@ def chats_of(run: Path) -> list[str]:
     [
         ([], "friends: name the friends to ask, e.g. 'friends.names=[Anna, Marco]'"),
         (["friends.names=[Anna]"], "friends: name the chats whose held-out conversations your friends may read"),
-        (["friends.names=[Anna]", "friends.chats=[Nobody]"], "friends.chats names 'Nobody', not a chat of this run"),
+        (["friends.names=[Anna]", "friends.chats=[Nobody]"], "friends.chats names 'Nobody', not a chat of this run; choose one of:"),
         (["friends.names=[Anna, Anna]"], "friends.names has a name twice"),
     ],
 )  # fmt: skip

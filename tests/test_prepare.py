@@ -86,6 +86,24 @@ def test_utf8_is_written_as_is(sample_run):
     assert "\\u" not in raw and any(ch in raw for ch in "èàòù")
 
 
+def test_the_samples_held_out_conversations_are_new_not_recalls_of_training(sample_run):
+    """As in a real chat (2 of 20 final replies found in training, no opening), so a model that
+    recalls its training cannot pass for a clone on held-out conversations."""
+
+    def mine(s):
+        return [m["content"] for m in s["messages"] if m["role"] == "assistant"]
+
+    def opening(s):
+        return tuple(m["content"] for m in s["messages"] if m["role"] != "system")[:3]
+
+    train, test = lines(sample_run), lines(sample_run, "test")
+    replies = {r for s in train for r in mine(s)}
+    openings = {opening(s) for s in train}
+    assert len(test) >= 15
+    assert sum(mine(s)[-1] in replies for s in test) <= 0.25 * len(test)
+    assert sum(opening(s) in openings for s in test) <= 1
+
+
 def test_test_split_holds_the_latest_conversations_of_each_contact(tmp_path):
     chats = [
         synth.personal_chat(LORENZO, talk(20)),
@@ -338,13 +356,28 @@ def test_chats_are_cut_into_contiguous_chunks_of_about_equal_bytes():
     assert chunks([5], 4) == [(0, 1)]
 
 
-def test_dedupe_keeps_the_first_of_equal_lines():
+def test_dedupe_keeps_the_first_of_equal_samples_whatever_their_chat():
     from chatlike.data.records import Sample
     from chatlike.data.samples import dedupe
 
-    samples = [Sample(line, 1, "x", start, 2, 1, 1, 1) for start, line in enumerate(b"abacb")]
-    kept = dedupe(samples)
-    assert [(s.line, s.start) for s in kept] == [(97, 0), (98, 1), (99, 3)]
+    def line(text: str, chat: str) -> bytes:
+        return (
+            b'{"messages":[{"role":"user","content":"'
+            + text.encode()
+            + b'"}],"chat":"'
+            + chat.encode()
+            + b'"}'
+        )
+
+    texts = [
+        ("a", "telegram:1"),
+        ("b", "telegram:1"),
+        ("a", "whatsapp:2"),
+        ('c\\",\\"chat\\":', "telegram:1"),
+        ("b", "telegram:1"),
+    ]
+    samples = [Sample(line(t, c), 1, "x", start, 2, 1, 1, 1) for start, (t, c) in enumerate(texts)]
+    assert [s.start for s in dedupe(samples)] == [0, 1, 3]  # the same messages in another chat: a duplicate
 
 
 # ---- data/chats.json: the chats as training saw them -----------------------------------------

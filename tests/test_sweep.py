@@ -134,7 +134,7 @@ def test_clones_are_ranked_by_their_eval_score_and_the_best_is_named(tmp_path):
     assert summary["jobs"][1]["eval"] == {
         "score": 30.25, "parrot_score": 1.0, "chrf": 40.0, "context_gain_bpb": 0.2, "distance": 0.5,
         "distance_base": 0.3, "bits_per_byte": 2.5, "bits_per_byte_base": 4.0, "copy_share": 0.25,
-        "regression": "ok", "regressed": [], "rank": 1}  # fmt: skip
+        "regression": "ok", "regressed": [], "friends": None, "rank": 1}  # fmt: skip
     assert summary["jobs"][2]["total"] == 8 and "eval" not in summary["jobs"][2]  # no eval: its dataset only
     assert "**Best clone: job 1** (`a=1`), score **30.2**, among the jobs without a regression." in md
     ranking = md.split("## Clones ranked by score")[1]

@@ -117,12 +117,15 @@ def all_samples(cfg: Config, export: Sources, me: str, advance=lambda n: None) -
 
 
 def dedupe(samples: list[Sample]) -> list[Sample]:
-    """Exact duplicate samples (same messages) are dropped, the first one kept."""
+    """Exact duplicate samples (same messages) are dropped, the first one kept; the same conversation
+    in two chats (one chat exported from two messengers) is a duplicate too: the model sees the
+    messages, not the chat key that ends the line (`{"messages": [...],"chat": "..."}`)."""
     seen: set[bytes] = set()
     kept = []
     for s in samples:
-        if s.line not in seen:
-            seen.add(s.line)
+        messages = s.line[: s.line.rindex(b',"chat":')]  # a quote inside a message is escaped
+        if messages not in seen:
+            seen.add(messages)
             kept.append(s)
     return kept
 

@@ -36,7 +36,7 @@ class Item:
     conversation, and the two replies (redacted)."""
 
     number: int
-    chat: str
+    chat: str  # its chat's key (chatlike.data.chats: "telegram:123")
     context: tuple[Line, ...]
     real: str
     clone: str
@@ -76,7 +76,7 @@ def items_of(samples: Sequence[dict], me: str, context_messages: int) -> list[It
             )  # fmt: skip
             for m in shown
         )
-        items.append(Item(number, s["contact"], context, real, clone))
+        items.append(Item(number, s["chat"], context, real, clone))
     return items
 
 

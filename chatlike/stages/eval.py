@@ -16,44 +16,18 @@ RUN/report.md.
 from __future__ import annotations
 
 import json
-import random
 import time
 from pathlib import Path
 
 import msgspec
 
 from chatlike.config import Config
-from chatlike.data.chats import ChatIndex, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.eval import baselines, blind, likelihood, metrics, privacy, report
+from chatlike.eval.items import held_out
 from chatlike.eval.results import EvalResults, Generation, LmEval, write_results
 from chatlike.files import write_text
-from chatlike.model.samples import read_samples
 from chatlike.rundir import RunDir
-
-
-def reply_items(samples: list[dict], index: ChatIndex, max_samples: int, seed: int) -> list[dict]:
-    """Every assistant turn of the test conversations with what came before it (system prompt
-    included), its chat's key and name (each sample names its chat's key, as data/chats.json lists
-    it; None for samples of an older prepare, which named none); a seeded subset of max_samples
-    when there are more, kept in file order."""
-    chats = {c.key: c for c in index.chats}
-    items = []
-    for sample in samples:
-        key = sample.get("chat")
-        chat = chats.get(key) if key is not None else None
-        if key is not None and chat is None:
-            raise ChatlikeError(f"data/test.jsonl names the chat {key!r}, which data/chats.json does not list; "
-                                "run prepare again")  # fmt: skip
-        messages = sample["messages"]
-        for i, m in enumerate(messages):
-            if m["role"] == "assistant" and i > 0:
-                items.append({"chat": key, "contact": chat.name if chat else None, "context": messages[:i],
-                              "real": m["content"]})  # fmt: skip
-    if len(items) > max_samples:
-        keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
-        items = [items[i] for i in keep]
-    return items
 
 
 def run(cfg: Config, run_dir: Path) -> None:
@@ -61,15 +35,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     from chatlike.model import load
 
     e, run, started = cfg.eval, RunDir(run_dir), time.time()
-    train_replies = [m["content"] for s in read_samples(run.split("train"))
-                     for m in s["messages"] if m["role"] == "assistant"]  # fmt: skip
-    items = reply_items(read_samples(run.split("test")), read_chats(run.chats), e.max_samples, e.seed)
-    if not items:
-        raise ChatlikeError(f"{run.split('test')} has no assistant turns to compare with; "
-                            "raise split.test_fraction or add data")  # fmt: skip
-    if not train_replies:
-        raise ChatlikeError(f"{run.split('train')} has no assistant turns; the parrot baseline draws "
-                            "from them: add data or lower split.test_fraction")  # fmt: skip
+    items, train_replies = held_out(run, e.max_samples, e.seed)
 
     model = load.load_model(cfg, run_dir, adapter=True)
     tokenizer = load.load_tokenizer(cfg, run_dir)

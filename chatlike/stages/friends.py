@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 
 from chatlike.config import Config
-from chatlike.data.chats import ChatInfo, read_chats
+from chatlike.data.chats import ChatIndex, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.eval import report
 from chatlike.eval.results import read_results, write_results
@@ -31,7 +31,7 @@ def run(cfg: Config, run_dir: Path) -> None:
             "friends: name the friends to ask, e.g. 'friends.names=[Anna, Marco]': one link each"
         )
     index = read_chats(run.chats)
-    shown = _chats(f.chats, index.chats)
+    shown = _chats(f.chats, index)  # by key
     try:
         data = run.eval_samples.read_bytes()
     except FileNotFoundError:
@@ -48,11 +48,11 @@ def run(cfg: Config, run_dir: Path) -> None:
 
     friends = []
     for name in f.names:
-        own = {c.name for c in index.chats if name == c.name or name in c.members}
+        own = {c.key for c in index.chats if name == c.name or name in c.members}
         theirs = [it for it in items if f.show_own_chat or it.chat not in own]
         if not theirs:
             raise ChatlikeError(
-                f"friends: no held-out reply of {', '.join(sorted(shown))} to show {name} (their own chat is left "
+                f"friends: no held-out reply of {', '.join(shown.values())} to show {name} (their own chat is left "
                 "out unless friends.show_own_chat=true); name more chats in friends.chats"
             )
         friend = Friend(name, tokens[name], quiz.plan(theirs, name, f.items, f.seed))
@@ -76,7 +76,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     serve(test, f.host, f.port, shown, run)
 
 
-def serve(test, host: str, port: int, shown: set[str], run: RunDir) -> None:
+def serve(test, host: str, port: int, shown: dict[str, str], run: RunDir) -> None:
     """Print each friend's link, then serve the page until Ctrl-C or SIGTERM."""
     import uvicorn
 
@@ -85,7 +85,7 @@ def serve(test, host: str, port: int, shown: set[str], run: RunDir) -> None:
 
     check_port(host, port)
     where = host if is_loopback(host) or host not in ("0.0.0.0", "::") else _this_machine()
-    print(f"friends: {', '.join(sorted(shown))}: send each friend their own link (it is their key):")
+    print(f"friends: {', '.join(shown.values())}: send each friend their own link (it is their key):")
     for friend in test.friends:
         done = f" ({len(friend.answers)} of {len(friend.plan)} answered)" if friend.answers else ""
         print(f"  {friend.name}: http://{where}:{port}/f/{friend.token}{done}")
@@ -102,23 +102,16 @@ def serve(test, host: str, port: int, shown: set[str], run: RunDir) -> None:
     print("friends: stopped", flush=True)
 
 
-def _chats(names: list[str], chats: tuple[ChatInfo, ...]) -> set[str]:
-    """The chats friends may read, as friends.chats names them (a chat's name, or source:name)."""
+def _chats(names: list[str], index: ChatIndex) -> dict[str, str]:
+    """The chats friends may read, as friends.chats names them (ChatIndex.find): key -> name."""
     if not names:
-        listing = ", ".join(c.name for c in chats)
+        listing = ", ".join(index.refs().values())
         raise ChatlikeError(
             "friends: name the chats whose held-out conversations your friends may read, e.g. "
-            f"'friends.chats=[{chats[0].name}]' (the chats of this run: {listing}); they read them, redacted"
+            f"'friends.chats=[{index.chats[0].name}]' (the chats of this run: {listing}); they read them, redacted"
         )
-    shown = set()
-    for name in names:
-        found = [c for c in chats if name in (c.name, f"{c.source}:{c.name}")]
-        if not found:
-            raise ChatlikeError(
-                f"friends.chats names {name!r}, not a chat of this run; choose from: {', '.join(c.name for c in chats)}"
-            )
-        shown.update(c.name for c in found)
-    return shown
+    refs = index.refs()
+    return {c.key: refs[c.key] for c in (index.find(name, "friends.chats") for name in names)}
 
 
 def _answers(path: Path) -> list[quiz.Answer]:
