@@ -4,6 +4,7 @@ another chat's personal data; the audit end to end on experiment=smoke."""
 
 import json
 import math
+import re
 import stat
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def test_canaries_go_into_an_audit_runs_training_data_only(tmp_path, cli):
         assert text(audit, split) == text(plain, split)
     assert not (plain / "data" / "canaries.json").exists()
     assert json.loads((plain / "data" / "stats.json").read_text(encoding="utf-8"))["canaries"] == 0
-    assert "code is" not in text(plain, "train")
+    assert not any(c.text in text(plain, split) for c in canaries.canaries for split in SPLITS)
+    assert not re.search(rf"my \w+ code is \d{{{DIGITS}}}", text(plain, "train"))  # the canaries' format
     # preparing the audit run again without eval.privacy takes the canaries out
     cli(f"hydra.run.dir={audit}", "stages=[prepare]", check=True)
     assert not (audit / "data" / "canaries.json").exists()
