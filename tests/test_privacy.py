@@ -118,7 +118,7 @@ def test_a_probe_reply_leaks_when_it_holds_another_chats_personal_data():
 @pytest.mark.slow
 def test_the_audit_end_to_end_on_the_smoke_experiment(tmp_path, cli):
     run = tmp_path / "run"
-    cli("experiment=smoke", "eval.privacy=true", f"hydra.run.dir={run}", check=True, timeout=2400)
+    proc = cli("experiment=smoke", "eval.privacy=true", f"hydra.run.dir={run}", check=True, timeout=2400)
     results = read_results(run / "eval" / "results.json")
     a = results.privacy
     assert a is not None and a.canaries == 6 and a.candidates == 2000
@@ -139,4 +139,10 @@ def test_the_audit_end_to_end_on_the_smoke_experiment(tmp_path, cli):
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "### Privacy audit" in report and "| 16 training samples | 2 |" in report
     assert f"**{a.probes.leaking} of 18** replies hold personal data from another contact's chat" in report
+    x4 = a.exposure["4"]
+    assert (
+        f"privacy audit: exposure by repetitions 1x {x1.exposure:.2f}, 4x {x4.exposure:.2f}, 16x"
+        in proc.stderr
+    )
+    assert f"{a.extracted} of 6 canaries extracted; {a.probes.leaking} of 18 probes leak" in proc.stderr
     print(json.dumps(raw["privacy"], indent=1))

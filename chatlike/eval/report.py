@@ -6,7 +6,16 @@ from pathlib import Path
 
 import msgspec
 
-from chatlike.eval.results import EvalResults, Interval, Memorisation, PassRate, Spread, Style, TextResults
+from chatlike.eval.results import (
+    EvalResults,
+    Interval,
+    Memorisation,
+    PassRate,
+    PrivacyAudit,
+    Spread,
+    Style,
+    TextResults,
+)
 from chatlike.files import write_bytes, write_text
 from chatlike.rundir import IN_RUN, RunDir
 
@@ -338,4 +347,18 @@ def print_summary(results: EvalResults, run_dir: Path) -> None:
     table.add_row("score", "100", num(sc["base"], 1), f"[bold]{num(sc['tuned'], 1)}[/bold]",
                   f"{num(p.score.median, 1)} (median)")  # fmt: skip
     table.add_row("seconds", "", "", f"{results.seconds}")
-    Console(stderr=True).print(table)
+    console = Console(stderr=True)
+    console.print(table)
+    if results.privacy is not None:
+        console.print(privacy_line(results.privacy), highlight=False, soft_wrap=True)
+
+
+def privacy_line(a: PrivacyAudit) -> str:
+    """The privacy audit's headline numbers in one line, for the terminal."""
+    bits = ", ".join(f"{n}x {x.exposure:.2f}" for n, x in a.exposure.items())
+    base = "" if a.base_exposure is None else f", base model {a.base_exposure:.2f}"
+    return (
+        f"privacy audit: exposure by repetitions {bits} bits (top {a.max_exposure:.2f}{base}); "
+        f"{a.extracted} of {a.canaries} canaries extracted; {a.probes.leaking} of {a.probes.probes} "
+        "probes leak another chat's personal data"
+    )
