@@ -79,17 +79,21 @@ def repeating(held_out: list[SampleText], training: list[SampleText], threshold:
     from datasketch import MinHash, MinHashLSH
 
     sets = list(trained)  # in any order: a set's sketch and its candidates do not depend on it
-    # each word hashed once, by the CRC-32 of its UTF-8 (the same in every run, unlike hash());
-    # hashfunc=int takes those numbers as they are (datasketch mixes them before permuting)
-    hashed = [list(map(crc32, map(str.encode, words))) for words in (*sets, *todo)]
-    sketches = MinHash.bulk(hashed, num_perm=NUM_PERM, hashfunc=int)
+
+    def sketches(word_sets: list[frozenset[str]]):
+        # each word hashed once, by the CRC-32 of its UTF-8 (the same in every run, unlike hash());
+        # hashfunc=int takes those numbers as they are (datasketch mixes them before permuting); one
+        # sketch at a time (the LSH keeps only its bands)
+        hashed = (list(map(crc32, map(str.encode, words))) for words in word_sets)
+        return MinHash.generator(hashed, num_perm=NUM_PERM, hashfunc=int)
+
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=LSH_WEIGHTS)
     with lsh.insertion_session() as session:
-        for i, sketch in enumerate(sketches[: len(sets)]):
+        for i, sketch in enumerate(sketches(sets)):
             session.insert(i, sketch, check_duplication=False)
     near = iter(
         any(jaccard(words, sets[i]) >= threshold for i in lsh.query(sketch))
-        for words, sketch in zip(todo, sketches[len(sets) :])
+        for words, sketch in zip(todo, sketches(todo))
     )
     return [hit or (bool(w) and next(near)) for w, hit in zip(asked, found)]
 
