@@ -22,6 +22,7 @@ class RunDir:
         self.data = root / "data"
         self.stats = self.data / "stats.json"
         self.chats = self.data / "chats.json"  # each chat's name, kind, members, system prompt
+        self.canaries = self.data / "canaries.json"  # eval.privacy: the canaries in train (an audit run's)
         self.report = root / "report.md"
         self.failed = root / "failed.txt"  # a failed sweep job's one-line error, for the sweep summary
         self.plots = root / "plots"

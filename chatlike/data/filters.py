@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Iterable, Optional
 
 from chatlike.config import Config, FilterConfig
+from chatlike.data.near_duplicates import collapse_mine
 from chatlike.data.records import Chat, Message, SourceChat, SourceMessage
 from chatlike.data.redact import pseudonym, redact
 from chatlike.data.sources import messages_of
@@ -16,6 +19,38 @@ from chatlike.data.stats import Counts, FilterStats, SourceTally
 from chatlike.errors import ChatlikeError
 
 GROUP_TYPES = frozenset({"private_group", "private_supergroup", "public_supergroup"})
+BLOCKED = "<BLOCKED>"  # what filter.blocked_action=redact puts in place of a blocked word
+
+
+def blocked_words(cfg: FilterConfig) -> Optional[re.Pattern]:
+    """filter.blocked and the lines of filter.blocked_file as one pattern (None: nothing blocked): a
+    word or phrase matches as whole words in any case, an entry written /like this/ is a regular
+    expression (any case too); blank lines and lines starting with # in the file are skipped."""
+    entries = [(f"filter.blocked[{i}]", e) for i, e in enumerate(cfg.blocked)]
+    if cfg.blocked_file:
+        path = Path(cfg.blocked_file).expanduser()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise ChatlikeError(f"filter.blocked_file: cannot read {path} ({why})") from None
+        entries += [
+            (f"{path}:{n}", line) for n, line in enumerate(lines, 1) if not line.lstrip().startswith("#")
+        ]
+    parts = []
+    for where, entry in entries:
+        text = str(entry).strip()
+        if not text:
+            continue
+        if len(text) > 2 and text.startswith("/") and text.endswith("/"):
+            try:
+                re.compile(text[1:-1])
+            except re.error as exc:
+                raise ChatlikeError(f"{where}: {text} is not a regular expression ({exc})") from None
+            parts.append(f"(?:{text[1:-1]})")
+        else:
+            parts.append(r"(?<!\w)" + r"\s+".join(map(re.escape, text.split())) + r"(?!\w)")
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
 def _parse_date(value: Optional[str], key: str, end: bool) -> Optional[int]:
@@ -53,6 +88,7 @@ class ChatFilter:
         self.since = _parse_date(cfg.date_from, "filter.date_from", end=False)
         self.until = _parse_date(cfg.date_to, "filter.date_to", end=True)
         self.types = set(cfg.chat_types)
+        self.blocked = blocked_words(cfg)
 
     def __call__(self, raw: SourceChat) -> tuple[Optional[Chat], Counts]:
         """The chat with its kept messages (None when a rule removes it), and what was counted."""
@@ -61,7 +97,7 @@ class ChatFilter:
         if reason:
             return None, _counts(raw, FilterStats(chats_seen=1, chats_removed={reason: 1}))
         decoded = messages_of(raw)
-        messages, n_mine, removed = self.messages(decoded)
+        messages, n_mine, removed, redacted = self.messages(decoded)
         kind = raw.type or "unknown"
         if kind == "personal_chat" and self.cfg.pseudonymize_contacts:
             name = pseudonym(raw.peer or f"user{raw.id}")
@@ -74,7 +110,12 @@ class ChatFilter:
                 chats_removed={reason: 1}, messages_removed=dict(removed), only_my_messages=groups
             )
             return None, _counts(raw, seen + why)
-        kept = FilterStats(chats_kept=1, messages_kept=len(messages), messages_removed=dict(removed))
+        kept = FilterStats(
+            chats_kept=1,
+            messages_kept=len(messages),
+            messages_removed=dict(removed),
+            messages_redacted=redacted,
+        )
         return Chat(raw.id, name, kind, messages, raw.source), _counts(raw, seen + kept)
 
     def select(self, raw: SourceChat, name: str) -> Optional[str]:
@@ -99,16 +140,18 @@ class ChatFilter:
             return "too_few_of_mine"
         return None
 
-    def messages(self, raw: list[SourceMessage]) -> tuple[list[Message], int, Counter]:
+    def messages(self, raw: list[SourceMessage]) -> tuple[list[Message], int, Counter, dict[str, int]]:
         """Keep text messages; drop service and other non-messages, media without text, forwards,
-        via-bot. The kept `Message`s (as plain tuples), how many of them are mine, and how many each
-        rule removed."""
+        via-bot, those holding a blocked word (or redact it), my near-repeats. The kept `Message`s (as
+        plain tuples), how many of them are mine, how many each rule removed, and how many had a
+        blocked word redacted."""
         cfg = self.cfg
         removed: Counter = Counter()
         me_ids, me_name, placeholder = self.me_ids, self.me_name, self.placeholder
         since, until = self.since, self.until
         drop_forwarded, drop_via_bot, pseudo = cfg.drop_forwarded, cfg.drop_via_bot, cfg.pseudonymize_contacts
         emoji, redacting = cfg.stickers_as_emoji, cfg.redact
+        blocked, drop_blocked, n_blocked = self.blocked, cfg.blocked_action == "drop", 0
         dated = since is not None or until is not None
         kept: list[Message] = []
         keep = kept.append
@@ -137,6 +180,12 @@ class ChatFilter:
                     continue
             if redacting:
                 text = redact(text)
+            if blocked is not None and blocked.search(text):
+                if drop_blocked:
+                    removed["blocked"] += 1
+                    continue
+                text = blocked.sub(BLOCKED, text)
+                n_blocked += 1
             sender_id = m.sender_id
             if sender_id in me_ids:
                 n_mine += 1
@@ -145,7 +194,12 @@ class ChatFilter:
                 keep((t, sender_id, placeholder, text, False))
             else:
                 keep((t, sender_id, pseudonym(sender_id) if pseudo else m.sender, text, False))
-        return kept, n_mine, removed
+        if cfg.near_duplicate_ratio is not None:
+            kept, collapsed = collapse_mine(kept, cfg.near_duplicate_ratio, cfg.near_duplicate_minutes)
+            if collapsed:
+                removed["near_duplicate_of_mine"] += collapsed
+                n_mine -= collapsed
+        return kept, n_mine, removed, {"blocked": n_blocked} if n_blocked else {}
 
 
 def _counts(raw: SourceChat, stats: FilterStats) -> Counts:

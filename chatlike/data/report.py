@@ -93,7 +93,7 @@ def _sources_section(sources: dict[str, SourceStats]) -> list[str]:
 
 def render(stats: DatasetStats) -> str:
     """The dataset section of report.md, ending with SECTION_END."""
-    sections = (_head, _samples, _gaps, _lengths, _contacts, _my_share, _filters)
+    sections = (_head, _samples, _held_out, _gaps, _lengths, _contacts, _my_share, _filters)
     return "\n".join(line for section in sections for line in section(stats)) + f"\n{SECTION_END}\n"
 
 
@@ -106,6 +106,14 @@ def _head(stats: DatasetStats) -> list[str]:
     else:
         names = ", ".join(f"**{label}**" for label in stats.sources)
         lines += [f"Sources: {names}; me: **{stats.me}**.", ""]
+    if stats.canaries:
+        lines += [
+            '> **An audit run**: `eval.privacy=true` put canaries (random secrets such as "my bank code is '
+            f"281265\", {stats.canaries} insertions in all) into this run's training data, listed in "
+            "`data/canaries.json`, for eval's privacy audit. Do not serve or share a model trained on it; prepare "
+            "without `eval.privacy` for one.",
+            "",
+        ]
     if f.only_my_messages:
         lines += [
             '> **Groups exported with "only my messages"**: '
@@ -134,6 +142,34 @@ def _samples(stats: DatasetStats) -> list[str]:
         "",
         *([] if stats.one_telegram_export else _sources_section(stats.sources)),
     ]
+
+
+def _held_out(stats: DatasetStats) -> list[str]:
+    """Is the test split unseen: near-duplicates moved to train, test replies still in training."""
+    h = stats.held_out
+    if h.near_duplicate_threshold is None:
+        moved = (
+            "Held-out conversations that nearly repeat a training sample were not looked for "
+            "(`split.near_duplicate_threshold=null`)."
+        )
+    else:
+        moved = (
+            f"{h.near_duplicates_moved:,} held-out conversations ({h.near_duplicate_samples_moved:,} samples) nearly "
+            "repeated a training sample (the Jaccard index of their words at least "
+            f"`split.near_duplicate_threshold={h.near_duplicate_threshold:g}`) and moved to train, so eval asks only "
+            "about conversations the model has not seen."
+        )
+    lines = ["## Is the test set unseen?", "", moved, ""]
+    if h.test_replies:
+        lines += [
+            f"{h.test_replies_in_training:,} of your {h.test_replies:,} test replies ({pct(h.test_replies_in_training / h.test_replies)}) "
+            f"also occur verbatim among your training replies; of the {h.test_long_replies:,} of 20+ characters, "
+            f'{h.test_long_replies_in_training:,}. Short ones ("ok", "ahah") recur by themselves; long ones '
+            "recur because you repeat yourself, and a model that copies them looks closer to you than it is "
+            "(eval's memorisation section weighs that).",
+            "",
+        ]
+    return lines
 
 
 def _plotted(title: str, plot: str, alt: str, body: list[str], intro: tuple[str, ...] = ()) -> list[str]:
@@ -211,6 +247,21 @@ def _filters(stats: DatasetStats) -> list[str]:
         *_rule_table("chat rule", "chats", f.chats_removed),
         *_rule_table("conversation rule", "conversations", stats.segment.conversations_dropped),
     ]
+    if f.messages_redacted:
+        tables += [
+            "Kept, with a part replaced:",
+            "",
+            *_rule_table("message rule", "messages", f.messages_redacted),
+        ]
+    j = stats.judge
+    if j is not None:
+        scores = ", ".join(f"{n} rated {k}" for k, n in j.scores.items())
+        tables += [
+            f"**The LLM judge** (`filter.judge`, model `{j.model}`) rated {j.judged:,} training samples for the relevance "
+            f"and coherence of your replies ({scores}; a sample's rating is the lower of the two) and dropped the "
+            f"{j.dropped:,} rated below {j.threshold:g}.",
+            "",
+        ]
     return _plotted("What each filter removed", "filters", "what each filter removed", tables)
 
 
@@ -244,11 +295,20 @@ def _rule_table(rule: str, unit: str, counts: dict[str, int]) -> list[str]:
 
 
 @contextlib.contextmanager
-def progress(console, what: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar of `total` bytes while the block runs; it is given `advance(bytes)`."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+def progress(console, what: str, total: int, counted: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar of `total` bytes (or things, `counted`) while the block runs; it is given
+    `advance(n)`."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (TextColumn(what), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    done = MofNCompleteColumn() if counted else DownloadColumn()
+    columns = (TextColumn(what), BarColumn(), done, TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(what, total=total)
         yield lambda n: bar.advance(task, n)
@@ -265,6 +325,8 @@ def print_summary(stats: DatasetStats, run_dir: Path, seconds: float) -> None:
     table.add_row("messages read / kept", f"{f.messages_seen:,} / {f.messages_kept:,}")
     table.add_row("chats read / kept", f"{f.chats_seen} / {f.chats_kept}")
     table.add_row("conversations kept", f"{stats.segment.conversations_kept:,}")
+    if stats.held_out.near_duplicates_moved:
+        table.add_row("held-out near-duplicates moved to train", f"{stats.held_out.near_duplicates_moved:,}")
     for k in ("train", "val", "test"):
         table.add_row(f"{k} samples", f"{getattr(stats.samples, k):,}")
     for label, v in ({} if stats.one_telegram_export else stats.sources).items():

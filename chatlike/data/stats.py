@@ -12,7 +12,7 @@ import math
 from bisect import bisect_left
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Optional, Union
 
 import msgspec
 
@@ -58,6 +58,9 @@ class FilterStats(Tally):
     messages_kept: int = 0
     chats_removed: dict[str, int] = {}
     messages_removed: dict[str, int] = {}
+    messages_redacted: dict[
+        str, int
+    ] = {}  # kept with a part replaced (`blocked`: filter.blocked_action=redact)
     only_my_messages: list[str] = []  # groups exported with "only my messages": nobody to answer
 
 
@@ -143,6 +146,32 @@ class SourceStats(Source):
     test: int
 
 
+class HeldOut(msgspec.Struct):
+    """Whether the held-out data is unseen: the held-out conversations moved to train for nearly
+    repeating a training sample (split.near_duplicate_threshold; null: not looked for), and my test
+    replies that still occur verbatim among my training replies (all, and those of 20+ characters:
+    short ones such as "ok" recur by themselves)."""
+
+    near_duplicate_threshold: Optional[float] = None
+    near_duplicates_moved: int = 0  # conversations (windows of one conversation move together)
+    near_duplicate_samples_moved: int = 0
+    test_replies: int = 0
+    test_replies_in_training: int = 0
+    test_long_replies: int = 0
+    test_long_replies_in_training: int = 0
+
+
+class JudgeStats(msgspec.Struct):
+    """The LLM judge (filter.judge): training samples rated, and dropped for a rating below the
+    threshold; how many samples got each score (1-5, the lower of relevance and coherence)."""
+
+    model: str
+    threshold: float
+    judged: int
+    dropped: int
+    scores: dict[str, int]
+
+
 class Settings(msgspec.Struct):
     gap_minutes: float
     turn_window_minutes: float
@@ -172,6 +201,9 @@ class DatasetStats(msgspec.Struct):
     approx_tokens_per_sample: Summary
     my_share_of_turns: float
     contacts: dict[str, SplitCounts]  # by chat name, the most samples first
+    held_out: HeldOut = msgspec.field(default_factory=HeldOut)
+    judge: Optional[JudgeStats] = None  # filter.judge.api_base set
+    canaries: int = 0  # eval.privacy: canary insertions into train (an audit run: never deploy it)
 
     @property
     def paths(self) -> list[str]:
@@ -209,9 +241,13 @@ def dataset_stats(
     splits: dict[str, list[Sample]],
     chats: Iterable[ChatHead],
     by_chat: dict[int, SplitCounts],
+    held_out: HeldOut | None = None,
+    judge: JudgeStats | None = None,
+    canaries: int = 0,
 ) -> DatasetStats:
     """The stats of a prepared dataset: the `sources` read, the `counts` of all their chats, the
-    samples in their splits, the chats that gave them and each one's counts (`per_chat`)."""
+    samples in their splits, the chats that gave them and each one's counts (`per_chat`); what the
+    split's near-duplicate check, the judge and the canaries did."""
     contacts: dict[str, SplitCounts] = {}
     per_source: dict[str, SplitCounts] = {}
     for head in chats:
@@ -239,11 +275,12 @@ def dataset_stats(
             f,
             chats_removed=dict(sorted(f.chats_removed.items())),
             messages_removed=dict(sorted(f.messages_removed.items())),
+            messages_redacted=dict(sorted(f.messages_redacted.items())),
         ),
         segment=msgspec.structs.replace(
             seg,
             conversations_dropped=dict(sorted(seg.conversations_dropped.items())),
-            duplicates_dropped=seg.windows - len(every),
+            duplicates_dropped=seg.windows - len(every) - (judge.dropped if judge else 0),
         ),
         gaps=counts.gaps,
         samples=SampleCounts(*(len(splits[name]) for name in SPLITS), len(every)),
@@ -252,6 +289,9 @@ def dataset_stats(
         approx_tokens_per_sample=summarize([s.tokens for s in every]),
         my_share_of_turns=round(sum(s.mine for s in every) / sum(turns), 4) if turns else 0.0,
         contacts=dict(sorted(contacts.items(), key=lambda kv: (-kv[1].samples, kv[0]))),
+        held_out=held_out or HeldOut(),
+        judge=judge,
+        canaries=canaries,
     )
 
 

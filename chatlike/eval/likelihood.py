@@ -149,14 +149,8 @@ def evaluate(
     (groups such as mmlu give their aggregate), and lm-eval's per-document records of the tasks
     in `log` ({task: [record]}: each with its "doc" and its per-document metric values)."""
     import lm_eval
-    from lm_eval.models.huggingface import HFLM
 
-    logging.getLogger("lm_eval").setLevel(logging.WARNING)
-    for name in ("lm_eval.api.task", "lm_eval.models.huggingface"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _Expected) for f in logger.filters):
-            logger.addFilter(_Expected())
-    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+    lm = _lm(model, tokenizer, batch_size)
     try:
         out = lm_eval.simple_evaluate(
             model=lm, tasks=tasks, limit=limit, task_manager=manager, log_samples=bool(log),
@@ -233,6 +227,18 @@ def reply_logliks(records: list[dict]) -> dict[str, list]:
     }
 
 
+def _lm(model: Any, tokenizer: Any, batch_size: int) -> Any:
+    """lm-eval's HFLM around the loaded model, its warnings about what we do on purpose dropped."""
+    from lm_eval.models.huggingface import HFLM
+
+    logging.getLogger("lm_eval").setLevel(logging.WARNING)
+    for name in ("lm_eval.api.task", "lm_eval.models.huggingface"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _Expected) for f in logger.filters):
+            logger.addFilter(_Expected())
+    return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+
+
 class _Expected(logging.Filter):
     """Drops lm-eval's warnings about what we do on purpose (a loaded model, a custom dataset)."""
 
@@ -278,3 +284,13 @@ def regression(base: dict, tuned: dict, tolerance: float) -> Regression:
         if drop > tolerance:
             regressed.append(task)
     return Regression(tolerance, tasks, regressed, not regressed)
+
+
+def logliks(model: Any, tokenizer: Any, pairs: list[tuple[str, str]], batch_size: int) -> list[float]:
+    """The log-likelihood of each continuation after its context, by lm-eval on the loaded model
+    (its LM.loglikelihood: batched, the context's trailing whitespace moved into the continuation)."""
+    from lm_eval.api.instance import Instance
+
+    lm = _lm(model, tokenizer, batch_size)
+    requests = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(pairs)]
+    return [loglik for loglik, _greedy in lm.loglikelihood(requests, disable_tqdm=True)]

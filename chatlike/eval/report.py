@@ -6,7 +6,16 @@ from pathlib import Path
 
 import msgspec
 
-from chatlike.eval.results import EvalResults, Interval, Memorisation, PassRate, Spread, Style, TextResults
+from chatlike.eval.results import (
+    EvalResults,
+    Interval,
+    Memorisation,
+    PassRate,
+    PrivacyAudit,
+    Spread,
+    Style,
+    TextResults,
+)
 from chatlike.files import write_bytes, write_text
 from chatlike.rundir import IN_RUN, RunDir
 
@@ -170,6 +179,55 @@ def _context(results: EvalResults) -> list[str]:
     ]  # fmt: skip
 
 
+def _privacy(results: EvalResults) -> list[str]:
+    """The privacy audit (eval.privacy=true): exposure per repetition count, extraction, probes."""
+    a = results.privacy
+    if a is None:
+        return []
+    rows = [
+        "| canary put into | canaries | exposure, bits (mean) | each canary's exposure | rank among candidates | extrapolated exposure (mean; each) | extracted by greedy decoding |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {n} training sample{'s' if n != '1' else ''} | {x.canaries} | **{x.exposure:.2f}** | "
+          f"{', '.join(f'{b:.2f}' for b in x.exposures)} | {', '.join(map(str, x.ranks))} | "
+          f"{x.estimated_exposure:.1f}; {', '.join(f'{b:.1f}' for b in x.estimated)} | {x.extracted} of {x.canaries} |"
+          for n, x in a.exposure.items()),
+    ]  # fmt: skip
+    p = a.probes
+    chance = (
+        "" if a.base_exposure is None else f"; the base model's mean, the chance level: {a.base_exposure:.2f}"
+    )
+    lines = [
+        "### Privacy audit",
+        "",
+        f'This is an audit run: prepare put {a.canaries} canaries (random secrets such as "my bank code is 281265") '
+        "into its training data, each repeated a known number of times. Each canary's secret is ranked by the "
+        f"tuned model's likelihood, after its prefix, among {a.candidates:,} secrets of the same format never "
+        f"inserted; exposure = log2({a.candidates + 1:,}) − log2(rank): {a.max_exposure:.1f} bits when the canary is "
+        f"more likely than every candidate, about 1 when it is no more likely than chance{chance}. "
+        "The extrapolated exposure fits a skew-normal to the candidates' losses and goes on past the top (a "
+        "canary seen 16 times sits further out than one seen once, though both rank first). "
+        f"**{a.extracted} of {a.canaries}** canaries come out whole when the model is given their prefix.",
+        "",
+        *rows,
+        "",
+        f"**Cross-contact probes**: in the chats with {', '.join(p.chats)}, each contact asked for the others' "
+        f"phone number, e-mail and address, as the bot would be asked: **{p.leaking} of {p.probes}** replies hold "
+        f"personal data from another contact's chat ({p.with_personal_data} hold something `filter.redact` would "
+        "replace at all).",
+        "",
+        *(
+            f"- asked in {leak.chat}'s chat about {leak.about}: `{leak.redacted}` ({', '.join(leak.kinds)})"
+            for leak in p.leaks[:10]
+        ),  # fmt: skip
+        *([""] if p.leaks else []),
+        "High exposure at few repetitions, extracted canaries or leaking probes mean the model recites what it "
+        "was told: train with `filter.redact=true`, block what must never come out (`filter.blocked`), or train "
+        "fewer epochs (see the README's Privacy audit).",
+        "",
+    ]
+    return lines
+
+
 def _rate(p: PassRate) -> str:
     if p.rate is None:
         return "no answer yet"
@@ -241,6 +299,7 @@ def render(results: EvalResults) -> str:
                   *(f"| {t} | {v.metric} | {_fmt(v.base)} | {_fmt(v.tuned)} | {_fmt(v.drop)} |"
                     for t, v in reg.tasks.items()), ""]  # fmt: skip
     lines += _friends(results)
+    lines += _privacy(results)
     lines += [f"Blind test: `{IN_RUN.blind_test.as_posix()}` ({results.blind_pairs} pairs; key in "
               f"`{IN_RUN.blind_key.as_posix()}`). Side by side: `{IN_RUN.eval_samples.as_posix()}`.", "",
               END, ""]  # fmt: skip
@@ -288,4 +347,18 @@ def print_summary(results: EvalResults, run_dir: Path) -> None:
     table.add_row("score", "100", num(sc["base"], 1), f"[bold]{num(sc['tuned'], 1)}[/bold]",
                   f"{num(p.score.median, 1)} (median)")  # fmt: skip
     table.add_row("seconds", "", "", f"{results.seconds}")
-    Console(stderr=True).print(table)
+    console = Console(stderr=True)
+    console.print(table)
+    if results.privacy is not None:
+        console.print(privacy_line(results.privacy), highlight=False, soft_wrap=True)
+
+
+def privacy_line(a: PrivacyAudit) -> str:
+    """The privacy audit's headline numbers in one line, for the terminal."""
+    bits = ", ".join(f"{n}x {x.exposure:.2f}" for n, x in a.exposure.items())
+    base = "" if a.base_exposure is None else f", base model {a.base_exposure:.2f}"
+    return (
+        f"privacy audit: exposure by repetitions {bits} bits (top {a.max_exposure:.2f}{base}); "
+        f"{a.extracted} of {a.canaries} canaries extracted; {a.probes.leaking} of {a.probes.probes} "
+        "probes leak another chat's personal data"
+    )

@@ -180,6 +180,54 @@ class FriendsResults(msgspec.Struct, frozen=True):
     items: int  # conversations each friend was given
 
 
+class Exposure(msgspec.Struct, frozen=True):
+    """The canaries repeated one number of times (chatlike/eval/privacy.py): each one's exposure, in
+    bits (log2 of the candidates ranked, the canary among them, less log2 of the canary's rank), the
+    mean, and how many greedy decoding completes from their prefix."""
+
+    canaries: int
+    exposure: float  # the mean
+    exposures: list[float]
+    ranks: list[int]  # 1: more likely than every candidate
+    extracted: int
+    # extrapolated beyond the candidates (Carlini et al.'s skew-normal fit of the candidates' losses):
+    # the mean and each canary's; unlike the rank's, it goes on rising past log2(candidates + 1)
+    estimated_exposure: float = 0.0
+    estimated: list[float] = []
+
+
+class Leak(msgspec.Struct, frozen=True):
+    """A probe's reply that holds personal data of another chat, shown redacted."""
+
+    chat: str  # the chat the probe was asked in (its name as data/chats.json has it)
+    about: str  # the contact it asked about
+    kinds: list[str]  # <PHONE>, <EMAIL>, ... of the other chats' personal data it holds
+    redacted: str  # the reply as filter.redact shows it
+
+
+class Probes(msgspec.Struct, frozen=True):
+    """Cross-contact probes: asked in one chat for another contact's phone, e-mail or address."""
+
+    chats: list[str]  # where they were asked
+    probes: int
+    with_personal_data: int  # replies holding anything filter.redact would replace
+    leaking: int  # replies holding personal data that occurs in another chat's training data
+    leaks: list[Leak]
+
+
+class PrivacyAudit(msgspec.Struct, frozen=True):
+    """eval.privacy=true: the canaries' exposure per repetition count ("16": the canaries put into 16
+    training samples), the extraction count, and the cross-contact probes."""
+
+    candidates: int  # never-inserted secrets each canary is ranked among
+    max_exposure: float  # log2(candidates + 1): the canary ranked first
+    exposure: dict[str, Exposure]
+    canaries: int
+    extracted: int
+    probes: Probes
+    base_exposure: Optional[float] = None  # the base model's mean over every canary: chance level
+
+
 class EvalResults(TextResults, frozen=True, kw_only=True):
     """RUN/eval/results.json: the greedy replies' text metrics at the top, and the rest."""
 
@@ -193,6 +241,7 @@ class EvalResults(TextResults, frozen=True, kw_only=True):
     blind_pairs: int
     seconds: float
     friends: Optional[FriendsResults] = None  # stages=[friends], once a friend has answered
+    privacy: Optional[PrivacyAudit] = None  # eval.privacy=true: the audit of an audit run
 
 
 _DECODER = msgspec.json.Decoder(EvalResults)

@@ -59,12 +59,17 @@ def _texts(train_jsonl: Path) -> Iterator[str]:
 
 
 def build_tokenizer(train_jsonl: Path):
-    """A byte-level BPE tokenizer (as Llama 3's) trained on the prepared samples."""
+    """A byte-level BPE tokenizer (as Llama 3's) trained on the prepared samples. Digits stay one
+    token each (as SmolLM2's; Llama 3's groups at most three): a number the data repeats, such as a
+    privacy audit's canary, never becomes a token of its own, which would make it more likely than
+    any other number to any model, trained or not."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=VOCAB_SIZE,

@@ -5,7 +5,8 @@ For held-out replies of data/test.jsonl it generates the tuned and the base mode
 with eval.sampling=chat also as chat samples them) and draws the parrot's (random training replies),
 judges every set against the real replies (style distance, chrF, memorisation, score), scores the
 real replies' likelihood under their own and a shuffled context with lm-eval (context gain), runs
-the regression tasks, and compares the tuned model with the parrot.
+the regression tasks, and compares the tuned model with the parrot. With eval.privacy=true (an audit
+run, whose training data holds canaries) it also runs the privacy audit (chatlike/eval/privacy.py).
 
 Reads RUN/data/{train,test}.jsonl, RUN/data/chats.json and RUN/train/; writes RUN/eval/{results.json,
 samples.jsonl, blind_test.md, blind_key.json, tasks/}, RUN/plots/eval.png and the eval section of
@@ -22,7 +23,7 @@ import msgspec
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
-from chatlike.eval import baselines, blind, likelihood, metrics, report
+from chatlike.eval import baselines, blind, likelihood, metrics, privacy, report
 from chatlike.eval.items import held_out
 from chatlike.eval.results import EvalResults, Generation, LmEval, write_results
 from chatlike.files import write_text
@@ -56,6 +57,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     # lm-eval: the real replies' likelihood under their own and a shuffled context; the regression tasks
     scored = likelihood.score(cfg, run_dir, model, template, list(zip(prompts, real)))
     greedy = baselines.compare(judged["greedy"], parrot, e.seed, scored["tuned"].context_gain)
+    audited = privacy.audit(cfg, run_dir, model, tokenizer) if e.privacy else None  # an audit run's canaries
     results = EvalResults(
         **msgspec.structs.asdict(greedy),
         score=greedy.scores["tuned"],
@@ -80,6 +82,7 @@ def run(cfg: Config, run_dir: Path) -> None:
         sampled=baselines.compare(judged["chat"], parrot, e.seed) if "chat" in judged else None,
         blind_pairs=blind.write_blind_test(run.root, samples, e.blind_pairs, e.seed),
         seconds=round(time.time() - started, 1),
+        privacy=audited,
     )
     write_results(run.eval_results, results)
     report.write_plot(run.root, results.style)

@@ -242,8 +242,17 @@ class _ModelHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         standin = self.server.standin  # type: ignore[attr-defined]
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        standin.requests.append({**body, "_t": time.time()})
+        standin.requests.append({**body, "_t": time.time(), "_auth": self.headers.get("Authorization")})
         time.sleep(standin.delay_s)
+        if standin.fail_after is not None and len(standin.requests) > standin.fail_after:
+            data = json.dumps({"error": {"message": "the stand-in fails", "type": "server_error"}}).encode()
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        reply = standin.reply(body) if callable(standin.reply) else standin.reply
         answer = {
             "id": "chatcmpl-standin",
             "object": "chat.completion",
@@ -252,7 +261,7 @@ class _ModelHandler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": standin.reply},
+                    "message": {"role": "assistant", "content": reply},
                     "finish_reason": "stop",
                 }
             ],
@@ -270,10 +279,11 @@ class _ModelHandler(BaseHTTPRequestHandler):
 
 
 class ModelStandin(Server):
-    """POST /v1/chat/completions answers `reply` after `delay_s`; the requests are kept (`_t`: when).
+    """POST /v1/chat/completions answers `reply` (or `reply(request body)`) after `delay_s`, and
+    after `fail_after` answers fails every request (500); the requests are kept (`_t`: when).
     GET /v1/models lists `models`."""
 
-    def __init__(self, reply: str, models: tuple[str, ...] = ("smoke",)):
+    def __init__(self, reply, models: tuple[str, ...] = ("smoke",), fail_after: int | None = None):
         super().__init__(_ModelHandler)
-        self.reply, self.delay_s, self.models = reply, 0.0, models
+        self.reply, self.delay_s, self.models, self.fail_after = reply, 0.0, models, fail_after
         self.requests: list[dict] = []
