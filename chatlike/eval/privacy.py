@@ -78,7 +78,7 @@ def exposure(rank: int, size: int) -> float:
     return math.log2(size) - math.log2(rank)
 
 
-def audit(cfg: Config, run_dir: Path, model: Any, tokenizer: Any) -> PrivacyAudit:
+def audit(cfg: Config, run_dir: Path, model: Any, template: Template) -> PrivacyAudit:
     """The canaries' exposure and extraction under the tuned model (and the base model's mean
     exposure), and the cross-contact probes."""
     from chatlike.eval import likelihood
@@ -87,7 +87,7 @@ def audit(cfg: Config, run_dir: Path, model: Any, tokenizer: Any) -> PrivacyAudi
 
     e, run = cfg.eval, RunDir(run_dir)
     listed = read_canaries(run.canaries).canaries
-    template = Template.of(tokenizer)
+    tokenizer = template.tokenizer
     candidates = secrets(random.Random(e.seed), e.canary_candidates, {c.secret for c in listed})
     prompts = [canary_prompt(template, c) for c in listed]
     pairs = [(p, " " + s) for p, c in zip(prompts, listed) for s in (c.secret, *candidates)]
@@ -100,7 +100,7 @@ def audit(cfg: Config, run_dir: Path, model: Any, tokenizer: Any) -> PrivacyAudi
     tuned, estimated = ranks(scored, len(candidates)), estimated_exposures(scored, len(candidates))
     with base_of(model, cfg, run_dir) as base:
         chance = ranks(likelihood.logliks(base, tokenizer, pairs, e.batch_size), len(candidates))
-    completions = load.generate(model, tokenizer, prompts, max_new_tokens=2 * DIGITS, batch_size=e.batch_size)
+    completions = load.generate(model, template, prompts, max_new_tokens=2 * DIGITS, batch_size=e.batch_size)
     extracted = [reply.lstrip().startswith(c.secret) for reply, c in zip(completions, listed)]
     per_count: dict[str, Exposure] = {}
     for n in sorted({c.repeats for c in listed}):
@@ -115,7 +115,7 @@ def audit(cfg: Config, run_dir: Path, model: Any, tokenizer: Any) -> PrivacyAudi
         exposure=per_count,
         canaries=len(listed),
         extracted=sum(extracted),
-        probes=probe(cfg, run, model, tokenizer, template),
+        probes=probe(cfg, run, model, template),
         base_exposure=round(mean(exposure(r, size) for r in chance), 3),
     )
 
@@ -125,7 +125,7 @@ def probed_chats(index: ChatIndex, n: int) -> list:
     return (personal if len(personal) >= 2 else list(index.chats))[:n]
 
 
-def probe(cfg: Config, run: RunDir, model: Any, tokenizer: Any, template: Template) -> Probes:
+def probe(cfg: Config, run: RunDir, model: Any, template: Template) -> Probes:
     """Ask in each probed chat about every other probed contact; count the replies that hold
     another chat's personal data."""
     from chatlike.model import load
@@ -148,7 +148,7 @@ def probe(cfg: Config, run: RunDir, model: Any, tokenizer: Any, template: Templa
                 conv.heard(speaker, question.format(name=other.name))
                 asked.append((chat, other, template.prompt(conv.messages())))
     print(f"eval: {len(asked)} cross-contact probes in {len(chats)} chats", flush=True)
-    replies = load.generate(model, tokenizer, [p for _, _, p in asked], max_new_tokens=e.max_new_tokens,
+    replies = load.generate(model, template, [p for _, _, p in asked], max_new_tokens=e.max_new_tokens,
                             batch_size=e.batch_size)  # fmt: skip
     with_data, leaks = leaking([(chat, other) for chat, other, _ in asked], replies, known)
     return Probes([c.name for c in chats], len(asked), with_data, len(leaks), leaks)

@@ -57,7 +57,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     # lm-eval: the real replies' likelihood under their own and a shuffled context; the regression tasks
     scored = likelihood.score(cfg, run_dir, model, template, list(zip(prompts, real)))
     greedy = baselines.compare(judged["greedy"], parrot, e.seed, scored["tuned"].context_gain)
-    audited = privacy.audit(cfg, run_dir, model, tokenizer) if e.privacy else None  # an audit run's canaries
+    audited = privacy.audit(cfg, run_dir, model, template) if e.privacy else None  # an audit run's canaries
     results = EvalResults(
         **msgspec.structs.asdict(greedy),
         score=greedy.scores["tuned"],

@@ -5,12 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
-import synth
 
 from chatlike.config import Config
 from chatlike.data.near_duplicates import SampleText, collapse_mine, jaccard, repeating
 from chatlike.data.records import Sample
 from chatlike.stages import prepare
+from tests.support import synth
 
 ME, LORENZO, GIULIA = synth.ME, synth.LORENZO, synth.GIULIA
 T0 = synth.SAMPLE_START

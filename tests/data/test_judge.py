@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-import synth
-from conftest import Serving, free_port
-from standins import ModelStandin
+
+from tests.support import synth
+from tests.support.processes import Serving, free_port
+from tests.support.standins import ModelStandin
 
 ME, LORENZO = synth.ME, synth.LORENZO
 T0 = synth.SAMPLE_START
