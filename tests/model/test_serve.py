@@ -378,6 +378,7 @@ def test_serve_answers_the_openai_client_as_the_persona_and_ctrl_c_stops_it(trai
     port = free_port()
     env = {**os.environ, "CHATLIKE_API_KEY": SECRET}  # set, but transformers serve listens on 127.0.0.1 only
     env |= {"AWS_SECRET_ACCESS_KEY": "aws-secret", "OMP_NUM_THREADS": "2", "CUDA_VISIBLE_DEVICES": ""}
+    shutil.rmtree(RunDir(trained_run).merged, ignore_errors=True)  # another test may have merged it
     started = time.time()
     serving = Serving("experiment=smoke", f"hydra.run.dir={trained_run}", f"serve.port={port}", env=env)
     try:
