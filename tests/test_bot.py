@@ -41,10 +41,12 @@ def copy_run(trained_run, dest):
 
 
 def records(run) -> list[dict]:
+    """The exchanges of RUN/bot/conversations.jsonl (not its /forget lines)."""
     path = RunDir(run).bot_record
-    return (
+    lines = (
         [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
     )
+    return [r for r in lines if r.get("event", "exchange") == "exchange"]
 
 
 def wait_records(run, chat_id: int, count: int, timeout: float = 60) -> list[dict]:
@@ -591,6 +593,39 @@ def test_two_chats_of_one_name_are_told_apart_by_their_source(prepared, tmp_path
         assert wait_records(run, GIULIA, 1)[0]["messages"][0]["content"].startswith(
             "You are Pasquale Esposito, chatting with Lorenzo"
         )
+    finally:
+        bot.stop()
+        telegram.close()
+        model.close()
+
+
+@pytest.mark.slow
+def test_a_restarted_bot_remembers_each_chat_and_what_was_forgotten(prepared, tmp_path):
+    run = shutil.copytree(prepared, tmp_path / "run")
+    model, telegram = ModelStandin("ciao\ncome va"), TelegramStandin(TOKEN)
+    args = (f"bot.api_base={model.url}/v1", "bot.model=smoke", "bot.disclosure=null")
+    bot = start_bot(run, telegram, *args)
+    try:
+        telegram.say(LORENZO, "ehi")
+        telegram.say(GIULIA, "ciao!")
+        wait_records(run, LORENZO, 1), wait_records(run, GIULIA, 1)
+        telegram.say(GIULIA, "/forget")
+        telegram.wait_sent(GIULIA, 3)
+    finally:
+        bot.stop()
+        telegram.close()
+    telegram = TelegramStandin(TOKEN)  # the updates of the first run were confirmed
+    bot = start_bot(run, telegram, *args)
+    try:
+        telegram.say(LORENZO, "e poi?")
+        wait_records(run, LORENZO, 2)
+        telegram.say(GIULIA, "ci sei?")
+        wait_records(run, GIULIA, 2)
+        by_chat = {r["messages"][-1]["content"]: r["messages"] for r in model.requests[-2:]}
+        assert [(m["role"], m["content"]) for m in by_chat["e poi?"][1:]] == [
+            ("user", "ehi"), ("assistant", "ciao\ncome va"), ("user", "e poi?"),
+        ]  # fmt: skip
+        assert [m["content"] for m in by_chat["ci sei?"][1:]] == ["ci sei?"]  # forgotten before the restart
     finally:
         bot.stop()
         telegram.close()

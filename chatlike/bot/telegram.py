@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +60,7 @@ from aiogram.types import (
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.chat_action import ChatActionSender
 
+from chatlike.bot.record import FORGET, Exchange, encode, histories, read_exchanges
 from chatlike.config import Config, telegram_user_key
 from chatlike.conversation import Conversation, messages_of
 from chatlike.data.chats import ChatIndex, ChatInfo
@@ -181,6 +181,10 @@ def check_allow(allow: dict[str, str], index: ChatIndex) -> dict[str, ChatInfo]:
     return {telegram_user_key(who): index.find(name, "bot.allow") for who, name in allow.items()}
 
 
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -212,6 +216,9 @@ class CloneBot:
             max_retries=0,
         )  # fmt: skip
         self.conversations: dict[int, Conversation] = {}
+        # each chat's turns as the last run left them (RUN/bot/conversations.jsonl), taken up when
+        # the chat next writes, if it still plays the same chat
+        self.remembered = histories(read_exchanges(record))
         self.locks: dict[int, asyncio.Lock] = {}
         self.refused: set[str] = set()
         self.disclosed: set[int] = set()
@@ -253,7 +260,9 @@ class CloneBot:
     def conversation(self, chat_id: int, chat: ChatInfo) -> Conversation:
         conv = self.conversations.get(chat_id)
         if conv is None:
-            conv = Conversation.of(chat, self.index.me, self.cfg.persona.group_speaker_format)
+            key, turns = self.remembered.pop(chat_id, (chat.key, []))
+            turns = turns if key == chat.key else []
+            conv = Conversation.of(chat, self.index.me, self.cfg.persona.group_speaker_format, turns)
             self.conversations[chat_id] = conv
         return conv
 
@@ -283,11 +292,15 @@ class CloneBot:
                 await self.show(bot, draft_id)
 
     async def forget(self, message: Message, bot: Bot) -> None:
-        if self.whom(message) is None:
+        found = self.whom(message)
+        if found is None:
             await self.refuse(message)
             return
+        chat, _ = found
         async with self.lock(message.chat.id):
             self.conversations.pop(message.chat.id, None)
+            self.remembered.pop(message.chat.id, None)
+            append_line(self.record, encode(Exchange(message.chat.id, chat.key, now(), event=FORGET)))
         log.info("bot: chat %s: history forgotten", message.chat.id)
         await bot.send_message(message.chat.id, "Forgotten: this chat starts afresh.")
 
@@ -452,18 +465,11 @@ class CloneBot:
         conv = Conversation.of(proposal.chat, self.index.me, self.cfg.persona.group_speaker_format,
                                proposal.messages[1:])  # fmt: skip
         conv.said(sent or [])
-        line = {
-            "messages": conv.messages(),
-            "chat": proposal.chat.key,
-            "contact": proposal.chat.name,
-            "telegram_chat_id": proposal.telegram_chat,
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
-            "mode": self.b.mode,
-            "proposed": proposal.proposed,
-            "sent": sent,
-            "owner": decision,
-        }
-        append_line(self.record, json.dumps(line, ensure_ascii=False))
+        exchange = Exchange(
+            proposal.telegram_chat, proposal.chat.key, now(), conv.messages(), proposal.chat.name,
+            self.b.mode, proposal.proposed, sent, decision,
+        )  # fmt: skip
+        append_line(self.record, encode(exchange))
 
 
 def router_for(clone: CloneBot) -> Router:
