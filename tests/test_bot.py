@@ -12,6 +12,7 @@ import time
 
 import pytest
 from conftest import Serving, alive, environ_of, free_port, run_cli
+from drafts import Turn, draft_session
 from standins import ModelStandin, TelegramStandin
 
 from chatlike.bot.telegram import telegram_messages
@@ -397,7 +398,7 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         proposal = telegram.wait_sent(OWNER, 3)[-1]
         assert proposal["text"].startswith("Lorenzo wrote:\nciao! ci sei stasera?\n\nProposed reply:\n")
         buttons = json.loads(proposal["reply_markup"])["inline_keyboard"][0]
-        assert [b["text"] for b in buttons] == ["Send", "Discard"]
+        assert [b["text"] for b in buttons] == ["Send", "Edit", "Discard"]
         assert texts(telegram.sent(LORENZO)) == [disclosure()]  # nothing yet but the disclosure
         message = {
             "message_id": 99,
@@ -418,7 +419,7 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         telegram.say(LORENZO, "e domani?")
         second = telegram.wait_sent(OWNER, 4)[-1]
         telegram.press(
-            OWNER, message, json.loads(second["reply_markup"])["inline_keyboard"][0][1]["callback_data"]
+            OWNER, message, json.loads(second["reply_markup"])["inline_keyboard"][0][2]["callback_data"]
         )
         deadline = time.time() + 30
         while len(records(run)) < 2:
@@ -630,3 +631,35 @@ def test_a_restarted_bot_remembers_each_chat_and_what_was_forgotten(prepared, tm
         bot.stop()
         telegram.close()
         model.close()
+
+
+SESSION = [
+    Turn("ci vediamo stasera?", "certo\nalle 8", "send"),
+    Turn("porti il vino?", "no", "discard"),
+    Turn("e la torta?", "non so", "edit", "sì, la porto io\ncioccolato"),
+]
+
+
+@pytest.mark.slow
+def test_in_draft_mode_the_owner_sends_discards_or_corrects_and_each_exchange_is_recorded(prepared, tmp_path):
+    run = shutil.copytree(prepared, tmp_path / "run")
+    session = draft_session(run, SESSION)
+    assert texts(session.telegram.sent(LORENZO)) == ["certo", "alle 8", "sì, la porto io", "cioccolato"]
+    edit_help = [
+        q
+        for q in session.telegram.methods("answerCallbackQuery")
+        if "reply to this draft" in q.get("text", "")
+    ]
+    assert len(edit_help) == 1 and edit_help[0]["show_alert"] in (True, "true")  # the Edit button explains
+    assert texts(session.telegram.sent(OWNER))[-1] == "Sent your reply to Lorenzo."
+    sent, discarded, edited = records(run)
+    assert (sent["owner"], sent["proposed"], sent["sent"]) == ("send", "certo\nalle 8", ["certo", "alle 8"])
+    assert (discarded["owner"], discarded["proposed"], discarded["sent"]) == ("discard", "no", None)
+    assert (edited["owner"], edited["proposed"]) == ("edit", "non so")
+    assert edited["sent"] == ["sì, la porto io", "cioccolato"]
+    assert [(m["role"], m["content"]) for m in edited["messages"][1:]] == [
+        ("user", "ci vediamo stasera?"), ("assistant", "certo\nalle 8"),
+        ("user", "porti il vino?\ne la torta?"), ("assistant", "sì, la porto io\ncioccolato"),
+    ]  # fmt: skip
+    # the correction is the chat's history: the next proposal follows it
+    assert session.model.requests[-1]["messages"][-1]["content"] == "porti il vino?\ne la torta?"

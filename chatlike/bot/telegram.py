@@ -72,6 +72,8 @@ log = logging.getLogger("chatlike.bot")
 TELEGRAM_LIMIT = 4096  # characters of one Telegram text message
 REPEATABLE = (GetMe, SendChatAction, DeleteWebhook)  # calls that change nothing when made twice
 UNCONFIRMED = "unconfirmed, not sent again (it may have arrived)"
+EDIT_HOW = ("To correct it, reply to this draft (swipe it, or Reply) with what you would send: "
+            "{contact} gets yours instead, and the clone learns from it.")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,9 @@ class Endpoint:
 
 
 class Draft(CallbackData, prefix="draft"):
-    """The owner's Send / Discard button under a proposed reply."""
+    """The owner's Send / Edit / Discard button under a proposed reply."""
 
-    action: str  # send | discard
+    action: str  # send | edit (how to correct it) | discard
     id: int
 
 
@@ -99,6 +101,7 @@ class Proposal:
     outgoing: list[str]  # the Telegram messages it would send
     asked: str = ""  # draft mode: what the other side wrote, shown to the owner
     shown: bool = False  # draft mode: the owner has it (else it waits for the owner's /start)
+    shown_id: Optional[int] = None  # draft mode: its message in the owner's chat, which a correction answers
 
 
 def telegram_messages(reply: str, redact_replies: bool) -> list[str]:
@@ -324,6 +327,9 @@ class CloneBot:
 
     async def text(self, message: Message, bot: Bot) -> None:
         await self.owner_here(message, bot)
+        if self.in_private(message) and message.reply_to_message is not None and self.b.mode == "draft":
+            await self.correct(message, bot)
+            return
         found = self.whom(message)
         if found is None:
             if not self.is_owner(message.from_user):
@@ -423,6 +429,7 @@ class CloneBot:
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[[
                 InlineKeyboardButton(text="Send", callback_data=Draft(action="send", id=draft_id).pack()),
+                InlineKeyboardButton(text="Edit", callback_data=Draft(action="edit", id=draft_id).pack()),
                 InlineKeyboardButton(text="Discard", callback_data=Draft(action="discard", id=draft_id).pack()),
             ]]
         )  # fmt: skip
@@ -430,16 +437,22 @@ class CloneBot:
         text = f"{proposal.chat.name} wrote:\n{proposal.asked}\n\nProposed reply:\n{outgoing}"
         proposal.shown = True  # before the call: a /start meanwhile does not show it twice
         try:
-            await bot.send_message(self.owner_chat, text[:TELEGRAM_LIMIT], reply_markup=keyboard)
+            shown = await bot.send_message(self.owner_chat, text[:TELEGRAM_LIMIT], reply_markup=keyboard)
+            proposal.shown_id = shown.message_id
         except TelegramForbiddenError:
             proposal.shown = False
             log.warning("bot: a draft for %s waits: the owner has not started the bot; send it /start",
                         proposal.chat.name)  # fmt: skip
 
     async def decide(self, query: CallbackQuery, callback_data: Draft, bot: Bot) -> None:
-        """The owner pressed Send or Discard under a draft."""
+        """The owner pressed Send, Edit or Discard under a draft."""
         if not self.is_owner(query.from_user):
             await query.answer("Only the owner decides.")
+            return
+        if callback_data.action == "edit":  # the draft stays: the correction is a reply to it
+            pending = self.drafts.get(callback_data.id)
+            await query.answer(EDIT_HOW.format(contact=pending.chat.name) if pending else "Already decided, or dropped.",
+                               show_alert=pending is not None)  # fmt: skip
             return
         proposal = self.drafts.pop(callback_data.id, None)
         if proposal is None:
@@ -457,6 +470,22 @@ class CloneBot:
             self.write(proposal, sent=sent, decision="send")
         else:
             self.write(proposal, sent=None, decision="discard")
+
+    async def correct(self, message: Message, bot: Bot) -> None:
+        """The owner answered a draft (Telegram's reply) with the reply they would have sent: that
+        goes to the contact instead, and is recorded beside the proposal (owner: edit)."""
+        answered = message.reply_to_message.message_id if message.reply_to_message else None
+        draft_id = next((i for i, p in self.drafts.items() if p.shown_id == answered), None)
+        if draft_id is None or not (message.text or "").strip():
+            await bot.send_message(message.chat.id, "That is no draft waiting for you: nothing was sent.")
+            return
+        proposal = self.drafts.pop(draft_id)
+        proposal.outgoing = telegram_messages(message.text or "", redact_replies=False)  # the owner's words
+        await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=answered, reply_markup=None)
+        async with self.lock(proposal.telegram_chat):
+            sent = await self.send(bot, self.conversations.get(proposal.telegram_chat), proposal)
+        self.write(proposal, sent=sent, decision="edit")
+        await bot.send_message(message.chat.id, f"Sent your reply to {proposal.chat.name}.")
 
     def write(self, proposal: Proposal, sent: Optional[list[str]], decision: Optional[str]) -> None:
         """One exchange appended to RUN/bot/conversations.jsonl, as training data: the messages (ending
