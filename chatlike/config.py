@@ -28,14 +28,15 @@ def _require(ok: bool, key: str, what: str) -> None:
         raise ChatlikeError(f"config: {key} {what}")
 
 
-SOURCE_FORMATS = ("auto", "telegram", "whatsapp", "discord", "meta")
+SOURCE_FORMATS = ("auto", "telegram", "whatsapp", "discord", "meta", "bot")
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
 
 
 @dataclass
 class SourceConfig:
     # an export file or a folder holding exports (Telegram's result.json, a WhatsApp .txt/.zip,
-    # DiscordChatExporter .json, Meta's message_N.json); None and no paths = the bundled sample
+    # DiscordChatExporter .json, Meta's message_N.json, a bot's RUN/bot/conversations.jsonl); None
+    # and no paths = the bundled sample
     path: Optional[str] = None
     paths: list[str] = field(default_factory=list)  # more files or folders, read with `path`
     # auto = told from each file's content; or telegram | whatsapp | discord | meta for every file
@@ -49,6 +50,7 @@ class SourceConfig:
     me_whatsapp: Optional[str] = None
     me_discord: Optional[str] = None
     me_meta: Optional[str] = None
+    me_bot: Optional[str] = None  # the bot's record (RUN/bot/conversations.jsonl) names me itself
     # WhatsApp dates: auto = told from the whole file; dmy, mdy or ymd when it cannot be
     date_order: str = "auto"
     # processes that read chats in parallel; 0 = one per core for an export over 64 MB, else 1
@@ -510,6 +512,8 @@ class FeedbackConfig:
     beta: float = 0.1  # how far the round may move from the reference (TRL's beta)
     micro_batch_size: int = 4
     seed: int = 0  # which exchanges are held out
+    # chat, serve, bot, eval and export use the feedback clone (RUN/feedback/train) instead of the SFT one
+    use: bool = False
 
     def __post_init__(self) -> None:
         _require(self.method is None or self.method in FEEDBACK_METHODS, "feedback.method",

@@ -51,17 +51,18 @@ def encode(exchange: Exchange) -> str:
 
 def read_exchanges(path: Path) -> list[Exchange]:
     """Every line of a bot record; one line naming the file and line when one is not the bot's."""
-    if not path.is_file():
-        return []
+    return decode_exchanges(path, path.read_bytes()) if path.is_file() else []
+
+
+def decode_exchanges(path: Path, data: bytes) -> list[Exchange]:
     out = []
-    with path.open("rb") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(_decoder.decode(line))
-            except msgspec.DecodeError as exc:
-                raise ChatlikeError(f"{path}:{number}: not an exchange of the bot ({exc})") from None
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(_decoder.decode(line))
+        except msgspec.DecodeError as exc:
+            raise ChatlikeError(f"{path}:{number}: not an exchange of the bot ({exc})") from None
     return out
 
 

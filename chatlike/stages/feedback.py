@@ -9,6 +9,7 @@ saying how much there is and how much is needed (feedback.min_examples).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 from pathlib import Path
@@ -47,6 +48,8 @@ def run(cfg: Config, run_dir: Path) -> None:
     from chatlike.proc import run_streamed
     from chatlike.stages.train import environment, error_line
 
+    # the round starts from, and is measured against, the SFT clone, whatever feedback.use says
+    cfg = dataclasses.replace(cfg, feedback=dataclasses.replace(cfg.feedback, use=False))
     f, run = cfg.feedback, RunDir(Path(run_dir).resolve())
     sources = [run.bot_record, *(Path(p).expanduser() for p in f.paths)]
     missing = [str(p) for p in sources[1:] if not p.is_file()]
