@@ -9,11 +9,13 @@ polling uses; `ChatActionSender` for "typing…". It also installs beside our st
 Who gets an answer: the users (or groups) of bot.allow, each as the chat of data/chats.json it
 names (ChatIndex.find: a name, or "whatsapp:Lorenzo" where two chats share it); everybody else one
 polite refusal, and nothing of theirs reaches the model. Each chat keeps its history in the training
-format (chatlike.conversation), trimmed to the model's context.
+format (chatlike.conversation), trimmed to the model's context, and rebuilt from the record
+(chatlike.bot.record) when the bot starts again; /forget is recorded too.
 
 Draft mode: proposals go to the owner's private chat only (never a group the owner writes in), wait
 there, bounded (bot.max_drafts), until the owner has started the bot, and are sent when the owner
-presses Send.
+presses Send. The owner corrects one by replying to it (Telegram's reply gesture; Edit explains it):
+the correction is sent instead, and recorded beside the proposal, for the feedback stage.
 
 Sending twice: Telegram's Bot API has no idempotency key, so a sendMessage whose answer was lost (a
 read timeout, a dropped connection, a 5xx) may have been delivered; it is never resent (a log line
