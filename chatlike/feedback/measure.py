@@ -14,6 +14,7 @@ from typing import Any, Optional
 import msgspec
 
 from chatlike.conversation import Template
+from chatlike.eval.results import Interval
 from chatlike.feedback.data import Preferences
 
 
@@ -57,3 +58,45 @@ def accuracy(model: Any, template: Template, prefs: Preferences) -> Accuracy:
         len(wins),
         len(means),
     )
+
+
+class Clone(msgspec.Struct, frozen=True):
+    """One clone on the held-out replies of data/test.jsonl (eval's measures, greedy)."""
+
+    score: float  # eval's headline score
+    distance: float  # the style distance to the real replies (lower: closer)
+    chrf: Interval  # closeness to the real replies
+
+
+class SideBySide(msgspec.Struct, frozen=True):
+    """The SFT clone and the feedback clone on the same held-out conversations: which to use."""
+
+    items: int
+    sft: Clone
+    feedback: Clone
+    chrf_gain: Interval  # the feedback clone's chrF minus the SFT clone's, per item (paired)
+    better: bool  # a higher score, and chrF not lower beyond its interval: worth feedback.use=true
+
+
+def side_by_side(cfg: Any, run: Any, model: Any, template: Template) -> SideBySide:
+    """Eval's held-out replies (eval.max_samples, eval.seed) answered greedily by the SFT adapter and
+    by the feedback adapter of one PeftModel, judged by eval's metrics against the real replies."""
+    from chatlike.eval import bootstrap, generate, metrics
+    from chatlike.eval.items import held_out
+    from chatlike.model.load import generate as complete
+
+    e = cfg.eval
+    items, train_replies = held_out(run, e.max_samples, e.seed)
+    prompts = generate.prompts(cfg, model, template, [it["context"] for it in items])
+    ref = metrics.Reference.of([it["real"] for it in items], train_replies)
+    judged = {}
+    for name, adapter in (("sft", "default"), ("feedback", "feedback")):
+        model.set_adapter(adapter)
+        print(f"feedback: {len(prompts)} held-out replies by the {name} clone", flush=True)
+        replies = complete(model, template, prompts, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size,
+                           seed=e.seed, temperature=0.0)  # fmt: skip
+        judged[name] = metrics.judge(replies, ref)
+    clones = {n: Clone(j.score, j.distance, bootstrap.mean(j.chrf, e.seed)) for n, j in judged.items()}
+    gain = bootstrap.mean([f - s for f, s in zip(judged["feedback"].chrf, judged["sft"].chrf)], e.seed)
+    better = clones["feedback"].score > clones["sft"].score and (gain.high is None or gain.high >= 0)
+    return SideBySide(len(items), clones["sft"], clones["feedback"], gain, better)

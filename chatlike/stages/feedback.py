@@ -3,7 +3,8 @@ preference round on top of the run's adapter, trained with Axolotl as train does
 
 Writes RUN/feedback/: train.jsonl and heldout.jsonl (the round's rows), axolotl.yaml, train/ (the
 feedback clone's adapter), train.log, feedback.json (the counts, the round, preference accuracy on
-the held-out feedback for the SFT clone and the feedback clone). Too little feedback is one line
+the held-out feedback, and eval's held-out replies answered by the SFT clone and the feedback clone
+side by side, with the verdict whether the feedback clone is better). Too little feedback is one line
 saying how much there is and how much is needed (feedback.min_examples).
 """
 
@@ -21,7 +22,7 @@ from chatlike.bot.record import read_exchanges
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
 from chatlike.feedback.data import held_out, method_for, preferences, split
-from chatlike.feedback.measure import Accuracy
+from chatlike.feedback.measure import Accuracy, SideBySide
 from chatlike.files import write_bytes, write_text
 from chatlike.rundir import IN_RUN, RunDir
 
@@ -39,6 +40,7 @@ class FeedbackSummary(msgspec.Struct):
     steps: int
     sft: Optional[Accuracy] = None
     feedback: Optional[Accuracy] = None
+    heldout_eval: Optional[SideBySide] = None  # eval's held-out replies: the SFT and the feedback clone
 
 
 def run(cfg: Config, run_dir: Path) -> None:
@@ -101,23 +103,25 @@ def run(cfg: Config, run_dir: Path) -> None:
 
     summary = FeedbackSummary(method, len(exchanges), prefs.desirable, prefs.undesirable, len(prefs.pairs),
                               len(train_rows), len(held_rows), steps)  # fmt: skip
-    if held.examples:
-        summary.sft, summary.feedback = measure(cfg, run, template, held)
+    summary.sft, summary.feedback, summary.heldout_eval = measure(cfg, run, template, held)
     write_bytes(run.feedback_summary, msgspec.json.format(encoder.encode(summary)) + b"\n")
     print(report(summary), flush=True)
 
 
-def measure(cfg: Config, run: RunDir, template, held) -> tuple[Accuracy, Accuracy]:
-    """Preference accuracy on the held-out feedback: the SFT clone, then the feedback clone (its
-    adapter loaded beside the SFT one, PEFT's own switch)."""
-    from chatlike.feedback.measure import accuracy
+def measure(
+    cfg: Config, run: RunDir, template, held
+) -> tuple[Optional[Accuracy], Optional[Accuracy], SideBySide]:
+    """Preference accuracy on the held-out feedback, and eval's held-out replies, for the SFT clone
+    and the feedback clone (its adapter loaded beside the SFT one, PEFT's own switch)."""
+    from chatlike.feedback.measure import accuracy, side_by_side
     from chatlike.model.load import load_model
 
     model = load_model(cfg, run)
-    sft = accuracy(model, template, held)
+    sft = accuracy(model, template, held) if held.examples else None
     model.load_adapter(str(run.feedback_adapter), adapter_name="feedback")
     model.set_adapter("feedback")
-    return sft, accuracy(model, template, held)
+    feedback = accuracy(model, template, held) if held.examples else None
+    return sft, feedback, side_by_side(cfg, run, model, template)
 
 
 def report(s: FeedbackSummary) -> str:
@@ -131,4 +135,14 @@ def report(s: FeedbackSummary) -> str:
         if acc is not None:
             lines.append(f"  {name:15} prefers the owner's choice: corrections {pct(acc.pairs)} "
                          f"({acc.n_pairs}), sent over discarded {pct(acc.examples)}")  # fmt: skip
+    if (h := s.heldout_eval) is not None:
+        for name, c in (("SFT clone", h.sft), ("feedback clone", h.feedback)):
+            lines.append(f"  {name:15} on {h.items} held-out replies: score {c.score:.1f}, chrF {c.chrf.value:.1f} "
+                         f"[{c.chrf.low:.1f}, {c.chrf.high:.1f}], style distance {c.distance:.2f}")  # fmt: skip
+        g = h.chrf_gain
+        verdict = ("better: use it with feedback.use=true" if h.better
+                   else "not better: the SFT clone stays the default")  # fmt: skip
+        lines.append(
+            f"  the feedback clone's chrF gain {g.value:+.1f} [{g.low:+.1f}, {g.high:+.1f}]: {verdict}"
+        )
     return "\n".join(lines)

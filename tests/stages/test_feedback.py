@@ -92,6 +92,15 @@ def test_a_kto_round_trains_with_axolotl_on_top_of_the_adapter_and_is_measured(t
     for clone in ("sft", "feedback"):
         assert 0 <= summary[clone]["examples"] <= 1 and summary[clone]["n_examples"] == len(held)
     assert "feedback clone  prefers the owner's choice" in proc.stdout
+    # eval's held-out replies, answered by both clones side by side: which one to use
+    side = summary["heldout_eval"]
+    assert (
+        side["items"] > 0 and {"score", "distance", "chrf"} <= side["sft"].keys() == side["feedback"].keys()
+    )
+    assert side["better"] == (
+        side["feedback"]["score"] > side["sft"]["score"] and side["chrf_gain"]["high"] >= 0
+    )
+    assert f"feedback clone  on {side['items']} held-out replies: score" in proc.stdout
 
 
 @pytest.mark.slow
