@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 from chatlike.cache import cache_dir
 from chatlike.errors import ChatlikeError
 
-STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve", "bot", "friends")
+STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve", "bot", "friends", "feedback")
 ENGINES = ("transformers", "vllm")
 
 
@@ -28,14 +28,15 @@ def _require(ok: bool, key: str, what: str) -> None:
         raise ChatlikeError(f"config: {key} {what}")
 
 
-SOURCE_FORMATS = ("auto", "telegram", "whatsapp", "discord", "meta")
+SOURCE_FORMATS = ("auto", "telegram", "whatsapp", "discord", "meta", "bot")
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
 
 
 @dataclass
 class SourceConfig:
     # an export file or a folder holding exports (Telegram's result.json, a WhatsApp .txt/.zip,
-    # DiscordChatExporter .json, Meta's message_N.json); None and no paths = the bundled sample
+    # DiscordChatExporter .json, Meta's message_N.json, a bot's RUN/bot/conversations.jsonl); None
+    # and no paths = the bundled sample
     path: Optional[str] = None
     paths: list[str] = field(default_factory=list)  # more files or folders, read with `path`
     # auto = told from each file's content; or telegram | whatsapp | discord | meta for every file
@@ -49,6 +50,7 @@ class SourceConfig:
     me_whatsapp: Optional[str] = None
     me_discord: Optional[str] = None
     me_meta: Optional[str] = None
+    me_bot: Optional[str] = None  # the bot's record (RUN/bot/conversations.jsonl) names me itself
     # WhatsApp dates: auto = told from the whole file; dmy, mdy or ymd when it cannot be
     date_order: str = "auto"
     # processes that read chats in parallel; 0 = one per core for an export over 64 MB, else 1
@@ -581,6 +583,40 @@ class FriendsConfig:
         )
 
 
+FEEDBACK_METHODS = ("kto", "dpo")
+
+
+@dataclass
+class FeedbackConfig:
+    """The owner's decisions on the bot's drafts as a preference round (chatlike/feedback/): KTO on
+    sent (desirable) and discarded (undesirable) proposals, or DPO on corrections (chosen: what the
+    owner sent; rejected: the proposal), trained with Axolotl on top of the run's adapter."""
+
+    paths: list[str] = field(default_factory=list)  # more bot records (conversations.jsonl) than the run's
+    method: Optional[str] = None  # kto | dpo; None: dpo when the corrections suffice, else kto
+    # below this many examples (DPO: pairs) no round is trained: with a fifth held out, 20 leave 16 to
+    # learn from (four batches of four) and 4 to judge by; fewer teach noise and measure nothing
+    min_examples: int = 20
+    holdout: float = 0.2  # the share of exchanges kept out of training, to measure preference accuracy
+    max_steps: int = 0  # 0: num_epochs over the data
+    num_epochs: int = 3
+    learning_rate: float = 5.0e-5
+    beta: float = 0.1  # how far the round may move from the reference (TRL's beta)
+    micro_batch_size: int = 4
+    seed: int = 0  # which exchanges are held out
+    # chat, serve, bot, eval and export use the feedback clone (RUN/feedback/train) instead of the SFT one
+    use: bool = False
+
+    def __post_init__(self) -> None:
+        _require(self.method is None or self.method in FEEDBACK_METHODS, "feedback.method",
+                 f"must be one of {', '.join(FEEDBACK_METHODS)} (or null: chosen from the data)")  # fmt: skip
+        _require(self.min_examples >= 2, "feedback.min_examples", "must be >= 2 (one to train, one held out)")
+        _require(0 < self.holdout < 1, "feedback.holdout", "must be between 0 and 1")
+        _require(self.max_steps >= 0, "feedback.max_steps", "must be >= 0")
+        _require(self.num_epochs > 0, "feedback.num_epochs", "must be > 0")
+        _require(self.micro_batch_size > 0, "feedback.micro_batch_size", "must be > 0")
+
+
 @dataclass
 class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
@@ -596,6 +632,7 @@ class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     friends: FriendsConfig = field(default_factory=FriendsConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     name: str = "default"  # the experiment's name: outputs/<name>/<date>_<time>
     stages: list[str] = field(default_factory=lambda: ["prepare", "configure"])
     seed: int = 0  # the tiny model's initialisation and chat sampling (split, train, eval have their own)

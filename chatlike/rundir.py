@@ -60,6 +60,17 @@ class RunDir:
         # bot
         self.bot = root / "bot"
         self.bot_record = self.bot / "conversations.jsonl"  # every exchange, as training data
+        # feedback: the owner's decisions as a preference round (chatlike/feedback/)
+        self.feedback = root / "feedback"
+        self.feedback_summary = self.feedback / "feedback.json"  # what the data held, the round, the measure
+        self.feedback_train = self.feedback / "train.jsonl"  # the round's dataset (Axolotl's KTO or DPO rows)
+        self.feedback_heldout = (
+            self.feedback / "heldout.jsonl"
+        )  # kept out: preference accuracy is measured on it
+        self.feedback_yaml = self.feedback / "axolotl.yaml"
+        self.feedback_adapter = self.feedback / "train"  # the feedback clone's adapter
+        self.feedback_prepared = self.feedback / "prepared"
+        self.feedback_log = self.feedback / "train.log"
 
     def split(self, name: str) -> Path:
         """data/{train,val,test}.jsonl"""

@@ -9,11 +9,13 @@ polling uses; `ChatActionSender` for "typing…". It also installs beside our st
 Who gets an answer: the users (or groups) of bot.allow, each as the chat of data/chats.json it
 names (ChatIndex.find: a name, or "whatsapp:Lorenzo" where two chats share it); everybody else one
 polite refusal, and nothing of theirs reaches the model. Each chat keeps its history in the training
-format (chatlike.conversation), trimmed to the model's context.
+format (chatlike.conversation), trimmed to the model's context, and rebuilt from the record
+(chatlike.bot.record) when the bot starts again; /forget is recorded too.
 
 Draft mode: proposals go to the owner's private chat only (never a group the owner writes in), wait
 there, bounded (bot.max_drafts), until the owner has started the bot, and are sent when the owner
-presses Send.
+presses Send. The owner corrects one by replying to it (Telegram's reply gesture; Edit explains it):
+the correction is sent instead, and recorded beside the proposal, for the feedback stage.
 
 Sending twice: Telegram's Bot API has no idempotency key, so a sendMessage whose answer was lost (a
 read timeout, a dropped connection, a 5xx) may have been delivered; it is never resent (a log line
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ from aiogram.types import (
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.chat_action import ChatActionSender
 
+from chatlike.bot.record import FORGET, Exchange, encode, histories, read_exchanges
 from chatlike.config import Config, telegram_user_key
 from chatlike.conversation import Conversation, Template, messages_of
 from chatlike.data.chats import ChatIndex, ChatInfo
@@ -72,6 +74,8 @@ log = logging.getLogger("chatlike.bot")
 TELEGRAM_LIMIT = 4096  # characters of one Telegram text message
 REPEATABLE = (GetMe, SendChatAction, DeleteWebhook)  # calls that change nothing when made twice
 UNCONFIRMED = "unconfirmed, not sent again (it may have arrived)"
+EDIT_HOW = ("To correct it, reply to this draft (swipe it, or Reply) with what you would send: "
+            "{contact} gets yours instead, and the clone learns from it.")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,9 @@ class Endpoint:
 
 
 class Draft(CallbackData, prefix="draft"):
-    """The owner's Send / Discard button under a proposed reply."""
+    """The owner's Send / Edit / Discard button under a proposed reply."""
 
-    action: str  # send | discard
+    action: str  # send | edit (how to correct it) | discard
     id: int
 
 
@@ -99,6 +103,7 @@ class Proposal:
     outgoing: list[str]  # the Telegram messages it would send
     asked: str = ""  # draft mode: what the other side wrote, shown to the owner
     shown: bool = False  # draft mode: the owner has it (else it waits for the owner's /start)
+    shown_id: Optional[int] = None  # draft mode: its message in the owner's chat, which a correction answers
 
 
 def telegram_messages(reply: str, redact_replies: bool) -> list[str]:
@@ -181,6 +186,10 @@ def check_allow(allow: dict[str, str], index: ChatIndex) -> dict[str, ChatInfo]:
     return {telegram_user_key(who): index.find(name, "bot.allow") for who, name in allow.items()}
 
 
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -212,6 +221,9 @@ class CloneBot:
             max_retries=0,
         )  # fmt: skip
         self.conversations: dict[int, Conversation] = {}
+        # each chat's turns as the last run left them (RUN/bot/conversations.jsonl), taken up when
+        # the chat next writes, if it still plays the same chat
+        self.remembered = histories(read_exchanges(record))
         self.locks: dict[int, asyncio.Lock] = {}
         self.refused: set[str] = set()
         self.disclosed: set[int] = set()
@@ -253,7 +265,9 @@ class CloneBot:
     def conversation(self, chat_id: int, chat: ChatInfo) -> Conversation:
         conv = self.conversations.get(chat_id)
         if conv is None:
-            conv = Conversation.of(chat, self.index.me, self.cfg.persona.group_speaker_format)
+            key, turns = self.remembered.pop(chat_id, (chat.key, []))
+            turns = turns if key == chat.key else []
+            conv = Conversation.of(chat, self.index.me, self.cfg.persona.group_speaker_format, turns)
             self.conversations[chat_id] = conv
         return conv
 
@@ -283,11 +297,15 @@ class CloneBot:
                 await self.show(bot, draft_id)
 
     async def forget(self, message: Message, bot: Bot) -> None:
-        if self.whom(message) is None:
+        found = self.whom(message)
+        if found is None:
             await self.refuse(message)
             return
+        chat, _ = found
         async with self.lock(message.chat.id):
             self.conversations.pop(message.chat.id, None)
+            self.remembered.pop(message.chat.id, None)
+            append_line(self.record, encode(Exchange(message.chat.id, chat.key, now(), event=FORGET)))
         log.info("bot: chat %s: history forgotten", message.chat.id)
         await bot.send_message(message.chat.id, "Forgotten: this chat starts afresh.")
 
@@ -311,6 +329,9 @@ class CloneBot:
 
     async def text(self, message: Message, bot: Bot) -> None:
         await self.owner_here(message, bot)
+        if self.in_private(message) and message.reply_to_message is not None and self.b.mode == "draft":
+            await self.correct(message, bot)
+            return
         found = self.whom(message)
         if found is None:
             if not self.is_owner(message.from_user):
@@ -410,6 +431,7 @@ class CloneBot:
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[[
                 InlineKeyboardButton(text="Send", callback_data=Draft(action="send", id=draft_id).pack()),
+                InlineKeyboardButton(text="Edit", callback_data=Draft(action="edit", id=draft_id).pack()),
                 InlineKeyboardButton(text="Discard", callback_data=Draft(action="discard", id=draft_id).pack()),
             ]]
         )  # fmt: skip
@@ -417,16 +439,22 @@ class CloneBot:
         text = f"{proposal.chat.name} wrote:\n{proposal.asked}\n\nProposed reply:\n{outgoing}"
         proposal.shown = True  # before the call: a /start meanwhile does not show it twice
         try:
-            await bot.send_message(self.owner_chat, text[:TELEGRAM_LIMIT], reply_markup=keyboard)
+            shown = await bot.send_message(self.owner_chat, text[:TELEGRAM_LIMIT], reply_markup=keyboard)
+            proposal.shown_id = shown.message_id
         except TelegramForbiddenError:
             proposal.shown = False
             log.warning("bot: a draft for %s waits: the owner has not started the bot; send it /start",
                         proposal.chat.name)  # fmt: skip
 
     async def decide(self, query: CallbackQuery, callback_data: Draft, bot: Bot) -> None:
-        """The owner pressed Send or Discard under a draft."""
+        """The owner pressed Send, Edit or Discard under a draft."""
         if not self.is_owner(query.from_user):
             await query.answer("Only the owner decides.")
+            return
+        if callback_data.action == "edit":  # the draft stays: the correction is a reply to it
+            pending = self.drafts.get(callback_data.id)
+            await query.answer(EDIT_HOW.format(contact=pending.chat.name) if pending else "Already decided, or dropped.",
+                               show_alert=pending is not None)  # fmt: skip
             return
         proposal = self.drafts.pop(callback_data.id, None)
         if proposal is None:
@@ -445,6 +473,22 @@ class CloneBot:
         else:
             self.write(proposal, sent=None, decision="discard")
 
+    async def correct(self, message: Message, bot: Bot) -> None:
+        """The owner answered a draft (Telegram's reply) with the reply they would have sent: that
+        goes to the contact instead, and is recorded beside the proposal (owner: edit)."""
+        answered = message.reply_to_message.message_id if message.reply_to_message else None
+        draft_id = next((i for i, p in self.drafts.items() if p.shown_id == answered), None)
+        if draft_id is None or not (message.text or "").strip():
+            await bot.send_message(message.chat.id, "That is no draft waiting for you: nothing was sent.")
+            return
+        proposal = self.drafts.pop(draft_id)
+        proposal.outgoing = telegram_messages(message.text or "", redact_replies=False)  # the owner's words
+        await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=answered, reply_markup=None)
+        async with self.lock(proposal.telegram_chat):
+            sent = await self.send(bot, self.conversations.get(proposal.telegram_chat), proposal)
+        self.write(proposal, sent=sent, decision="edit")
+        await bot.send_message(message.chat.id, f"Sent your reply to {proposal.chat.name}.")
+
     def write(self, proposal: Proposal, sent: Optional[list[str]], decision: Optional[str]) -> None:
         """One exchange appended to RUN/bot/conversations.jsonl, as training data: the messages (ending
         with what was sent, when something was) and the chat's key, as data/*.jsonl has them, and
@@ -452,18 +496,11 @@ class CloneBot:
         conv = Conversation.of(proposal.chat, self.index.me, self.cfg.persona.group_speaker_format,
                                proposal.messages[1:])  # fmt: skip
         conv.said(sent or [])
-        line = {
-            "messages": conv.messages(),
-            "chat": proposal.chat.key,
-            "contact": proposal.chat.name,
-            "telegram_chat_id": proposal.telegram_chat,
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
-            "mode": self.b.mode,
-            "proposed": proposal.proposed,
-            "sent": sent,
-            "owner": decision,
-        }
-        append_line(self.record, json.dumps(line, ensure_ascii=False))
+        exchange = Exchange(
+            proposal.telegram_chat, proposal.chat.key, now(), conv.messages(), proposal.chat.name,
+            self.b.mode, proposal.proposed, sent, decision,
+        )  # fmt: skip
+        append_line(self.record, encode(exchange))
 
 
 def router_for(clone: CloneBot) -> Router:

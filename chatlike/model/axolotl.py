@@ -293,15 +293,15 @@ def launch_script(cfg: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
-def preprocess_command() -> list[str]:
+def preprocess_command(config_path: Path = IN_RUN.axolotl_yaml) -> list[str]:
     """Tokenizes the datasets into prepared/ once (Axolotl's advice), run inside the run dir."""
-    return ["axolotl", "preprocess", IN_RUN.axolotl_yaml.as_posix()]
+    return ["axolotl", "preprocess", config_path.as_posix()]
 
 
-def train_command(cfg: Config) -> list[str]:
-    """The training command, run inside the run dir."""
+def train_command(cfg: Config, config_path: Path = IN_RUN.axolotl_yaml) -> list[str]:
+    """The training command (of RUN/axolotl.yaml, or another config of the run), run inside the run dir."""
     hw = cfg.hardware
-    config = IN_RUN.axolotl_yaml.as_posix()
+    config = config_path.as_posix()
     if hw.device == "cpu":
         return ["axolotl", "train", config, "--launcher", "python"]
     if hw.num_gpus * hw.num_nodes == 1:

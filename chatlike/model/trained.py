@@ -7,6 +7,9 @@ merging and serving all ask it.
 - merged only: no RUN/train, RUN/merged/ alone (the adapter was merged, RUN/train left out of a copy);
 - nothing: train first.
 
+With feedback.use=true it is the feedback clone instead: the adapter the feedback stage's preference
+round left in RUN/feedback/train, on the same base.
+
 The base model a config loads is RUN/tiny_model for model=tiny, else model.base_model; an adapter
 trained on another base is refused in one line (a chat without the run's experiment=smoke would
 put a tiny run's adapter on Llama 3.1 8B).
@@ -76,10 +79,13 @@ class TrainedModel:
     kind: Kind
     base: str  # the base model this config loads (a folder or a hub id)
     adapter: Adapter | None  # kind "adapter" only
+    feedback: bool = False  # the adapter is the feedback round's (RUN/feedback/train), not SFT's
 
     @property
     def merged_current(self) -> bool:
         """Whether RUN/merged/ exists and was merged from the adapter now in RUN/train (not an older one)."""
+        if self.feedback:  # RUN/merged holds the SFT clone
+            return False
         merged, weights = self.run.merged / "config.json", self.run.train / "adapter_model.safetensors"
         if not merged.is_file():
             return False
@@ -118,6 +124,15 @@ def trained_model(cfg: Config, run: Path | RunDir | TrainedModel) -> TrainedMode
         return run
     run = run if isinstance(run, RunDir) else RunDir(run)
     base, train = base_model_path(cfg, run.root), run.train
+    if cfg.feedback.use:
+        if not (run.feedback_adapter / "adapter_config.json").is_file():
+            raise ChatlikeError(
+                f"feedback.use=true, but {run.feedback_adapter} holds no feedback round; run "
+                f"'stages=[feedback]' on {run.root} first (or leave feedback.use out: the SFT clone)"
+            )
+        adapter = Adapter.read(run.feedback_adapter)
+        _check_base(adapter, base, run)
+        return TrainedModel(run, "adapter", base, adapter, feedback=True)
     if (train / "adapter_config.json").is_file():
         adapter = Adapter.read(train)
         _check_base(adapter, base, run)

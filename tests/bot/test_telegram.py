@@ -17,6 +17,7 @@ from chatlike.config import DISCLOSURE
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats, write_chats
 from chatlike.rundir import RunDir
 from tests.support.cli import run_cli
+from tests.support.drafts import Turn, draft_session
 from tests.support.processes import Serving, alive, environ_of, free_port
 from tests.support.standins import ModelStandin, TelegramStandin
 
@@ -42,10 +43,12 @@ def copy_run(trained_run, dest):
 
 
 def records(run) -> list[dict]:
+    """The exchanges of RUN/bot/conversations.jsonl (not its /forget lines)."""
     path = RunDir(run).bot_record
-    return (
+    lines = (
         [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
     )
+    return [r for r in lines if r.get("event", "exchange") == "exchange"]
 
 
 def wait_records(run, chat_id: int, count: int, timeout: float = 60) -> list[dict]:
@@ -396,7 +399,7 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         proposal = telegram.wait_sent(OWNER, 3)[-1]
         assert proposal["text"].startswith("Lorenzo wrote:\nciao! ci sei stasera?\n\nProposed reply:\n")
         buttons = json.loads(proposal["reply_markup"])["inline_keyboard"][0]
-        assert [b["text"] for b in buttons] == ["Send", "Discard"]
+        assert [b["text"] for b in buttons] == ["Send", "Edit", "Discard"]
         assert texts(telegram.sent(LORENZO)) == [disclosure()]  # nothing yet but the disclosure
         message = {
             "message_id": 99,
@@ -417,7 +420,7 @@ def test_draft_mode_sends_only_what_the_owner_sends_and_ctrl_c_stops_server_and_
         telegram.say(LORENZO, "e domani?")
         second = telegram.wait_sent(OWNER, 4)[-1]
         telegram.press(
-            OWNER, message, json.loads(second["reply_markup"])["inline_keyboard"][0][1]["callback_data"]
+            OWNER, message, json.loads(second["reply_markup"])["inline_keyboard"][0][2]["callback_data"]
         )
         deadline = time.time() + 30
         while len(records(run)) < 2:
@@ -596,3 +599,68 @@ def test_two_chats_of_one_name_are_told_apart_by_their_source(prepared, tmp_path
         bot.stop()
         telegram.close()
         model.close()
+
+
+@pytest.mark.slow
+def test_a_restarted_bot_remembers_each_chat_and_what_was_forgotten(prepared, tmp_path):
+    run = shutil.copytree(prepared, tmp_path / "run")
+    model, telegram = ModelStandin("ciao\ncome va"), TelegramStandin(TOKEN)
+    args = (f"bot.api_base={model.url}/v1", "bot.model=smoke", "bot.disclosure=null")
+    bot = start_bot(run, telegram, *args)
+    try:
+        telegram.say(LORENZO, "ehi")
+        telegram.say(GIULIA, "ciao!")
+        wait_records(run, LORENZO, 1), wait_records(run, GIULIA, 1)
+        telegram.say(GIULIA, "/forget")
+        telegram.wait_sent(GIULIA, 3)
+    finally:
+        bot.stop()
+        telegram.close()
+    telegram = TelegramStandin(TOKEN)  # the updates of the first run were confirmed
+    bot = start_bot(run, telegram, *args)
+    try:
+        telegram.say(LORENZO, "e poi?")
+        wait_records(run, LORENZO, 2)
+        telegram.say(GIULIA, "ci sei?")
+        wait_records(run, GIULIA, 2)
+        by_chat = {r["messages"][-1]["content"]: r["messages"] for r in model.requests[-2:]}
+        assert [(m["role"], m["content"]) for m in by_chat["e poi?"][1:]] == [
+            ("user", "ehi"), ("assistant", "ciao\ncome va"), ("user", "e poi?"),
+        ]  # fmt: skip
+        assert [m["content"] for m in by_chat["ci sei?"][1:]] == ["ci sei?"]  # forgotten before the restart
+    finally:
+        bot.stop()
+        telegram.close()
+        model.close()
+
+
+SESSION = [
+    Turn("ci vediamo stasera?", "certo\nalle 8", "send"),
+    Turn("porti il vino?", "no", "discard"),
+    Turn("e la torta?", "non so", "edit", "sì, la porto io\ncioccolato"),
+]
+
+
+@pytest.mark.slow
+def test_in_draft_mode_the_owner_sends_discards_or_corrects_and_each_exchange_is_recorded(prepared, tmp_path):
+    run = shutil.copytree(prepared, tmp_path / "run")
+    session = draft_session(run, SESSION)
+    assert texts(session.telegram.sent(LORENZO)) == ["certo", "alle 8", "sì, la porto io", "cioccolato"]
+    edit_help = [
+        q
+        for q in session.telegram.methods("answerCallbackQuery")
+        if "reply to this draft" in q.get("text", "")
+    ]
+    assert len(edit_help) == 1 and edit_help[0]["show_alert"] in (True, "true")  # the Edit button explains
+    assert texts(session.telegram.sent(OWNER))[-1] == "Sent your reply to Lorenzo."
+    sent, discarded, edited = records(run)
+    assert (sent["owner"], sent["proposed"], sent["sent"]) == ("send", "certo\nalle 8", ["certo", "alle 8"])
+    assert (discarded["owner"], discarded["proposed"], discarded["sent"]) == ("discard", "no", None)
+    assert (edited["owner"], edited["proposed"]) == ("edit", "non so")
+    assert edited["sent"] == ["sì, la porto io", "cioccolato"]
+    assert [(m["role"], m["content"]) for m in edited["messages"][1:]] == [
+        ("user", "ci vediamo stasera?"), ("assistant", "certo\nalle 8"),
+        ("user", "porti il vino?\ne la torta?"), ("assistant", "sì, la porto io\ncioccolato"),
+    ]  # fmt: skip
+    # the correction is the chat's history: the next proposal follows it
+    assert session.model.requests[-1]["messages"][-1]["content"] == "porti il vino?\ne la torta?"

@@ -100,22 +100,31 @@ class TelegramStandin(Server):
 
     # -- what the test does -----------------------------------------------------------------------
 
-    def say(self, user_id: int, text: str, username: str | None = None, first_name: str = "Friend") -> None:
-        """A user writes to the bot in their private chat."""
-        self.say_in(
-            {"id": user_id, "type": "private", "first_name": first_name}, user_id, text, username, first_name
-        )
+    def say(
+        self, user_id: int, text: str, username: str | None = None, first_name: str = "Friend",
+        reply_to: dict | None = None,
+    ) -> None:  # fmt: skip
+        """A user writes to the bot in their private chat (answering `reply_to`, one of the bot's
+        messages as sent(), when given: Telegram's reply)."""
+        chat = {"id": user_id, "type": "private", "first_name": first_name}
+        self.say_in(chat, user_id, text, username, first_name, reply_to)
 
     def say_in_group(self, group_id: int, user_id: int, text: str, username: str | None = None) -> None:
         """A user writes in a group the bot is in."""
         self.say_in({"id": group_id, "type": "group", "title": "A group"}, user_id, text, username, "Friend")
 
-    def say_in(self, chat: dict, user_id: int, text: str, username: str | None, first_name: str) -> None:
+    def say_in(
+        self, chat: dict, user_id: int, text: str, username: str | None, first_name: str,
+        reply_to: dict | None = None,
+    ) -> None:  # fmt: skip
         user = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
         message = {"message_id": next(self.message_ids), "date": int(time.time()), "chat": chat, "from": user,
                    "text": text}  # fmt: skip
+        if reply_to is not None:
+            message["reply_to_message"] = {"message_id": reply_to["message_id"], "date": int(time.time()),
+                                           "chat": chat, "from": BOT_USER, "text": reply_to["text"]}  # fmt: skip
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         if chat["type"] == "private":
@@ -194,7 +203,9 @@ class TelegramStandin(Server):
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
         if method in ("sendMessage", "editMessageReplyMarkup"):
-            return 200, {"ok": True, "result": self._message(params)}
+            result = self._message(params)
+            record["message_id"] = result["message_id"]
+            return 200, {"ok": True, "result": result}
         if method in ("sendChatAction", "answerCallbackQuery", "deleteWebhook", "close", "logOut"):
             return 200, {"ok": True, "result": True}
         return 404, {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"}

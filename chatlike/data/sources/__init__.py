@@ -4,7 +4,8 @@ from its content (or forced by `source.format`), into the chats the filters take
 
 One module per messenger, each answering to its section of docs/export-formats.md: telegram
 (Telegram Desktop's result.json; who "me" is there), whatsapp (the Export chat .txt or .zip),
-discord (DiscordChatExporter's JSON), meta (Instagram's and Messenger's message_N.json); beside them
+discord (DiscordChatExporter's JSON), meta (Instagram's and Messenger's message_N.json), bot (the
+bot's RUN/bot/conversations.jsonl: the replies the owner approved are mine); beside them
 jsonfile (decoding a JSON export, or one line on what is wrong with it) and snapshot (a file read
 once, and whether it changed since). Who "me" is in the messengers without account data:
 chatlike.data.me (`source.me`, `source.me_<format>`).
@@ -23,13 +24,18 @@ from chatlike.config import SourceConfig
 from chatlike.data import me
 from chatlike.data.records import ReadChat, Source, SourceChat, SourceMessage
 from chatlike.data.sample import SAMPLE_EXPORT
-from chatlike.data.sources import discord, jsonfile, meta, telegram, whatsapp
+from chatlike.data.sources import bot, discord, jsonfile, meta, telegram, whatsapp
 from chatlike.data.sources.snapshot import Snapshot, check_unchanged
 from chatlike.errors import ChatlikeError
 
-FORMATS = ("telegram", "whatsapp", "discord", "meta")
+FORMATS = ("telegram", "whatsapp", "discord", "meta", "bot")
 _SUFFIXES = (".json", ".txt", ".zip")  # what a folder is searched for
-_JSON_READERS = (("discord", discord), ("meta", meta), ("telegram", telegram))  # in the order they are asked
+_JSON_READERS = (
+    ("bot", bot),
+    ("discord", discord),
+    ("meta", meta),
+    ("telegram", telegram),
+)  # in the order they are asked
 _JSON_OR_HTML = re.compile(
     rb'[{<]|\[\s*[\[{"\]]'
 )  # an object, markup, or an array of arrays, objects, strings
@@ -198,6 +204,8 @@ def read_sources(cfg: SourceConfig) -> Sources:
             reads.setdefault("whatsapp", []).append((i, whatsapp.read_chat(path, cfg.date_order)))
         elif fmt == "discord":
             reads.setdefault("discord", []).append((i, discord.read_channel(path)))
+        elif fmt == "bot":
+            reads.setdefault("bot", []).extend((i, r) for r in bot.read_record(path))
         elif fmt == "meta":
             label = meta_label(path)
             threads.setdefault((label, str(path.parent)), []).append((i, path))  # a thread is a folder
