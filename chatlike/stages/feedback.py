@@ -110,7 +110,7 @@ def run(cfg: Config, run_dir: Path) -> None:
 
 def measure(
     cfg: Config, run: RunDir, template, held
-) -> tuple[Optional[Accuracy], Optional[Accuracy], SideBySide]:
+) -> tuple[Optional[Accuracy], Optional[Accuracy], Optional[SideBySide]]:
     """Preference accuracy on the held-out feedback, and eval's held-out replies, for the SFT clone
     and the feedback clone (its adapter loaded beside the SFT one, PEFT's own switch)."""
     from chatlike.feedback.measure import accuracy, side_by_side
@@ -121,7 +121,12 @@ def measure(
     model.load_adapter(str(run.feedback_adapter), adapter_name="feedback")
     model.set_adapter("feedback")
     feedback = accuracy(model, template, held) if held.examples else None
-    return sft, feedback, side_by_side(cfg, run, model, template)
+    try:
+        side = side_by_side(cfg, run, model, template)
+    except ChatlikeError as exc:  # a run without held-out replies still gets its round and accuracy
+        print(f"feedback: no side-by-side eval: {exc}", flush=True)
+        side = None
+    return sft, feedback, side
 
 
 def report(s: FeedbackSummary) -> str:
