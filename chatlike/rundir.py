@@ -50,6 +50,12 @@ class RunDir:
         self.friends_tokens = self.eval / "friends_tokens.json"  # each friend's link (the owner's only)
         # merge
         self.merged = root / "merged"
+        # export: the clone for llama.cpp, Ollama and LM Studio
+        self.export = root / "export"
+        self.export_checks = (
+            self.export / "checks.json"
+        )  # llama.cpp against transformers, and what was written
+        self.export_readme = self.export / "README.md"
         # serve
         self.serve_json = root / "serve.json"  # base URL, model names, system prompts: for clients
         self.serve = root / "serve"  # what the engine is given, and its log
@@ -57,6 +63,7 @@ class RunDir:
         self.serve_hub = self.serve / "hub"  # transformers serve's own Hugging Face cache: the served models
         self.serve_template = self.serve / "chat_template.jinja"  # vLLM: the training chat template
         self.serve_generation = self.serve / "generation"  # vLLM: generation_config.json (stop ids, sampling)
+        self.serve_llamacpp = self.serve / "llamacpp.json"  # llama.cpp's server: its model and settings
         # bot
         self.bot = root / "bot"
         self.bot_record = self.bot / "conversations.jsonl"  # every exchange, as training data
@@ -71,6 +78,10 @@ class RunDir:
         self.feedback_adapter = self.feedback / "train"  # the feedback clone's adapter
         self.feedback_prepared = self.feedback / "prepared"
         self.feedback_log = self.feedback / "train.log"
+
+    def export_gguf(self, name: str, quant: str) -> Path:
+        """export/NAME-QUANT.gguf"""
+        return self.export / f"{name}-{quant}.gguf"
 
     def split(self, name: str) -> Path:
         """data/{train,val,test}.jsonl"""

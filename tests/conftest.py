@@ -27,16 +27,18 @@ def trained_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def smollm2_cache(tmp_path_factory):
-    """A fresh chatlike cache for the session holding the GGUF setup.sh installed; CHATLIKE_CACHE
-    points at it for this process and the runs it starts."""
+    """A fresh chatlike cache for the session holding the GGUF and the llama.cpp converter setup.sh
+    installed; CHATLIKE_CACHE points at it for this process and the runs it starts."""
     from chatlike.cache import ENV
-    from chatlike.model import smollm2
+    from chatlike.model import gguf, smollm2
 
-    gguf = smollm2.installed_gguf()
-    if not gguf.is_file():
-        pytest.fail(f"{gguf} is missing: run `bash setup.sh` (it installs model=smollm2's GGUF)")
+    packaged = smollm2.installed_gguf()
+    if not packaged.is_file():
+        pytest.fail(f"{packaged} is missing: run `bash setup.sh` (it installs model=smollm2's GGUF)")
     cache = tmp_path_factory.mktemp("chatlike_cache")
-    (cache / gguf.parent.name).symlink_to(gguf.parent)
+    (cache / packaged.parent.name).symlink_to(packaged.parent)
+    if gguf.converter_dir().is_dir():  # tests/model/test_gguf.py fails without it
+        (cache / gguf.converter_dir().name).symlink_to(gguf.converter_dir())
     before = os.environ.get(ENV)
     os.environ[ENV] = str(cache)
     yield cache

@@ -11,7 +11,11 @@
   training chat template (--chat-template). It refuses DoRA adapters and adapters with
   modules_to_save (chatlike trains a base model's embeddings that way): then it serves RUN/merged.
   Several runs (serve.runs, a sweep's jobs) share one vLLM as one adapter each.
-Both get generation_config.json with the end-of-turn stop ids, so every reply ends at the end of
+- llama.cpp's server (llama-cpp-python's, serve=llamacpp) takes one GGUF: RUN/export's, exported
+  first when missing (stages=[export] says what it holds). It renders the GGUF's own chat template
+  and stops at the template's end-of-generation tokens; it keeps no sampling defaults of its own
+  that a request does not override, so clients send chat's (the bot and chat do).
+transformers serve and vLLM get generation_config.json with the end-of-turn stop ids, so every reply ends at the end of
 its turn, and chat's sampling (chat.temperature, top_p, repetition_penalty, max_new_tokens) as the
 defaults a request's own values override.
 """
@@ -210,6 +214,39 @@ def model_context(model: str) -> int | None:
         return int(data.get("max_position_embeddings") or data["text_config"]["max_position_embeddings"])
     except (TypeError, OSError, ValueError, KeyError):  # not on disk, not a repo id, no such key
         return None
+
+
+def llamacpp_command(gguf: Path, name: str, s: ServeConfig, n_ctx: int, python: str) -> list[str]:
+    """llama-cpp-python's server on `gguf` as `name`, on all cores but one. The API key is not on it:
+    the server reads it from its environment (API_KEY)."""
+    from chatlike.model.gguf import threads
+
+    cmd = [python, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", name]
+    cmd += ["--n_ctx", str(n_ctx), "--n_threads", str(threads()), "--n_threads_batch", str(threads())]
+    return [*cmd, "--host", s.host, "--port", str(s.port), *s.extra_args]
+
+
+def prepare_llamacpp(cfg: Config, run: RunDir, clones: list[Clone], python: str) -> list[str]:
+    """The GGUF of the one clone (exported first when missing); the command serving it."""
+    from chatlike.model import gguf
+    from chatlike.stages import export
+
+    if len(clones) != 1:
+        raise ChatlikeError(
+            "serve=llamacpp serves one run (serve.runs names several): serve each on its own port"
+        )
+    (clone,) = clones
+    path = export.gguf_path(cfg, clone.run)
+    if not path.is_file():
+        print(f"serve: {path} is missing; exporting the clone first (stages=[export])", flush=True)
+        export.export(cfg, clone.run)
+    own = gguf.metadata(path).context_length
+    n_ctx = min(x for x in (cfg.serve.max_model_len, own, 1 << 20) if x)
+    write_text(
+        run.serve_llamacpp,
+        json.dumps({"model": str(path), "name": clone.name, "n_ctx": n_ctx}, indent=2) + "\n",
+    )
+    return llamacpp_command(path, clone.name, cfg.serve, n_ctx, python)
 
 
 def transformers_command(names: list[str], s: ServeConfig, transformers: str = "transformers") -> list[str]:

@@ -31,12 +31,19 @@ from chatlike.conversation import speaker_content
 from chatlike.data.chats import ChatInfo
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
-from chatlike.model.engines import Clone, clones_of, prepare_transformers, prepare_vllm, vllm_command
+from chatlike.model.engines import (
+    Clone,
+    clones_of,
+    prepare_llamacpp,
+    prepare_transformers,
+    prepare_vllm,
+    vllm_command,
+)
 from chatlike.proc import Background, secret, tool_env
 from chatlike.rundir import RunDir
 
 API_KEY_ENV = "CHATLIKE_API_KEY"
-_ENGINE_NAMES = {"transformers": "transformers serve", "vllm": "vLLM"}
+_ENGINE_NAMES = {"transformers": "transformers serve", "vllm": "vLLM", "llamacpp": "llama.cpp's server"}
 
 
 @dataclass
@@ -79,8 +86,9 @@ def running(cfg: Config, run_dir: Path) -> Iterator[Server]:
     engine dies first; then the engine is stopped and RUN/serve.json removed."""
     s, run = cfg.serve, RunDir(run_dir)
     api_key = _api_key(s)
-    # the engine's environment: proc's allow-list; of the secrets only the API key, as vLLM reads it
-    env = tool_env(secrets={"VLLM_API_KEY": api_key} if api_key else None)
+    # the engine's environment: proc's allow-list; of the secrets only the API key, as the engine reads it
+    key_env = "API_KEY" if s.engine == "llamacpp" else "VLLM_API_KEY"
+    env = tool_env(secrets={key_env: api_key} if api_key else None)
     executable = executable_of(s.engine, env)
     check_port(s.host, s.port)
     clones = clones_of(cfg, run.root)
@@ -90,6 +98,8 @@ def running(cfg: Config, run_dir: Path) -> Iterator[Server]:
         cmd = prepare_transformers(cfg, run, clones, executable)
         env.pop("TRANSFORMERS_CACHE", None)  # it would win over HF_HUB_CACHE
         env["HF_HUB_CACHE"] = str(run.serve_hub.resolve())  # its own cache: the clones, by name
+    elif s.engine == "llamacpp":
+        cmd = prepare_llamacpp(cfg, run, clones, executable)
     else:
         cmd = vllm_command(
             prepare_vllm(cfg, run, clones), s, run.serve_template, run.serve_generation, executable
@@ -181,6 +191,15 @@ def executable_of(engine: str, env: dict[str, str]) -> str:
                 "pip install -e '.[serve]' (it brings its own CUDA torch); on CPU use serve=transformers"
             )
         return found
+    if engine == "llamacpp":
+        needs = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
+        missing = [m for m in needs if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ChatlikeError(
+                f"serve=llamacpp needs {', '.join(missing)}: pip install 'llama-cpp-python[server]' "
+                "(the laptop extra; bash setup.sh installs it)"
+            )
+        return sys.executable
     missing = [m for m in ("fastapi", "uvicorn", "openai") if importlib.util.find_spec(m) is None]
     found = shutil.which("transformers", path=env["PATH"])
     if missing or found is None:
@@ -229,17 +248,19 @@ def wait_ready(server: Server, names: list[str], timeout_s: float) -> None:
     import openai
 
     root = server.base_url.removesuffix("/v1")
+    # llama.cpp's server has no /health: its model list answers (401 without the key) once it is up
+    probe, up = (
+        (f"{root}/v1/models", (200, 401)) if server.engine == "llamacpp" else (f"{root}/health", (200,))
+    )
     deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=5) as http:
-        while _status(http, f"{root}/health") != 200:
+        while _status(http, probe) not in up:
             if not server.process.running():
                 _engine_failed(
                     server, f"exited (code {server.process.process.returncode}) before it was ready"
                 )
             if time.monotonic() > deadline:
-                _engine_failed(
-                    server, f"did not answer {root}/health within serve.start_timeout_s={timeout_s:g}"
-                )
+                _engine_failed(server, f"did not answer {probe} within serve.start_timeout_s={timeout_s:g}")
             time.sleep(0.5)
     client = server.client(timeout=max(30.0, deadline - time.monotonic()))
     if server.engine == "transformers" and len(names) > 1:

@@ -1,8 +1,13 @@
 """The tiny local Llama (model=tiny): built in RUN/tiny_model from the prepared data, never downloaded.
 
-A byte-level BPE tokenizer trained with `tokenizers` on data/train.jsonl, carrying the Llama 3
-special tokens and chat template (so Axolotl's `chat_template: llama3` and lm-eval work as on the
-real model), and a randomly initialised 2-layer `LlamaConfig`. Same data + seed -> same files.
+A byte-level BPE tokenizer carrying the Llama 3 special tokens and chat template (so Axolotl's
+`chat_template: llama3` and lm-eval work as on the real model), and a randomly initialised 2-layer
+`LlamaConfig`. Same data + seed -> same files. The tokenizer (model.tiny_tokenizer):
+- `trained` (default): trained with `tokenizers` on data/train.jsonl, 2048 tokens: fast.
+- `smollm2`: SmolLM2's own (49152 tokens, from model=smollm2's materialised folder) with the Llama 3
+  special tokens added. llama.cpp recognises a BPE tokenizer's pre-tokenizer by a hash of how it
+  tokenizes a fixed text, so a tokenizer trained here is never known to its converter; this one is
+  ("smollm"), and the tiny clone can be exported to GGUF (stages=[export]).
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ LLAMA3_CHAT_TEMPLATE = (
     "{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}"
     "{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}\n"
 )
+
+TOKENIZERS = ("trained", "smollm2")
+TOKENIZER_FILE = "chatlike_tokenizer.txt"  # which of TOKENIZERS the folder's tokenizer is
 
 # Small enough to train a few steps per second on 2 CPU cores, shaped like Llama 3 (GQA, RoPE).
 VOCAB_SIZE = 2048
@@ -93,7 +101,22 @@ def build_tokenizer(train_jsonl: Path):
     return fast
 
 
-def build(run_dir: Path, seed: int = 0) -> Path:
+def smollm2_tokenizer():
+    """SmolLM2's tokenizer as the tiny model's: its vocabulary and pre-tokenizer (which llama.cpp
+    knows), Llama 3's special tokens and chat template."""
+    from transformers import AutoTokenizer
+
+    from chatlike.model import smollm2
+
+    fast = AutoTokenizer.from_pretrained(str(smollm2.ensure(smollm2.default_folder())))
+    fast.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS}, replace_extra_special_tokens=True)
+    fast.bos_token, fast.eos_token, fast.pad_token = BOS, EOT, PAD
+    fast.model_max_length = MAX_POSITIONS
+    fast.chat_template = LLAMA3_CHAT_TEMPLATE
+    return fast
+
+
+def build(run_dir: Path, seed: int = 0, tokenizer: str = "trained") -> Path:
     """Build RUN/tiny_model from RUN/data/train.jsonl (tokenizer + random weights, seeded)."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -102,7 +125,8 @@ def build(run_dir: Path, seed: int = 0) -> Path:
     train_jsonl = run.split("train")
     if not train_jsonl.is_file():
         raise ChatlikeError(f"{train_jsonl} is missing: run the prepare stage first (stages=[prepare,...])")
-    tokenizer = build_tokenizer(train_jsonl)
+    kind = tokenizer
+    tokenizer = smollm2_tokenizer() if kind == "smollm2" else build_tokenizer(train_jsonl)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -127,16 +151,29 @@ def build(run_dir: Path, seed: int = 0) -> Path:
     with atomic_folder(run.tiny_model) as tmp:  # a half-built model is never taken as built
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        write_text(tmp / TOKENIZER_FILE, kind + "\n")
         write_text(tmp / DATA_HASH_FILE, data_hash(run.root) + "\n")
     return run.tiny_model
 
 
-def ensure(run_dir: Path, seed: int = 0) -> Path:
-    """RUN/tiny_model, built if missing or made from other data (its tokenizer is trained on it)."""
+def tokenizer_of(folder: Path) -> str:
+    """Which tokenizer a built tiny model has (folders from before the choice: trained)."""
+    path = Path(folder) / TOKENIZER_FILE
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else "trained"
+
+
+def ensure(run_dir: Path, seed: int = 0, tokenizer: str = "trained") -> Path:
+    """RUN/tiny_model, built if missing, made from other data (a trained tokenizer is trained on
+    it) or with another tokenizer."""
     out = RunDir(run_dir).tiny_model
     built = (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
-    if built and made_from(out) == data_hash(run_dir):
+    if built and made_from(out) == data_hash(run_dir) and tokenizer_of(out) == tokenizer:
         return out
     if built:
-        print(f"chatlike: data/train.jsonl changed since {out} was built: building it again")
-    return build(run_dir, seed)
+        why = (
+            "data/train.jsonl changed"
+            if made_from(out) != data_hash(run_dir)
+            else "model.tiny_tokenizer changed"
+        )
+        print(f"chatlike: {why} since {out} was built: building it again")
+    return build(run_dir, seed, tokenizer)

@@ -25,7 +25,7 @@ def run(cfg: Config, run_dir: Path) -> None:
     if not train_jsonl.is_file() or train_jsonl.stat().st_size == 0:
         raise ChatlikeError(f"{train_jsonl} is missing or empty: run the prepare stage first")
     if cfg.model.tiny:
-        tiny.ensure(run.root, seed=cfg.seed)
+        tiny.ensure(run.root, seed=cfg.seed, tokenizer=cfg.model.tiny_tokenizer)
     if cfg.model.materialise == "smollm2":
         smollm2.ensure(Path(cfg.model.base_model))
     base = trained.base_model_path(cfg, run.root)
