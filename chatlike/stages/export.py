@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from chatlike.config import Config
-from chatlike.data.chats import ChatInfo, ChatIndex, read_chats
+from chatlike.data.chats import ChatIndex, ChatInfo, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
 from chatlike.rundir import RunDir
@@ -182,7 +182,7 @@ def readme(name: str, gguf: Path, modelfiles: dict[str, ChatInfo], index: ChatIn
         "",
         f"1. `lms import {gguf.name}` (or copy it under LM Studio's models folder, `~/.lmstudio/models/chatlike/{name}/`).",
         "2. Load it; LM Studio takes the chat template from the file.",
-        f"3. Paste the chat's system prompt (the SYSTEM line of its Modelfile) as the system prompt, and set the",
+        "3. Paste the chat's system prompt (the SYSTEM line of its Modelfile) as the system prompt, and set the",
         "   temperature and top-p from its PARAMETER lines.",
         "",
         "## llama.cpp",
