@@ -54,3 +54,14 @@ def smollm2_folder(smollm2_cache) -> Path:
     from chatlike.model import smollm2
 
     return smollm2.ensure(smollm2.default_folder())
+
+
+@pytest.fixture(scope="session")
+def exportable_run(tmp_path_factory, smollm2_folder):
+    """A smoke clone llama.cpp can read: the tiny model with SmolLM2's tokenizer
+    (model.tiny_tokenizer=smollm2), trained a little (200 steps, about a minute), for export and
+    serve=llamacpp."""
+    run = tmp_path_factory.mktemp("exportable") / "run"
+    run_cli("experiment=smoke", "model.tiny_tokenizer=smollm2", "train.max_steps=200", f"hydra.run.dir={run}",
+            "stages=[prepare,configure,train]", check=True)  # fmt: skip
+    return run
