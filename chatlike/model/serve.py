@@ -212,16 +212,25 @@ def executable_of(engine: str, env: dict[str, str]) -> str:
 
 def check_port(host: str, port: int) -> None:
     """One line when something already listens on host:port (the engine would fail after loading)."""
+    listen(host, port).close()
+
+
+def listen(host: str, port: int, option: str = "serve.port") -> socket.socket:
+    """A socket bound to host:port, listening, so a client that connects before the server's loop runs
+    waits in the backlog rather than being refused; one line naming `option` when the port is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no owner
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ChatlikeError(
-                f"serve.port={port}: cannot listen on {host}:{port} ({exc.strerror or exc}); another server "
-                "has it? stop it, or choose another port with serve.port=..."
-            ) from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no owner
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ChatlikeError(
+            f"{option}={port}: cannot listen on {host}:{port} ({exc.strerror or exc}); another server "
+            f"has it? stop it, or choose another port with {option}=..."
+        ) from None
+    return sock
 
 
 def is_loopback(host: str) -> bool:

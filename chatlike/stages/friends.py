@@ -81,9 +81,9 @@ def serve(test, host: str, port: int, shown: dict[str, str], run: RunDir) -> Non
     import uvicorn
 
     from chatlike.friends.web import app
-    from chatlike.model.serve import check_port, is_loopback
+    from chatlike.model.serve import is_loopback, listen
 
-    check_port(host, port)
+    sock = listen(host, port, "friends.port")  # bound before the links are printed: a click is never refused
     where = host if is_loopback(host) or host not in ("0.0.0.0", "::") else _this_machine()
     print(f"friends: {', '.join(shown.values())}: send each friend their own link (it is their key):")
     for friend in test.friends:
@@ -96,9 +96,12 @@ def serve(test, host: str, port: int, shown: dict[str, str], run: RunDir) -> Non
     # no access log: a request's line holds the friend's token
     config = uvicorn.Config(app(test), host=host, port=port, log_level="warning", access_log=False)
     try:
-        uvicorn.Server(config).run()  # it handles SIGINT and SIGTERM, then raises the signal again
+        # uvicorn handles SIGINT and SIGTERM, then raises the signal again
+        uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
+    finally:
+        sock.close()
     print("friends: stopped", flush=True)
 
 
