@@ -76,6 +76,7 @@ class RunDir:
         )  # kept out: preference accuracy is measured on it
         self.feedback_yaml = self.feedback / "axolotl.yaml"
         self.feedback_adapter = self.feedback / "train"  # the feedback clone's adapter
+        self.feedback_merged = self.feedback / "merged"  # the feedback clone merged (RUN/merged stays SFT's)
         self.feedback_prepared = self.feedback / "prepared"
         self.feedback_log = self.feedback / "train.log"
 

@@ -91,9 +91,8 @@ def whole_model(cfg: Config, model: TrainedModel) -> Path:
     when it is missing or older than the adapter)."""
     if model.whole is not None:
         return model.whole
-    run = model.run
-    why = "is older than the adapter" if run.merged.exists() else "is missing"
-    print(f"serve: {run.merged} {why}; merging the adapter into the base model first", flush=True)
+    why = "is older than the adapter" if model.merged.exists() else "is missing"
+    print(f"serve: {model.merged} {why}; merging the adapter into the base model first", flush=True)
     return merge.merge(cfg, model)
 
 
@@ -136,7 +135,7 @@ def vllm_model(clones: list[Clone]) -> VllmModel:
         (clone,) = clones
         because = whole_because(clone.model)
         if because is not None:
-            folder = clone.model.whole or clone.model.run.merged
+            folder = clone.model.whole or clone.model.merged
             return VllmModel(str(folder), served_name=clone.name, whole_because=because)
     for clone in clones:
         if clone.model.adapter is None:

@@ -32,10 +32,10 @@ def merge(cfg: Config, run: Path | RunDir | TrainedModel) -> Path:
     if trained.adapter is None:
         trained.require()
         raise ChatlikeError(
-            f"no adapter in {trained.run.train}: {trained.run.merged} is already the merged model"
+            f"no adapter in {trained.run.train}: {trained.merged} is already the merged model"
         )
     prompts = {chat.name: chat.system for chat in read_chats(trained.run.chats).chats}
-    print(f"merge: loading {trained.base} with the adapter in {trained.run.train}", flush=True)
+    print(f"merge: loading {trained.base} with the adapter in {trained.adapter.path}", flush=True)
     model = load.load_model(cfg, trained)
     template = load.load_template(cfg, trained)
     tokenizer = template.tokenizer
@@ -47,9 +47,9 @@ def merge(cfg: Config, run: Path | RunDir | TrainedModel) -> Path:
     dtype = _saved_dtype(trained.base)
     if dtype is not None:  # load_model computes in float32 on CPU; keep the base's precision (bf16)
         merged = merged.to(dtype)
-    save(merged, tokenizer, prompts, trained.run.merged)
-    print(f"merge: wrote {trained.run.merged} ({_size_mb(trained.run.merged):,.0f} MB)", flush=True)
-    return trained.run.merged
+    save(merged, tokenizer, prompts, trained.merged)
+    print(f"merge: wrote {trained.merged} ({_size_mb(trained.merged):,.0f} MB)", flush=True)
+    return trained.merged
 
 
 def save(model, tokenizer, system_prompts: dict[str, str], out: Path) -> None:

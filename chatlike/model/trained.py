@@ -82,11 +82,16 @@ class TrainedModel:
     feedback: bool = False  # the adapter is the feedback round's (RUN/feedback/train), not SFT's
 
     @property
+    def merged(self) -> Path:
+        """Where this clone merged lives: RUN/merged for SFT's, RUN/feedback/merged for the feedback
+        round's, so neither overwrites the other."""
+        return self.run.feedback_merged if self.feedback else self.run.merged
+
+    @property
     def merged_current(self) -> bool:
-        """Whether RUN/merged/ exists and was merged from the adapter now in RUN/train (not an older one)."""
-        if self.feedback:  # RUN/merged holds the SFT clone
-            return False
-        merged, weights = self.run.merged / "config.json", self.run.train / "adapter_model.safetensors"
+        """Whether the merged folder exists and was merged from the adapter there is now (not an older one)."""
+        adapter = self.adapter.path if self.adapter is not None else self.run.train
+        merged, weights = self.merged / "config.json", adapter / "adapter_model.safetensors"
         if not merged.is_file():
             return False
         return not weights.is_file() or merged.stat().st_mtime >= weights.stat().st_mtime
@@ -98,7 +103,7 @@ class TrainedModel:
         if self.kind == "full":
             return self.run.train
         if self.kind == "merged" or (self.kind == "adapter" and self.merged_current):
-            return self.run.merged
+            return self.merged
         return None
 
     @property

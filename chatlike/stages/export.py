@@ -24,9 +24,10 @@ from chatlike.rundir import RunDir
 
 
 def export_name(cfg: Config) -> str:
-    """The clone's name in file names and `ollama create`: serve.model_name, else the experiment's."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", cfg.serve.model_name or cfg.name).strip("-.")
-    return name or "clone"
+    """The clone's name in file names and `ollama create`: serve.model_name, else the experiment's;
+    the feedback clone's (feedback.use=true) ends in -feedback, so it never overwrites the SFT one."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", cfg.serve.model_name or cfg.name).strip("-.") or "clone"
+    return f"{name}-feedback" if cfg.feedback.use else name
 
 
 def gguf_path(cfg: Config, run_dir: Path) -> Path:

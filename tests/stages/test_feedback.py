@@ -141,6 +141,12 @@ def test_the_feedback_clone_is_used_only_when_asked(taught, tmp_path):
     proc = run_cli("experiment=smoke", f"hydra.run.dir={taught}", "stages=[chat]", "feedback.use=true",
                    "chat.max_new_tokens=8", input="ciao\n")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    # merged (for serve, vLLM, export) beside the SFT clone's RUN/merged, never over it
+    sft_merged = run.merged.exists() and (run.merged / "config.json").stat().st_mtime_ns
+    run_cli("experiment=smoke", f"hydra.run.dir={taught}", "stages=[merge]", "feedback.use=true", check=True)
+    assert (run.feedback_merged / "config.json").is_file()
+    assert (run.merged.exists() and (run.merged / "config.json").stat().st_mtime_ns) == sft_merged
+    assert trained_model(smoke_cfg("feedback.use=true"), run).whole == run.feedback_merged
 
 
 @pytest.mark.slow
