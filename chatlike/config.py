@@ -636,8 +636,10 @@ class FeedbackConfig:
     beta: float = 0.1  # how far the round may move from the reference (TRL's beta)
     micro_batch_size: int = 4
     seed: int = 0  # which exchanges are held out
-    # chat, serve, bot, eval and export use the feedback clone (RUN/feedback/train) instead of the SFT one
-    use: bool = False
+    # which clone chat, serve, bot, eval, merge and export use: true the feedback clone (RUN/feedback/train),
+    # false the SFT clone (RUN/train); null the SFT clone until a feedback round beats it on eval's
+    # held-out replies (RUN/feedback/feedback.json says "better"), then the feedback clone
+    use: Optional[bool] = None
 
     def __post_init__(self) -> None:
         _require(self.method is None or self.method in FEEDBACK_METHODS, "feedback.method",

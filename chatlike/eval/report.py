@@ -262,7 +262,8 @@ def render(results: EvalResults) -> str:
         START,
         "## Eval: does the clone answer the conversation, or only sound like you?",
         "",
-        f"{s['real'].n} held-out replies from {IN_RUN.split('test').as_posix()}; replies generated {how}, at most "
+        f"{s['real'].n} held-out replies from {IN_RUN.split('test').as_posix()}; replies generated {how}"
+        f"{' by the feedback clone (RUN/feedback/train)' if results.clone == 'feedback' else ''}, at most "
         f"{g.max_new_tokens} new tokens, on {g.device}. The **parrot** answers each one with a random reply "
         f"of yours from {IN_RUN.split('train').as_posix()} ({p.draws} seeded draws): it sounds like you and ignores "
         "what was said, so a clone that only imitates you ties with it. Intervals are 95% bootstrap intervals "
@@ -328,7 +329,8 @@ def print_summary(results: EvalResults, run_dir: Path) -> None:
 
     sets = ("real", "base", "tuned", "parrot")
     s, p = results.style, results.parrot
-    table = Table(title=f"chatlike eval: {run_dir}")
+    clone = " (tuned: the feedback clone)" if results.clone == "feedback" else ""
+    table = Table(title=f"chatlike eval: {run_dir}{clone}")
     for col in ("", *sets):
         table.add_column(col, justify="right")
     for key in ("mean_chars", "mean_lines", "emoji_share", "starts_lowercase", "question_share",

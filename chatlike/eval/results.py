@@ -242,6 +242,7 @@ class EvalResults(TextResults, frozen=True, kw_only=True):
     seconds: float
     friends: Optional[FriendsResults] = None  # stages=[friends], once a friend has answered
     privacy: Optional[PrivacyAudit] = None  # eval.privacy=true: the audit of an audit run
+    clone: str = "sft"  # what "tuned" is: sft (RUN/train) or feedback (RUN/feedback/train)
 
 
 _DECODER = msgspec.json.Decoder(EvalResults)

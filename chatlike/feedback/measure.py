@@ -75,7 +75,7 @@ class SideBySide(msgspec.Struct, frozen=True):
     sft: Clone
     feedback: Clone
     chrf_gain: Interval  # the feedback clone's chrF minus the SFT clone's, per item (paired)
-    better: bool  # a higher score, and chrF not lower beyond its interval: worth feedback.use=true
+    better: bool  # a higher score, and chrF not lower beyond its interval: the default clone from now on
 
 
 def side_by_side(cfg: Any, run: Any, model: Any, template: Template) -> SideBySide:

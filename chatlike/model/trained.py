@@ -7,8 +7,9 @@ merging and serving all ask it.
 - merged only: no RUN/train, RUN/merged/ alone (the adapter was merged, RUN/train left out of a copy);
 - nothing: train first.
 
-With feedback.use=true it is the feedback clone instead: the adapter the feedback stage's preference
-round left in RUN/feedback/train, on the same base.
+It is the feedback clone instead (the adapter the feedback stage's preference round left in
+RUN/feedback/train, on the same base) with feedback.use=true, or, by default, once that round beat
+the SFT clone on eval's held-out replies; feedback.use=false keeps the SFT clone.
 
 The base model a config loads is RUN/tiny_model for model=tiny, else model.base_model; an adapter
 trained on another base is refused in one line (a chat without the run's experiment=smoke would
@@ -18,7 +19,9 @@ put a tiny run's adapter on Llama 3.1 8B).
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -129,7 +132,7 @@ def trained_model(cfg: Config, run: Path | RunDir | TrainedModel) -> TrainedMode
         return run
     run = run if isinstance(run, RunDir) else RunDir(run)
     base, train = base_model_path(cfg, run.root), run.train
-    if cfg.feedback.use:
+    if cfg.feedback.use or (cfg.feedback.use is None and feedback_won(run) and _announce(run.root)):
         if not (run.feedback_adapter / "adapter_config.json").is_file():
             raise ChatlikeError(
                 f"feedback.use=true, but {run.feedback_adapter} holds no feedback round; run "
@@ -148,6 +151,27 @@ def trained_model(cfg: Config, run: Path | RunDir | TrainedModel) -> TrainedMode
     if not train.exists() and (run.merged / "config.json").is_file():
         return TrainedModel(run, "merged", base, None)
     return TrainedModel(run, "none", base, None)
+
+
+def feedback_won(run: RunDir) -> bool:
+    """Whether the run's feedback round beat the SFT clone on eval's held-out replies (feedback.json's
+    verdict), and still stands: its adapter is there and the SFT adapter was not trained again since."""
+    summary, sft = run.feedback_summary, run.train / "adapter_model.safetensors"
+    if not (summary.is_file() and (run.feedback_adapter / "adapter_config.json").is_file()):
+        return False
+    try:
+        better = json.loads(summary.read_text(encoding="utf-8"))["heldout_eval"]["better"] is True
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # no verdict (a round without held-out replies) or no readable one: the SFT clone
+    return better and not (sft.is_file() and sft.stat().st_mtime > summary.stat().st_mtime)
+
+
+@cache
+def _announce(root: Path) -> bool:
+    """Say once per run, on stderr, that the feedback clone was chosen and how to keep the SFT one."""
+    print(f"chatlike: the feedback clone ({root / 'feedback/train'}) beat the SFT clone on the held-out "
+          "eval and is used; feedback.use=false for the SFT clone", file=sys.stderr, flush=True)  # fmt: skip
+    return True
 
 
 def _check_base(adapter: Adapter, configured: str, run: RunDir) -> None:

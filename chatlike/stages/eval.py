@@ -33,6 +33,7 @@ from chatlike.rundir import RunDir
 def run(cfg: Config, run_dir: Path) -> None:
     from chatlike.eval import generate
     from chatlike.model import load
+    from chatlike.model.trained import trained_model
 
     e, run, started = cfg.eval, RunDir(run_dir), time.time()
     items, train_replies = held_out(run, e.max_samples, e.seed)
@@ -83,6 +84,7 @@ def run(cfg: Config, run_dir: Path) -> None:
         blind_pairs=blind.write_blind_test(run.root, samples, e.blind_pairs, e.seed),
         seconds=round(time.time() - started, 1),
         privacy=audited,
+        clone="feedback" if trained_model(cfg, run).feedback else "sft",
     )
     write_results(run.eval_results, results)
     report.write_plot(run.root, results.style)

@@ -23,16 +23,18 @@ from chatlike.files import write_text
 from chatlike.rundir import RunDir
 
 
-def export_name(cfg: Config) -> str:
+def export_name(cfg: Config, run_dir: Path) -> str:
     """The clone's name in file names and `ollama create`: serve.model_name, else the experiment's;
-    the feedback clone's (feedback.use=true) ends in -feedback, so it never overwrites the SFT one."""
+    the feedback clone's (see feedback.use) ends in -feedback, so it never overwrites the SFT one."""
+    from chatlike.model.trained import trained_model
+
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", cfg.serve.model_name or cfg.name).strip("-.") or "clone"
-    return f"{name}-feedback" if cfg.feedback.use else name
+    return f"{name}-feedback" if trained_model(cfg, run_dir).feedback else name
 
 
 def gguf_path(cfg: Config, run_dir: Path) -> Path:
     """The GGUF export writes (and serve=llamacpp serves): RUN/export/NAME-QUANT.gguf."""
-    return RunDir(run_dir).export_gguf(export_name(cfg), cfg.export.quant)
+    return RunDir(run_dir).export_gguf(export_name(cfg, run_dir), cfg.export.quant)
 
 
 def check(cfg: Config, run_dir: Path) -> None:
@@ -58,7 +60,7 @@ def export(cfg: Config, run_dir: Path) -> Path:
     from chatlike.model.trained import trained_model
 
     run = RunDir(Path(run_dir).resolve())
-    e, name = cfg.export, export_name(cfg)
+    e, name = cfg.export, export_name(cfg, run.root)
     model = trained_model(cfg, run).require()
     index = read_chats(model.run.chats)
     chats = [index.find(e.contact, "export.contact")] if e.contact else list(index.chats)

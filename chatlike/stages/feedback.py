@@ -145,8 +145,8 @@ def report(s: FeedbackSummary) -> str:
             lines.append(f"  {name:15} on {h.items} held-out replies: score {c.score:.1f}, chrF {c.chrf.value:.1f} "
                          f"[{c.chrf.low:.1f}, {c.chrf.high:.1f}], style distance {c.distance:.2f}")  # fmt: skip
         g = h.chrf_gain
-        verdict = ("better: use it with feedback.use=true" if h.better
-                   else "not better: the SFT clone stays the default")  # fmt: skip
+        verdict = ("better: chat, serve, the bot and export now use it (feedback.use=false: the SFT clone)"
+                   if h.better else "not better: the SFT clone stays the default")  # fmt: skip
         lines.append(
             f"  the feedback clone's chrF gain {g.value:+.1f} [{g.low:+.1f}, {g.high:+.1f}]: {verdict}"
         )

@@ -1,6 +1,7 @@
 """serve=llamacpp: llama.cpp's OpenAI-compatible server (llama-cpp-python's) on the run's GGUF,
 started, described in RUN/serve.json and stopped like the other engines; real llama.cpp, on the
-smoke clone that llama.cpp can read (model.tiny_tokenizer=smollm2)."""
+smoke clone that llama.cpp can read (model.tiny_tokenizer=smollm2); the bot, unchanged, answers
+through it (against the Telegram Bot API stand-in)."""
 
 import json
 import os
@@ -10,14 +11,19 @@ import signal
 import httpx
 import pytest
 
+from chatlike.bot.telegram import telegram_messages
+from chatlike.config import DISCLOSURE
 from chatlike.errors import ChatlikeError
 from chatlike.model.engines import llamacpp_command, prepare_llamacpp
 from chatlike.model.gguf import threads
 from chatlike.rundir import RunDir
 from tests.support.cli import run_cli, smoke_cfg
 from tests.support.processes import Serving, alive, environ_of, free_port
+from tests.support.standins import TelegramStandin
 
 SECRET = "sk-chatlike-test-llamacpp-51d2"
+TOKEN = "123456789:AAH-test-llamacpp-bot-7e21"
+LORENZO = 1001
 OVERRIDES = ("experiment=smoke", "model.tiny_tokenizer=smollm2", "train.max_steps=200", "serve=llamacpp")
 
 
@@ -75,6 +81,23 @@ def test_serve_llamacpp_exports_first_answers_the_openai_client_checks_the_key_a
         )
         text = "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices)
         assert text == reply.choices[0].message.content  # greedy: the same reply, streamed
+        # the bot against llama.cpp's server, as against any engine: the clone's greedy reply to
+        # Lorenzo, as chat samples it, arrives as Telegram messages after the AI disclosure
+        direct = client.chat.completions.create(model="smoke", messages=messages, temperature=0, top_p=0.9,
+                                                max_tokens=256).choices[0].message.content.strip()  # fmt: skip
+        telegram = TelegramStandin(TOKEN)
+        bot = Serving(*OVERRIDES, f"hydra.run.dir={run}", f"bot.telegram_api={telegram.url}", "bot.delay_seconds=0",
+                      "chat.temperature=0", f"bot.allow={{{LORENZO}: Lorenzo}}", stages="stages=[bot]",
+                      env={**env, "TELEGRAM_BOT_TOKEN": TOKEN})  # fmt: skip
+        try:
+            bot.wait_for("Ctrl-C stops it")
+            telegram.say(LORENZO, "ciao! ci sei?")
+            expected = telegram_messages(direct, True)
+            sent = [m["text"] for m in telegram.wait_sent(LORENZO, 1 + len(expected))]
+            assert sent == [DISCLOSURE.format(owner="Pasquale Esposito"), *expected]
+        finally:
+            assert bot.stop(signal.SIGINT) == 0
+            telegram.close()
         pids = serving.engine_pids()
         engine = environ_of(pids[0])
         assert engine.get("API_KEY") == SECRET and "CHATLIKE_API_KEY" not in engine  # only as it reads it
@@ -84,7 +107,7 @@ def test_serve_llamacpp_exports_first_answers_the_openai_client_checks_the_key_a
     assert code == 0 and serving.lines[-2:] == ["serve: stopping llama.cpp's server", "serve: stopped"]
     assert not RunDir(run).serve_json.exists() and not any(alive(p) for p in pids)
     files = [f for f in run.rglob("*") if f.is_file() and f.stat().st_size < 10_000_000]
-    assert not any(SECRET.encode() in f.read_bytes() for f in files)
+    assert not any(SECRET.encode() in f.read_bytes() or TOKEN.encode() in f.read_bytes() for f in files)
 
 
 def test_a_run_without_a_gguf_llama_cpp_can_make_is_one_line(trained_run, tmp_path):

@@ -374,6 +374,7 @@ def test_eval_stage_on_a_tiny_run_writes_results_samples_blind_test_and_report(t
     for m in results["memorisation"].values():
         assert {"copy_share", "long_copy_share", "longest_copied_ngram", "flagged"} <= set(m)
     assert results["score"] == results["scores"]["tuned"] >= 0
+    assert results["clone"] == "sft"  # tuned is RUN/train's adapter: no feedback round here
     assert set(results["versus_parrot"]) == {"score", "distance", "chrf", "context_gain"}
     assert set(results["versus_parrot"].values()) <= {"better", "worse", "tie"}
     # with eval.sampling=chat, the replies sampled as chat samples them, judged the same way

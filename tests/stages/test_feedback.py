@@ -120,7 +120,9 @@ def test_corrections_make_a_dpo_round_chosen_the_owners_reply(taught):
 
 
 @pytest.mark.slow
-def test_the_feedback_clone_is_used_only_when_asked(taught, tmp_path):
+def test_the_sft_clone_is_the_default_until_a_feedback_round_beats_it(taught, tmp_path):
+    import os
+
     from chatlike.model.trained import trained_model
     from tests.support.cli import smoke_cfg
 
@@ -133,14 +135,37 @@ def test_the_feedback_clone_is_used_only_when_asked(taught, tmp_path):
         f"chatlike: error: feedback.use=true, but {RunDir(bare).feedback_adapter} holds no feedback round; run "
         f"'stages=[feedback]' on {bare} first (or leave feedback.use out: the SFT clone)"
     )
+    assert trained_model(smoke_cfg(), bare).adapter.path == RunDir(bare).train  # no round: the SFT clone
     run = RunDir(taught)
     if not (run.feedback_adapter / "adapter_config.json").is_file():
         assert feedback(taught, "feedback.min_examples=3", "feedback.max_steps=1").returncode == 0
-    assert trained_model(smoke_cfg(), run).adapter.path == run.train  # the SFT clone by default
-    assert trained_model(smoke_cfg("feedback.use=true"), run).adapter.path == run.feedback_adapter
-    proc = run_cli("experiment=smoke", f"hydra.run.dir={taught}", "stages=[chat]", "feedback.use=true",
-                   "chat.max_new_tokens=8", input="ciao\n")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    measured = run.feedback_summary.read_text()
+
+    def verdict(better: bool) -> None:  # the round's verdict as the stage writes it
+        summary = json.loads(measured)
+        summary["heldout_eval"]["better"] = better
+        run.feedback_summary.write_text(json.dumps(summary))
+
+    def clone(*overrides: str):
+        return trained_model(smoke_cfg(*overrides), run).adapter.path
+
+    try:
+        verdict(False)
+        assert clone() == run.train  # not better: the SFT clone stays the default
+        assert clone("feedback.use=true") == run.feedback_adapter  # unless asked
+        verdict(True)
+        assert clone() == run.feedback_adapter  # better: the feedback clone is the default
+        assert clone("feedback.use=false") == run.train  # unless the owner keeps the SFT clone
+        proc = run_cli("experiment=smoke", f"hydra.run.dir={taught}", "stages=[chat]", "chat.max_new_tokens=8",
+                       input="ciao\n")  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert (f"chatlike: the feedback clone ({run.feedback_adapter}) beat the SFT clone on the held-out "
+                "eval and is used; feedback.use=false for the SFT clone") in proc.stderr  # fmt: skip
+        sft = run.train / "adapter_model.safetensors"
+        os.utime(run.feedback_summary, (sft.stat().st_mtime - 60,) * 2)
+        assert clone() == run.train  # the SFT clone trained again since the round: the verdict is stale
+    finally:
+        run.feedback_summary.write_text(measured)
     # merged (for serve, vLLM, export) beside the SFT clone's RUN/merged, never over it
     sft_merged = run.merged.exists() and (run.merged / "config.json").stat().st_mtime_ns
     run_cli("experiment=smoke", f"hydra.run.dir={taught}", "stages=[merge]", "feedback.use=true", check=True)
