@@ -7,12 +7,33 @@ another invocation (or another machine) started.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 SPLITS = ("train", "val", "test")
 # Relative names that also appear inside files (axolotl.yaml and launch.sh run from the run dir)
 TRAIN = "train"  # Axolotl's output_dir: the adapter (or full model), checkpoints, train.log
 PREPARED = "prepared"  # Axolotl's tokenized dataset cache
 TINY_MODEL = "tiny_model"  # the tiny local Llama of model=tiny
+
+
+class Exports(NamedTuple):
+    """What export writes for one clone: RUN/export for the SFT clone, RUN/feedback/export for the
+    feedback clone's, so neither's GGUF, Modelfiles, README or checks overwrite the other's."""
+
+    folder: Path
+
+    @property
+    def checks(self) -> Path:
+        """llama.cpp against transformers, and what was written"""
+        return self.folder / "checks.json"
+
+    @property
+    def readme(self) -> Path:
+        return self.folder / "README.md"
+
+    def gguf(self, name: str, quant: str) -> Path:
+        """NAME-QUANT.gguf"""
+        return self.folder / f"{name}-{quant}.gguf"
 
 
 class RunDir:
@@ -51,11 +72,7 @@ class RunDir:
         # merge
         self.merged = root / "merged"
         # export: the clone for llama.cpp, Ollama and LM Studio
-        self.export = root / "export"
-        self.export_checks = (
-            self.export / "checks.json"
-        )  # llama.cpp against transformers, and what was written
-        self.export_readme = self.export / "README.md"
+        self.exports = Exports(root / "export")  # the SFT clone's (the feedback clone's: feedback_exports)
         # serve
         self.serve_json = root / "serve.json"  # base URL, model names, system prompts: for clients
         self.serve = root / "serve"  # what the engine is given, and its log
@@ -77,12 +94,9 @@ class RunDir:
         self.feedback_yaml = self.feedback / "axolotl.yaml"
         self.feedback_adapter = self.feedback / "train"  # the feedback clone's adapter
         self.feedback_merged = self.feedback / "merged"  # the feedback clone merged (RUN/merged stays SFT's)
+        self.feedback_exports = Exports(self.feedback / "export")  # the feedback clone exported
         self.feedback_prepared = self.feedback / "prepared"
         self.feedback_log = self.feedback / "train.log"
-
-    def export_gguf(self, name: str, quant: str) -> Path:
-        """export/NAME-QUANT.gguf"""
-        return self.export / f"{name}-{quant}.gguf"
 
     def split(self, name: str) -> Path:
         """data/{train,val,test}.jsonl"""

@@ -27,7 +27,7 @@ from typing import Literal
 
 from chatlike.config import Config
 from chatlike.errors import ChatlikeError
-from chatlike.rundir import RunDir
+from chatlike.rundir import Exports, RunDir
 
 Kind = Literal["adapter", "full", "merged", "none"]
 
@@ -89,6 +89,11 @@ class TrainedModel:
         """Where this clone merged lives: RUN/merged for SFT's, RUN/feedback/merged for the feedback
         round's, so neither overwrites the other."""
         return self.run.feedback_merged if self.feedback else self.run.merged
+
+    @property
+    def exports(self) -> Exports:
+        """Where export writes this clone: RUN/export for SFT's, RUN/feedback/export for the feedback round's."""
+        return self.run.feedback_exports if self.feedback else self.run.exports
 
     @property
     def merged_current(self) -> bool:

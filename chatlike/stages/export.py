@@ -20,7 +20,7 @@ from chatlike.config import Config
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats
 from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
-from chatlike.rundir import RunDir
+from chatlike.rundir import Exports, RunDir
 
 
 def export_name(cfg: Config, run_dir: Path) -> str:
@@ -33,8 +33,11 @@ def export_name(cfg: Config, run_dir: Path) -> str:
 
 
 def gguf_path(cfg: Config, run_dir: Path) -> Path:
-    """The GGUF export writes (and serve=llamacpp serves): RUN/export/NAME-QUANT.gguf."""
-    return RunDir(run_dir).export_gguf(export_name(cfg, run_dir), cfg.export.quant)
+    """The GGUF export writes (and serve=llamacpp serves): RUN/export/NAME-QUANT.gguf (the feedback
+    clone's in RUN/feedback/export)."""
+    from chatlike.model.trained import trained_model
+
+    return trained_model(cfg, run_dir).exports.gguf(export_name(cfg, run_dir), cfg.export.quant)
 
 
 def check(cfg: Config, run_dir: Path) -> None:
@@ -53,7 +56,7 @@ def run(cfg: Config, run_dir: Path) -> None:
 
 
 def export(cfg: Config, run_dir: Path) -> Path:
-    """Write RUN/export/; the GGUF's path."""
+    """Write RUN/export/ (the feedback clone's RUN/feedback/export/); the GGUF's path."""
     from chatlike.model import gguf
     from chatlike.model.engines import whole_model
     from chatlike.model.load import tokenizer_from
@@ -62,27 +65,28 @@ def export(cfg: Config, run_dir: Path) -> Path:
     run = RunDir(Path(run_dir).resolve())
     e, name = cfg.export, export_name(cfg, run.root)
     model = trained_model(cfg, run).require()
+    out = model.exports
     index = read_chats(model.run.chats)
     chats = [index.find(e.contact, "export.contact")] if e.contact else list(index.chats)
     folder = whole_model(cfg, model)
     tokenizer = tokenizer_from(str(folder))
     modelfiles = _modelfiles(cfg, tokenizer, index, chats, name)  # refused here, before minutes of conversion
-    run.export.mkdir(parents=True, exist_ok=True)
+    out.folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    f16 = run.export_gguf(name, "f16")
+    f16 = out.gguf(name, "f16")
     print(f"export: {folder} -> {f16} (llama.cpp's converter)", flush=True)
     gguf.convert(folder, f16)
     target = f16
     if e.quant != "f16":
-        target = gguf_path(cfg, run.root)
+        target = out.gguf(name, e.quant)
         print(f"export: quantizing to {e.quant} -> {target}", flush=True)
         gguf.quantize(f16, target, e.quant)
     meta = gguf.metadata(target)
     written = {}
     for filename, (chat, render) in modelfiles.items():
-        write_text(run.export / filename, render(target.name, meta.add_bos))
+        write_text(out.folder / filename, render(target.name, meta.add_bos))
         written[filename] = chat
-    write_text(run.export_readme, readme(name, target, written, index))
+    write_text(out.readme, readme(name, target, written, index))
     record = {
         "gguf": target.name,
         "quant": e.quant,
@@ -105,11 +109,11 @@ def export(cfg: Config, run_dir: Path) -> Path:
         record["checks"] = checks.to_dict()
     if e.quant != "f16" and not e.keep_f16:
         f16.unlink()
-    write_text(run.export_checks, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
-    print(_summary(run, target, record), flush=True)
+    write_text(out.checks, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    print(_summary(out, target, record), flush=True)
     if e.check and not record["checks"]["passed"]:
         raise ChatlikeError(
-            f"export: llama.cpp does not read {target.name} as transformers reads {folder}: see {run.export_checks}"
+            f"export: llama.cpp does not read {target.name} as transformers reads {folder}: see {out.checks}"
         )
     return target
 
@@ -200,9 +204,9 @@ def readme(name: str, gguf: Path, modelfiles: dict[str, ChatInfo], index: ChatIn
     return "\n".join(lines)
 
 
-def _summary(run: RunDir, target: Path, record: dict) -> str:
+def _summary(out: Exports, target: Path, record: dict) -> str:
     lines = [f"export: wrote {target} ({record['size_mb']:,.1f} MB) in {record['seconds']:.0f} s"]
-    lines.append(f"  Modelfiles: {', '.join(record['modelfiles'])}; how to run it: {run.export_readme}")
+    lines.append(f"  Modelfiles: {', '.join(record['modelfiles'])}; how to run it: {out.readme}")
     checks = record.get("checks")
     if checks:
         verdict = "passed" if checks["passed"] else "FAILED"

@@ -59,7 +59,7 @@ def test_serve_llamacpp_exports_first_answers_the_openai_client_checks_the_key_a
     try:
         serving.wait_for("Ctrl-C stops the server", timeout=900)
         out = serving.output
-        assert "exporting the clone first" in out and RunDir(run).export_gguf("smoke", "q4_k_m").is_file()
+        assert "exporting the clone first" in out and RunDir(run).exports.gguf("smoke", "q4_k_m").is_file()
         assert f"llama.cpp's server at http://127.0.0.1:{port}/v1" in out
         serve_json = json.loads(RunDir(run).serve_json.read_text(encoding="utf-8"))
         assert serve_json["engine"] == "llamacpp" and serve_json["api_key_env"] == "CHATLIKE_API_KEY"

@@ -47,11 +47,11 @@ def test_experiment_cpu_runs_every_stage_with_smollm2_and_its_run_chats_merges_s
 
     # the laptop: llama.cpp's own converter on the trained ChatML clone, checked against transformers
     run_cli(*cpu, "stages=[export]", "export.contact=Lorenzo", check=True)
-    exported = json.loads((RunDir(run).root / "export" / "checks.json").read_text())
+    exported = json.loads(RunDir(run).exports.checks.read_text())
     checks = exported["checks"]
     assert checks["passed"] and checks["prompt_ids_match"] and checks["greedy_match"]
     assert checks["compared_tokens"] == 16 and checks["quantized"]["quant"] == "q4_k_m"
-    modelfile = (RunDir(run).root / "export" / "Modelfile").read_text()
+    modelfile = (RunDir(run).exports.folder / "Modelfile").read_text()
     assert 'PARAMETER stop "<|im_end|>"' in modelfile and "<|im_start|>" in modelfile
 
     telegram = TelegramStandin(TOKEN)

@@ -29,15 +29,15 @@ def exported(exportable_run):
 def test_export_writes_a_q4_k_m_gguf_that_llama_cpp_reads_as_transformers_reads_the_merged_model(exported):
     run, out = exported
     r = RunDir(run)
-    record = json.loads(r.export_checks.read_text(encoding="utf-8"))
-    assert record["gguf"] == "smoke-q4_k_m.gguf" and r.export_gguf("smoke", "q4_k_m").is_file()
-    assert not r.export_gguf("smoke", "f16").exists()  # export.keep_f16=false: only what was asked
+    record = json.loads(r.exports.checks.read_text(encoding="utf-8"))
+    assert record["gguf"] == "smoke-q4_k_m.gguf" and r.exports.gguf("smoke", "q4_k_m").is_file()
+    assert not r.exports.gguf("smoke", "f16").exists()  # export.keep_f16=false: only what was asked
     checks = record["checks"]
     assert checks["prompt_ids_match"]  # llama.cpp's prompt from the GGUF's template == apply_chat_template's
     assert checks["compared_tokens"] == 16 and checks["greedy_match"]
     assert checks["quantized"]["tokens"] > 0 and checks["passed"]
     assert "checks passed" in out and "first 16 greedy tokens match" in out
-    meta = gguf.metadata(r.export_gguf("smoke", "q4_k_m"))
+    meta = gguf.metadata(r.exports.gguf("smoke", "q4_k_m"))
     assert "<|start_header_id|>" in meta.chat_template and meta.eos == "<|eot_id|>"
 
 
@@ -47,7 +47,7 @@ def test_each_chat_gets_a_modelfile_with_its_exact_system_prompt_and_the_runs_st
     index = read_chats(r.chats)
     refs = index.refs()
     for chat in index.chats:
-        path = r.export / f"Modelfile.{re.sub(r'[^A-Za-z0-9._-]+', '-', refs[chat.key])}"
+        path = r.exports.folder / f"Modelfile.{re.sub(r'[^A-Za-z0-9._-]+', '-', refs[chat.key])}"
         text = path.read_text(encoding="utf-8")
         assert text.splitlines()[1] == "FROM ./smoke-q4_k_m.gguf"
         assert modelfile_value(text, "SYSTEM") == chat.system  # exactly training's
@@ -60,7 +60,7 @@ def test_each_chat_gets_a_modelfile_with_its_exact_system_prompt_and_the_runs_st
 
 def test_the_readme_says_how_to_run_it_in_ollama_and_lm_studio(exported):
     run, _ = exported
-    readme = RunDir(run).export_readme.read_text(encoding="utf-8")
+    readme = RunDir(run).exports.readme.read_text(encoding="utf-8")
     assert (
         "ollama create smoke-lorenzo -f Modelfile.Lorenzo" in readme and "ollama run smoke-lorenzo" in readme
     )
@@ -73,9 +73,9 @@ def test_one_contact_gets_one_modelfile_and_f16_is_written_as_is(exported, cli, 
     proc = cli(*OVERRIDES, f"hydra.run.dir={run}", "stages=[export]", "export.contact=Lorenzo",
                "export.quant=f16", "export.check=false")  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    names = sorted(p.name for p in RunDir(run).export.iterdir())
+    names = sorted(p.name for p in RunDir(run).exports.folder.iterdir())
     assert names == ["Modelfile", "README.md", "checks.json", "smoke-f16.gguf"]
-    text = (RunDir(run).export / "Modelfile").read_text(encoding="utf-8")
+    text = (RunDir(run).exports.folder / "Modelfile").read_text(encoding="utf-8")
     assert "chatting with Lorenzo" in modelfile_value(text, "SYSTEM")
 
 
@@ -87,7 +87,9 @@ def test_a_tiny_model_with_a_trained_tokenizer_is_one_line_saying_which_to_use(t
     proc = cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[export]")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "model.tiny_tokenizer=smollm2" in proc.stderr.strip().splitlines()[-1]
-    assert not list(RunDir(run).export.glob("*.gguf")) and not list(RunDir(run).export.glob(".*"))
+    assert not list(RunDir(run).exports.folder.glob("*.gguf")) and not list(
+        RunDir(run).exports.folder.glob(".*")
+    )
 
 
 def test_an_untrained_run_is_one_line_saying_to_train(cli, tmp_path):

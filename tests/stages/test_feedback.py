@@ -124,6 +124,7 @@ def test_the_sft_clone_is_the_default_until_a_feedback_round_beats_it(taught, tm
     import os
 
     from chatlike.model.trained import trained_model
+    from chatlike.stages.export import gguf_path
     from tests.support.cli import smoke_cfg
 
     bare = shutil.copytree(taught, tmp_path / "bare", ignore=shutil.ignore_patterns("feedback"))
@@ -172,6 +173,12 @@ def test_the_sft_clone_is_the_default_until_a_feedback_round_beats_it(taught, tm
     assert (run.feedback_merged / "config.json").is_file()
     assert (run.merged.exists() and (run.merged / "config.json").stat().st_mtime_ns) == sft_merged
     assert trained_model(smoke_cfg("feedback.use=true"), run).whole == run.feedback_merged
+    # exported (and served by serve=llamacpp) from its own folder, under its own name
+    assert (
+        gguf_path(smoke_cfg("feedback.use=true"), taught)
+        == run.feedback / "export/smoke-feedback-q4_k_m.gguf"
+    )
+    assert gguf_path(smoke_cfg("feedback.use=false"), taught) == run.root / "export/smoke-q4_k_m.gguf"
 
 
 @pytest.mark.slow
