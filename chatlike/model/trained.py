@@ -137,7 +137,10 @@ def trained_model(cfg: Config, run: Path | RunDir | TrainedModel) -> TrainedMode
         return run
     run = run if isinstance(run, RunDir) else RunDir(run)
     base, train = base_model_path(cfg, run.root), run.train
-    if cfg.feedback.use or (cfg.feedback.use is None and feedback_won(run) and _announce(run.root)):
+    chosen = cfg.feedback.use
+    if chosen is None and (chosen := feedback_won(run)):
+        _announce(run.root)
+    if chosen:
         if not (run.feedback_adapter / "adapter_config.json").is_file():
             raise ChatlikeError(
                 f"feedback.use=true, but {run.feedback_adapter} holds no feedback round; run "
@@ -172,11 +175,10 @@ def feedback_won(run: RunDir) -> bool:
 
 
 @cache
-def _announce(root: Path) -> bool:
+def _announce(root: Path) -> None:
     """Say once per run, on stderr, that the feedback clone was chosen and how to keep the SFT one."""
     print(f"chatlike: the feedback clone ({root / 'feedback/train'}) beat the SFT clone on the held-out "
           "eval and is used; feedback.use=false for the SFT clone", file=sys.stderr, flush=True)  # fmt: skip
-    return True
 
 
 def _check_base(adapter: Adapter, configured: str, run: RunDir) -> None:

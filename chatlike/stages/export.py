@@ -15,6 +15,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatlike.config import Config
 from chatlike.data.chats import ChatIndex, ChatInfo, read_chats
@@ -22,14 +23,15 @@ from chatlike.errors import ChatlikeError
 from chatlike.files import write_text
 from chatlike.rundir import Exports, RunDir
 
+if TYPE_CHECKING:
+    from chatlike.model.trained import TrainedModel
 
-def export_name(cfg: Config, run_dir: Path) -> str:
+
+def export_name(cfg: Config, model: TrainedModel) -> str:
     """The clone's name in file names and `ollama create`: serve.model_name, else the experiment's;
     the feedback clone's (see feedback.use) ends in -feedback, so it never overwrites the SFT one."""
-    from chatlike.model.trained import trained_model
-
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", cfg.serve.model_name or cfg.name).strip("-.") or "clone"
-    return f"{name}-feedback" if trained_model(cfg, run_dir).feedback else name
+    return f"{name}-feedback" if model.feedback else name
 
 
 def gguf_path(cfg: Config, run_dir: Path) -> Path:
@@ -37,7 +39,8 @@ def gguf_path(cfg: Config, run_dir: Path) -> Path:
     clone's in RUN/feedback/export)."""
     from chatlike.model.trained import trained_model
 
-    return trained_model(cfg, run_dir).exports.gguf(export_name(cfg, run_dir), cfg.export.quant)
+    model = trained_model(cfg, run_dir)
+    return model.exports.gguf(export_name(cfg, model), cfg.export.quant)
 
 
 def check(cfg: Config, run_dir: Path) -> None:
@@ -63,9 +66,8 @@ def export(cfg: Config, run_dir: Path) -> Path:
     from chatlike.model.trained import trained_model
 
     run = RunDir(Path(run_dir).resolve())
-    e, name = cfg.export, export_name(cfg, run.root)
     model = trained_model(cfg, run).require()
-    out = model.exports
+    e, name, out = cfg.export, export_name(cfg, model), model.exports
     index = read_chats(model.run.chats)
     chats = [index.find(e.contact, "export.contact")] if e.contact else list(index.chats)
     folder = whole_model(cfg, model)
