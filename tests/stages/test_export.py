@@ -87,9 +87,8 @@ def test_a_tiny_model_with_a_trained_tokenizer_is_one_line_saying_which_to_use(t
     proc = cli("experiment=smoke", f"hydra.run.dir={run}", "stages=[export]")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "model.tiny_tokenizer=smollm2" in proc.stderr.strip().splitlines()[-1]
-    assert not list(RunDir(run).exports.folder.glob("*.gguf")) and not list(
-        RunDir(run).exports.folder.glob(".*")
-    )
+    folder = RunDir(run).exports.folder
+    assert not list(folder.glob("*.gguf")) and not list(folder.glob(".*"))
 
 
 def test_an_untrained_run_is_one_line_saying_to_train(cli, tmp_path):
